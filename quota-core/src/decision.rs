@@ -1,0 +1,71 @@
+//! The answer to "may this brand use N more units of this metric?".
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::money::Money;
+use crate::threshold::percent_of;
+
+/// The verdict of a check or consume.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Verdict {
+    /// Within the allowance.
+    Allowed,
+    /// Past the allowance on a soft limit (or inside a hard limit's grace): admitted, billed.
+    #[serde(rename_all = "camelCase")]
+    AllowedWithOverage {
+        /// Units of this request past the allowance (and grace).
+        overage_units: u64,
+        /// What this request adds to the period's overage charge.
+        charge: Money,
+        /// All overage units of the period after this request.
+        period_overage_units: u64,
+        /// The period's overage charge after this request.
+        period_charge: Money,
+    },
+    /// Refused: the request would pass a hard limit or the spend cap.
+    #[serde(rename_all = "camelCase")]
+    Denied {
+        /// Units that were asked for.
+        requested: u64,
+        /// The cheapest plan under which the request would fit.
+        suggested_plan: Option<String>,
+    },
+}
+
+/// A decision with the usage figures a caller needs to answer its own client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Decision {
+    /// The verdict.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    /// Usage after the decision (unchanged when denied or only checked).
+    pub used: u64,
+    /// The allowance: included units plus completed top-ups; `None` when unlimited.
+    pub limit: Option<u64>,
+    /// When the counter starts again from zero (`None` for gauges, which never reset).
+    pub resets_at: Option<DateTime<Utc>>,
+    /// Whether this answer replays an earlier consume with the same idempotency key.
+    pub replayed: bool,
+}
+
+impl Decision {
+    /// Whether the request is (or would be) admitted.
+    pub fn is_allowed(&self) -> bool {
+        !matches!(self.verdict, Verdict::Denied { .. })
+    }
+
+    /// Units left in the allowance (0 once past it); `None` when unlimited.
+    pub fn remaining(&self) -> Option<u64> {
+        self.limit.map(|l| l.saturating_sub(self.used))
+    }
+
+    /// Usage in whole percent of the allowance; `None` when unlimited.
+    pub fn percent(&self) -> Option<u64> {
+        self.limit.map(|l| percent_of(self.used, l))
+    }
+}

@@ -1,0 +1,490 @@
+//! `MemoryStore`: the embedded default store, on `dashmap` with one small lock per brand.
+//!
+//! Every operation that must be atomic (check-and-consume with top-ups and idempotency,
+//! gauge adjustments, top-up completion, alert claims) runs under the brand's lock, so it
+//! is exact under any concurrency inside one process. It keeps nothing across restarts.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+
+use crate::error::StoreError;
+use crate::period::PeriodKey;
+use crate::store::{
+    AlertStore, ConsumeOutcome, ConsumeRequest, CounterKey, DEFAULT_IDEMPOTENCY_TTL, GaugeOutcome,
+    StoreResult, SubscriptionStore, TopUpStore, Usage, UsageStore,
+};
+use crate::subscription::Subscription;
+use crate::timeline::TimelineEvent;
+use crate::topup::{TopUpStatus, TopUpTransition, UsageTopUp};
+
+type Hasher = foldhash::fast::RandomState;
+
+/// In-process store. Cheap to clone (shared state).
+///
+/// ```
+/// # tokio_test_block_on(async {
+/// use quota_core::{MemoryStore, store::{CounterKey, UsageStore}, PeriodKey};
+/// let store = MemoryStore::new();
+/// let usage = store.usage(CounterKey::new("b", "m", PeriodKey(20261101))).await.unwrap();
+/// assert_eq!(usage.used, 0);
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    brands: DashMap<Box<str>, Arc<Mutex<BrandData>>, Hasher>,
+    subscriptions: DashMap<Box<str>, Subscription, Hasher>,
+    /// top-up id -> brand, to find the brand lock of a top-up.
+    topup_brand: DashMap<Box<str>, Box<str>, Hasher>,
+    idempotency_ttl: Duration,
+}
+
+#[derive(Debug, Default)]
+struct BrandData {
+    metrics: HashMap<Box<str>, MetricData, Hasher>,
+    idempotency: HashMap<Box<str>, (ConsumeOutcome, DateTime<Utc>), Hasher>,
+    events: Vec<TimelineEvent>,
+    topups: Vec<UsageTopUp>,
+}
+
+#[derive(Debug, Default)]
+struct MetricData {
+    /// Counters by period; a handful at most (old periods are pruned).
+    periods: Vec<(PeriodKey, Counter)>,
+    gauge: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counter {
+    used: u64,
+    topup_units: u64,
+    days: Vec<u64>,
+    claims: BTreeSet<u16>,
+}
+
+/// Periods kept per metric before the oldest is dropped.
+const KEPT_PERIODS: usize = 13;
+/// Idempotency entries per brand before expired ones are swept.
+const SWEEP_AT: usize = 4096;
+
+impl MetricData {
+    fn counter(&self, period: PeriodKey) -> Option<&Counter> {
+        self.periods
+            .iter()
+            .find(|(p, _)| *p == period)
+            .map(|(_, c)| c)
+    }
+
+    fn counter_mut(&mut self, period: PeriodKey) -> &mut Counter {
+        let pos = match self.periods.iter().position(|(p, _)| *p == period) {
+            Some(pos) => pos,
+            None => {
+                if self.periods.len() >= KEPT_PERIODS {
+                    if let Some(oldest) = self
+                        .periods
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, (p, _))| *p)
+                        .map(|(i, _)| i)
+                    {
+                        self.periods.swap_remove(oldest);
+                    }
+                }
+                self.periods.push((period, Counter::default()));
+                self.periods.len().saturating_sub(1)
+            }
+        };
+        match self.periods.get_mut(pos) {
+            Some((_, c)) => c,
+            None => unreachable!("position is in bounds"),
+        }
+    }
+}
+
+impl Counter {
+    fn bucket_mut(&mut self, day: u16) -> &mut u64 {
+        let day = usize::from(day);
+        if self.days.len() <= day {
+            self.days.resize(day.saturating_add(1), 0);
+        }
+        match self.days.get_mut(day) {
+            Some(b) => b,
+            None => unreachable!("resized above"),
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty store remembering idempotency keys for 24 hours.
+    pub fn new() -> Self {
+        MemoryStore::with_idempotency_ttl(DEFAULT_IDEMPOTENCY_TTL)
+    }
+
+    /// An empty store remembering idempotency keys for `ttl`.
+    pub fn with_idempotency_ttl(ttl: Duration) -> Self {
+        MemoryStore {
+            inner: Arc::new(Inner {
+                idempotency_ttl: ttl,
+                ..Inner::default()
+            }),
+        }
+    }
+
+    fn brand(&self, brand: &str) -> Arc<Mutex<BrandData>> {
+        if let Some(b) = self.inner.brands.get(brand) {
+            return Arc::clone(b.value());
+        }
+        Arc::clone(self.inner.brands.entry(brand.into()).or_default().value())
+    }
+
+    fn existing_brand(&self, brand: &str) -> Option<Arc<Mutex<BrandData>>> {
+        self.inner.brands.get(brand).map(|b| Arc::clone(b.value()))
+    }
+}
+
+fn lock(m: &Mutex<BrandData>) -> MutexGuard<'_, BrandData> {
+    // Nothing panics while holding the lock; if something ever did, the data is still
+    // consistent (every update is a single assignment), so keep serving.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The metric's data, created on first use; looked up by `&str` so the hot path does not
+/// allocate once the metric exists.
+fn metric_mut<'a>(data: &'a mut BrandData, metric: &str) -> &'a mut MetricData {
+    if !data.metrics.contains_key(metric) {
+        data.metrics.insert(metric.into(), MetricData::default());
+    }
+    match data.metrics.get_mut(metric) {
+        Some(m) => m,
+        None => unreachable!("inserted above"),
+    }
+}
+
+fn ttl_deadline(at: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(ttl)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+#[async_trait]
+impl UsageStore for MemoryStore {
+    async fn consume(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome> {
+        let brand = self.brand(req.key.brand);
+        let mut data = lock(&brand);
+        if let Some(key) = req.idempotency_key {
+            if let Some((outcome, expires)) = data.idempotency.get(key) {
+                if *expires > req.at {
+                    return Ok(ConsumeOutcome {
+                        replayed: true,
+                        ..*outcome
+                    });
+                }
+            }
+        }
+        let counter = metric_mut(&mut data, req.key.metric).counter_mut(req.key.period);
+        let limit = req
+            .ceiling
+            .map_or(u64::MAX, |c| c.saturating_add(counter.topup_units));
+        let admitted = counter
+            .used
+            .checked_add(req.quantity)
+            .is_some_and(|after| after <= limit);
+        if admitted {
+            counter.used = counter.used.saturating_add(req.quantity);
+            let bucket = counter.bucket_mut(req.day);
+            *bucket = bucket.saturating_add(req.quantity);
+        }
+        let outcome = ConsumeOutcome {
+            admitted,
+            used: counter.used,
+            topup_units: counter.topup_units,
+            replayed: false,
+        };
+        if let (true, Some(key)) = (admitted, req.idempotency_key) {
+            if data.idempotency.len() >= SWEEP_AT {
+                data.idempotency.retain(|_, (_, exp)| *exp > req.at);
+            }
+            let expires = ttl_deadline(req.at, self.inner.idempotency_ttl);
+            data.idempotency.insert(key.into(), (outcome, expires));
+        }
+        Ok(outcome)
+    }
+
+    async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage> {
+        let brand = self.brand(key.brand);
+        let mut data = lock(&brand);
+        let metric = metric_mut(&mut data, key.metric);
+        let counter = metric.counter_mut(key.period);
+        let given_back = quantity.min(counter.used);
+        counter.used = counter.used.saturating_sub(given_back);
+        let bucket = counter.bucket_mut(day);
+        *bucket = bucket.saturating_sub(given_back);
+        Ok(Usage {
+            used: counter.used,
+            topup_units: counter.topup_units,
+        })
+    }
+
+    async fn usage(&self, key: CounterKey<'_>) -> StoreResult<Usage> {
+        let Some(brand) = self.existing_brand(key.brand) else {
+            return Ok(Usage::default());
+        };
+        let data = lock(&brand);
+        Ok(data
+            .metrics
+            .get(key.metric)
+            .and_then(|m| m.counter(key.period))
+            .map(|c| Usage {
+                used: c.used,
+                topup_units: c.topup_units,
+            })
+            .unwrap_or_default())
+    }
+
+    async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>> {
+        let Some(brand) = self.existing_brand(key.brand) else {
+            return Ok(Vec::new());
+        };
+        let data = lock(&brand);
+        Ok(data
+            .metrics
+            .get(key.metric)
+            .and_then(|m| m.counter(key.period))
+            .map(|c| c.days.clone())
+            .unwrap_or_default())
+    }
+
+    async fn adjust_gauge(
+        &self,
+        brand: &str,
+        metric: &str,
+        delta: i64,
+        ceiling: Option<u64>,
+    ) -> StoreResult<GaugeOutcome> {
+        let brand = self.brand(brand);
+        let mut data = lock(&brand);
+        let m = metric_mut(&mut data, metric);
+        let step = delta.unsigned_abs();
+        if delta >= 0 {
+            let admitted = m
+                .gauge
+                .checked_add(step)
+                .is_some_and(|after| ceiling.is_none_or(|c| after <= c));
+            if admitted {
+                m.gauge = m.gauge.saturating_add(step);
+            }
+            Ok(GaugeOutcome {
+                admitted,
+                level: m.gauge,
+            })
+        } else {
+            m.gauge = m.gauge.saturating_sub(step);
+            Ok(GaugeOutcome {
+                admitted: true,
+                level: m.gauge,
+            })
+        }
+    }
+
+    async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> StoreResult<u64> {
+        let brand = self.brand(brand);
+        let mut data = lock(&brand);
+        let m = metric_mut(&mut data, metric);
+        Ok(std::mem::replace(&mut m.gauge, level))
+    }
+
+    async fn gauge(&self, brand: &str, metric: &str) -> StoreResult<u64> {
+        let Some(brand) = self.existing_brand(brand) else {
+            return Ok(0);
+        };
+        let data = lock(&brand);
+        Ok(data.metrics.get(metric).map_or(0, |m| m.gauge))
+    }
+
+    async fn reset_period(&self, brand: &str, period: PeriodKey) -> StoreResult<()> {
+        let Some(brand) = self.existing_brand(brand) else {
+            return Ok(());
+        };
+        let mut data = lock(&brand);
+        for m in data.metrics.values_mut() {
+            if let Some((_, c)) = m.periods.iter_mut().find(|(p, _)| *p == period) {
+                c.used = 0;
+                c.days.clear();
+                c.claims.clear();
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TopUpStore for MemoryStore {
+    async fn insert_topup(&self, topup: &UsageTopUp) -> StoreResult<()> {
+        let brand = self.brand(&topup.brand);
+        let mut data = lock(&brand);
+        match self.inner.topup_brand.entry(topup.id.as_str().into()) {
+            dashmap::Entry::Occupied(_) => {
+                return Err(StoreError::Conflict(format!(
+                    "top-up {:?} already exists",
+                    topup.id
+                )));
+            }
+            dashmap::Entry::Vacant(v) => {
+                v.insert(topup.brand.as_str().into());
+            }
+        }
+        data.topups.push(topup.clone());
+        Ok(())
+    }
+
+    async fn topup(&self, id: &str) -> StoreResult<Option<UsageTopUp>> {
+        let Some(brand) = self.inner.topup_brand.get(id).map(|b| b.value().clone()) else {
+            return Ok(None);
+        };
+        let brand = self.brand(&brand);
+        let data = lock(&brand);
+        Ok(data.topups.iter().find(|t| t.id == id).cloned())
+    }
+
+    async fn set_topup_status(
+        &self,
+        id: &str,
+        to: TopUpStatus,
+        at: DateTime<Utc>,
+    ) -> StoreResult<TopUpTransition> {
+        let not_found = || StoreError::NotFound(format!("top-up {id:?}"));
+        let brand_id = self
+            .inner
+            .topup_brand
+            .get(id)
+            .map(|b| b.value().clone())
+            .ok_or_else(not_found)?;
+        let brand = self.brand(&brand_id);
+        let mut data = lock(&brand);
+        let data = &mut *data;
+        let topup = data
+            .topups
+            .iter_mut()
+            .find(|t| t.id == id)
+            .ok_or_else(not_found)?;
+        if topup.status == to && to != TopUpStatus::Pending {
+            return Ok(TopUpTransition::new(topup.clone(), false));
+        }
+        if !topup.status.can_become(to) {
+            return Err(StoreError::Conflict(format!(
+                "top-up {id:?} is {} and cannot become {to}",
+                topup.status
+            )));
+        }
+        let target = if to == TopUpStatus::Completed && topup.expires_at <= at {
+            TopUpStatus::Expired
+        } else {
+            to
+        };
+        topup.status = target;
+        topup.settled_at = Some(at);
+        if target == TopUpStatus::Completed {
+            let metric = data
+                .metrics
+                .entry(topup.metric.as_str().into())
+                .or_default();
+            let counter = metric.counter_mut(topup.period);
+            counter.topup_units = counter.topup_units.saturating_add(topup.units);
+        }
+        Ok(TopUpTransition::new(topup.clone(), true))
+    }
+
+    async fn topups(&self, brand: &str) -> StoreResult<Vec<UsageTopUp>> {
+        let Some(brand) = self.existing_brand(brand) else {
+            return Ok(Vec::new());
+        };
+        let data = lock(&brand);
+        Ok(data.topups.iter().rev().cloned().collect())
+    }
+}
+
+#[async_trait]
+impl AlertStore for MemoryStore {
+    async fn claim_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool> {
+        let brand = self.brand(key.brand);
+        let mut data = lock(&brand);
+        let metric = metric_mut(&mut data, key.metric);
+        Ok(metric.counter_mut(key.period).claims.insert(threshold))
+    }
+
+    async fn release_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool> {
+        let brand = self.brand(key.brand);
+        let mut data = lock(&brand);
+        let metric = metric_mut(&mut data, key.metric);
+        Ok(metric.counter_mut(key.period).claims.remove(&threshold))
+    }
+
+    async fn claimed_alerts(&self, key: CounterKey<'_>) -> StoreResult<Vec<u16>> {
+        let Some(brand) = self.existing_brand(key.brand) else {
+            return Ok(Vec::new());
+        };
+        let data = lock(&brand);
+        Ok(data
+            .metrics
+            .get(key.metric)
+            .and_then(|m| m.counter(key.period))
+            .map(|c| c.claims.iter().copied().collect())
+            .unwrap_or_default())
+    }
+
+    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<()> {
+        let brand = self.brand(&event.brand);
+        lock(&brand).events.push(event.clone());
+        Ok(())
+    }
+
+    async fn events(&self, brand: &str, limit: usize) -> StoreResult<Vec<TimelineEvent>> {
+        let Some(brand) = self.existing_brand(brand) else {
+            return Ok(Vec::new());
+        };
+        let data = lock(&brand);
+        Ok(data.events.iter().rev().take(limit).cloned().collect())
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for MemoryStore {
+    async fn put_subscription(&self, sub: &Subscription) -> StoreResult<()> {
+        self.inner
+            .subscriptions
+            .insert(sub.brand.as_str().into(), sub.clone());
+        Ok(())
+    }
+
+    async fn subscription(&self, brand: &str) -> StoreResult<Option<Subscription>> {
+        Ok(self
+            .inner
+            .subscriptions
+            .get(brand)
+            .map(|s| s.value().clone()))
+    }
+
+    async fn subscriptions(&self) -> StoreResult<Vec<Subscription>> {
+        let mut all: Vec<Subscription> = self
+            .inner
+            .subscriptions
+            .iter()
+            .map(|s| s.value().clone())
+            .collect();
+        all.sort_by(|a, b| a.brand.cmp(&b.brand));
+        Ok(all)
+    }
+}

@@ -1,0 +1,48 @@
+//! Metrics: what is measured, and whether it is consumed per period or held as a level.
+
+use serde::{Deserialize, Serialize};
+
+/// How a metric behaves over time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum MetricKind {
+    /// Consumed units that start again from zero every billing period (`ai_generations`).
+    Counter,
+    /// A level that is set or adjusted and never resets (`team_members`); checked on increase.
+    Gauge,
+}
+
+impl MetricKind {
+    /// `counter` or `gauge`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Gauge => "gauge",
+        }
+    }
+}
+
+/// A metric declared by the catalog.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct MetricDef {
+    /// Stable key such as `ai_generations` (see [`crate::validate_metric_key`]).
+    pub key: String,
+    /// Counter or gauge.
+    pub kind: MetricKind,
+    /// Human name shown in the cockpit (defaults to the key).
+    pub name: String,
+}
+
+impl MetricDef {
+    /// Builds a metric definition; the key is checked when the catalog is validated.
+    pub fn new(key: impl Into<String>, kind: MetricKind, name: impl Into<String>) -> Self {
+        MetricDef {
+            key: key.into(),
+            kind,
+            name: name.into(),
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Overage math: how many units are past the allowance and what they cost.
+
+use std::num::NonZeroU64;
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Currency, Money};
+
+/// What happens past the included units of a metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "policy", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OveragePolicy {
+    /// Hard limit: the unit past the allowance (plus grace) is denied.
+    Block,
+    /// Soft limit, pay as you go: `unit_price` minor units per started block of `per_units`
+    /// units, up to `cap` minor units per period (then further use is denied).
+    #[serde(rename_all = "camelCase")]
+    Charge {
+        /// Price of one block, in minor units of the catalog currency.
+        unit_price: u64,
+        /// Units per block (at least 1).
+        per_units: NonZeroU64,
+        /// Optional spend cap per period, in minor units.
+        cap: Option<u64>,
+    },
+}
+
+impl OveragePolicy {
+    /// Whether units past the allowance are sold (and so top-ups accepted).
+    pub fn charges(&self) -> bool {
+        matches!(self, OveragePolicy::Charge { .. })
+    }
+
+    /// The most units past the free allowance this policy admits in one period:
+    /// 0 for `Block`, `None` (no bound) for an uncapped charge.
+    pub fn max_billable_units(&self) -> Option<u64> {
+        match *self {
+            OveragePolicy::Block => Some(0),
+            OveragePolicy::Charge { cap: None, .. } => None,
+            OveragePolicy::Charge { unit_price: 0, .. } => None,
+            OveragePolicy::Charge {
+                unit_price,
+                per_units,
+                cap: Some(cap),
+            } => {
+                let blocks = u128::from(cap / unit_price);
+                Some(u64::try_from(blocks * u128::from(per_units.get())).unwrap_or(u64::MAX))
+            }
+        }
+    }
+
+    /// The charge for `units` billable units under this policy (zero for `Block`).
+    ///
+    /// ```
+    /// use std::num::NonZeroU64;
+    /// use quota_core::{Currency, OveragePolicy};
+    /// let p = OveragePolicy::Charge { unit_price: 50, per_units: NonZeroU64::new(10).unwrap(), cap: Some(120) };
+    /// assert_eq!(p.charge(0, Currency::EUR).amount_minor, 0);
+    /// assert_eq!(p.charge(1, Currency::EUR).amount_minor, 50);   // a started block is due
+    /// assert_eq!(p.charge(20, Currency::EUR).amount_minor, 100);
+    /// assert_eq!(p.charge(1000, Currency::EUR).amount_minor, 120); // capped
+    /// ```
+    pub fn charge(&self, units: u64, currency: Currency) -> Money {
+        match *self {
+            OveragePolicy::Block => Money::zero(currency),
+            OveragePolicy::Charge {
+                unit_price,
+                per_units,
+                cap,
+            } => {
+                let blocks = u128::from(units).div_ceil(u128::from(per_units.get()));
+                let mut amount = blocks * u128::from(unit_price);
+                if let Some(cap) = cap {
+                    amount = amount.min(u128::from(cap));
+                }
+                Money::from_u128(amount, currency)
+            }
+        }
+    }
+}
+
+/// Units of `used` past `free_units` (saturating at zero).
+pub fn overage_units(used: u64, free_units: u64) -> u64 {
+    used.saturating_sub(free_units)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn charge(unit_price: u64, per: u64, cap: Option<u64>) -> OveragePolicy {
+        OveragePolicy::Charge {
+            unit_price,
+            per_units: NonZeroU64::new(per).unwrap(),
+            cap,
+        }
+    }
+
+    #[test]
+    fn a_capped_charge_bounds_billable_units() {
+        assert_eq!(charge(5, 1, Some(100)).max_billable_units(), Some(20));
+        assert_eq!(charge(50, 10, Some(120)).max_billable_units(), Some(20));
+        assert_eq!(charge(5, 1, None).max_billable_units(), None);
+        assert_eq!(OveragePolicy::Block.max_billable_units(), Some(0));
+    }
+
+    #[test]
+    fn huge_quantities_saturate() {
+        let p = charge(u64::MAX, 1, None);
+        assert_eq!(p.charge(u64::MAX, Currency::EUR).amount_minor, i64::MAX);
+    }
+
+    #[test]
+    fn overage_units_saturate_at_zero() {
+        assert_eq!(overage_units(5, 10), 0);
+        assert_eq!(overage_units(15, 10), 5);
+    }
+}

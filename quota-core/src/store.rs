@@ -1,0 +1,205 @@
+//! Store traits: what a backend (memory, Redis, Postgres) must provide, with the atomicity
+//! each operation needs. All traits are object safe: `Arc<dyn Store>` picks a backend at run
+//! time, a concrete type gives static dispatch.
+//!
+//! A store knows nothing of plans: the [`crate::QuotaGuard`] turns a plan's limit into a
+//! `ceiling` and the store applies it atomically together with the period's top-ups.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::StoreError;
+use crate::period::PeriodKey;
+use crate::subscription::Subscription;
+use crate::timeline::TimelineEvent;
+use crate::topup::{TopUpStatus, TopUpTransition, UsageTopUp};
+
+/// Result of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Default time an idempotency key is remembered.
+pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// The alert claim id used for the "blocked" event (real thresholds are 1..=1000 %).
+pub const BLOCKED_CLAIM: u16 = 0;
+
+/// Identifies one usage counter: a brand's metric in a period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CounterKey<'a> {
+    /// The brand.
+    pub brand: &'a str,
+    /// The metric.
+    pub metric: &'a str,
+    /// The period.
+    pub period: PeriodKey,
+}
+
+impl<'a> CounterKey<'a> {
+    /// Builds a key.
+    pub fn new(brand: &'a str, metric: &'a str, period: PeriodKey) -> Self {
+        CounterKey {
+            brand,
+            metric,
+            period,
+        }
+    }
+}
+
+/// An atomic check-and-add on a counter.
+#[derive(Clone, Copy, Debug)]
+pub struct ConsumeRequest<'a> {
+    /// The counter.
+    pub key: CounterKey<'a>,
+    /// Units to add (0 is a valid no-op that still reports usage).
+    pub quantity: u64,
+    /// Highest usage admitted, top-ups excluded; the store adds the period's completed
+    /// top-up units. `None` = no bound (still denied if the sum would overflow `u64`).
+    pub ceiling: Option<u64>,
+    /// When set, a consume with the same key (per brand) returns the first admitted outcome
+    /// and adds nothing. A denied consume does not remember its key.
+    pub idempotency_key: Option<&'a str>,
+    /// Zero-based day of the period, for the daily bucket.
+    pub day: u16,
+    /// The time of the consume (ledgers, key expiry).
+    pub at: DateTime<Utc>,
+    /// When the period's data may be dropped (period end plus a retention grace).
+    pub retain_until: DateTime<Utc>,
+}
+
+/// What a store did with a [`ConsumeRequest`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConsumeOutcome {
+    /// Whether the units were added.
+    pub admitted: bool,
+    /// Usage after the call (the current usage when denied).
+    pub used: u64,
+    /// Completed top-up units of the period, as used for the decision.
+    pub topup_units: u64,
+    /// Whether this is a replay of an earlier consume with the same idempotency key.
+    pub replayed: bool,
+}
+
+/// A counter's state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Units used in the period.
+    pub used: u64,
+    /// Completed top-up units of the period.
+    pub topup_units: u64,
+}
+
+/// What a store did with a gauge adjustment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GaugeOutcome {
+    /// Whether the change was applied.
+    pub admitted: bool,
+    /// The level after the call (the current level when refused).
+    pub level: u64,
+}
+
+/// Counters, daily buckets and gauges.
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Atomically: replay the idempotency key if known; else add `quantity` if
+    /// `used + quantity <= ceiling + topups`, bump the day's bucket and remember the key.
+    /// Must be exact under any concurrency, across processes for shared backends.
+    async fn consume(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome>;
+
+    /// Gives back up to `quantity` units (saturating at zero), also from the day's bucket.
+    async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage>;
+
+    /// Reads a counter (zero when absent).
+    async fn usage(&self, key: CounterKey<'_>) -> StoreResult<Usage>;
+
+    /// Units per day of the period, index 0 = first day; trailing days without usage may be
+    /// omitted.
+    async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>>;
+
+    /// Atomically adds `delta` to a gauge. An increase is refused when the level would pass
+    /// `ceiling`; a decrease always applies and saturates at zero.
+    async fn adjust_gauge(
+        &self,
+        brand: &str,
+        metric: &str,
+        delta: i64,
+        ceiling: Option<u64>,
+    ) -> StoreResult<GaugeOutcome>;
+
+    /// Sets a gauge, returning the previous level.
+    async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> StoreResult<u64>;
+
+    /// Reads a gauge (zero when absent).
+    async fn gauge(&self, brand: &str, metric: &str) -> StoreResult<u64>;
+
+    /// Deletes one brand's counters, daily buckets and alert claims of `period` (all
+    /// metrics). Other brands and periods, top-ups and the timeline stay.
+    async fn reset_period(&self, brand: &str, period: PeriodKey) -> StoreResult<()>;
+
+    /// Checks the backend answers.
+    async fn ping(&self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// Top-up records and the allowance they add.
+#[async_trait]
+pub trait TopUpStore: Send + Sync {
+    /// Inserts a new top-up (`Conflict` if the id exists).
+    async fn insert_topup(&self, topup: &UsageTopUp) -> StoreResult<()>;
+
+    /// Reads a top-up.
+    async fn topup(&self, id: &str) -> StoreResult<Option<UsageTopUp>>;
+
+    /// Atomically moves a top-up to `to` (see [`TopUpStatus::can_become`]; `Conflict` when
+    /// not allowed, `NotFound` when absent). `Pending -> Completed` adds its units to its
+    /// period's top-up units in the same step, exactly once. A pending top-up whose
+    /// `expires_at <= at` becomes `Expired` instead of `Completed`.
+    async fn set_topup_status(
+        &self,
+        id: &str,
+        to: TopUpStatus,
+        at: DateTime<Utc>,
+    ) -> StoreResult<TopUpTransition>;
+
+    /// A brand's top-ups, newest first.
+    async fn topups(&self, brand: &str) -> StoreResult<Vec<UsageTopUp>>;
+}
+
+/// Alert claims (exactly-once arbitration between instances) and the timeline.
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    /// Claims the alert for a threshold; `true` for exactly one caller until released.
+    async fn claim_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool>;
+
+    /// Releases a claim; `true` for exactly one caller when it was claimed.
+    async fn release_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool>;
+
+    /// Claimed thresholds of a counter, ascending.
+    async fn claimed_alerts(&self, key: CounterKey<'_>) -> StoreResult<Vec<u16>>;
+
+    /// Appends an event to the brand's timeline.
+    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<()>;
+
+    /// The brand's `limit` latest events, newest first (insertion order breaks ties).
+    async fn events(&self, brand: &str, limit: usize) -> StoreResult<Vec<TimelineEvent>>;
+}
+
+/// Subscriptions (brand -> plan).
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync {
+    /// Creates or replaces a subscription.
+    async fn put_subscription(&self, sub: &Subscription) -> StoreResult<()>;
+
+    /// Reads a brand's subscription.
+    async fn subscription(&self, brand: &str) -> StoreResult<Option<Subscription>>;
+
+    /// All subscriptions (for metrics export and admin listings), by brand.
+    async fn subscriptions(&self) -> StoreResult<Vec<Subscription>>;
+}
+
+/// Everything a backend provides; implemented for every type that has the four parts.
+pub trait Store: UsageStore + TopUpStore + AlertStore + SubscriptionStore {}
+
+impl<T: UsageStore + TopUpStore + AlertStore + SubscriptionStore + ?Sized> Store for T {}

@@ -1,0 +1,1 @@
+//! Usage Quota Guardian — postgres integration (work in progress).

@@ -1,0 +1,1 @@
+//! Usage Quota Guardian — redis integration (work in progress).

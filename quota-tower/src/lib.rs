@@ -1,0 +1,1 @@
+//! Usage Quota Guardian — tower integration (work in progress).
