@@ -3,7 +3,7 @@
 //! Enable the `testing` feature and expand [`store_conformance_tests!`](crate::store_conformance_tests)
 //! in a test file with a function that returns a fresh handle to your store:
 //!
-//! ```ignore
+//! ```text
 //! async fn make_store() -> std::sync::Arc<dyn quota_core::Store> {
 //!     std::sync::Arc::new(quota_core::MemoryStore::new())
 //! }
