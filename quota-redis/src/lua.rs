@@ -102,13 +102,10 @@ if not zero(gh, gl) then
   redis.call('HSET', KEYS[1], 'u', s(uh, ul))
   local b = redis.call('HGET', KEYS[2], ARGV[2])
   if b then
+    -- keep an emptied bucket as 0 (like the memory store) rather than dropping the day
     local bh, bl = n(b)
-    if le(bh, bl, gh, gl) then
-      redis.call('HDEL', KEYS[2], ARGV[2])
-    else
-      bh, bl = sub(bh, bl, gh, gl)
-      redis.call('HSET', KEYS[2], ARGV[2], s(bh, bl))
-    end
+    if le(bh, bl, gh, gl) then bh, bl = 0, 0 else bh, bl = sub(bh, bl, gh, gl) end
+    redis.call('HSET', KEYS[2], ARGV[2], s(bh, bl))
   end
 end
 return {uh, ul, th, tl}
