@@ -3,8 +3,7 @@
 //!
 //! | key | type | content |
 //! |---|---|---|
-//! | `c:<metric>:<period>` | hash | `u` used, `t` completed top-up units |
-//! | `d:<metric>:<period>` | hash | day index -> units |
+//! | `c:<metric>:<period>` | hash | `u` used, `t` completed top-up units, `d<day>` day buckets |
 //! | `m:<period>` | set | metrics touched in the period (what `reset_period` clears) |
 //! | `a:<metric>:<period>` | set | claimed alert thresholds |
 //! | `i:<idempotency key>` | string | `used:topup:deadline_µs` of the first admitted consume |
@@ -53,13 +52,6 @@ impl Keys {
     pub(crate) fn counter(&self, k: CounterKey<'_>) -> String {
         format!(
             "{}:{{{}}}:c:{}:{}",
-            self.prefix, k.brand, k.metric, k.period
-        )
-    }
-
-    pub(crate) fn days(&self, k: CounterKey<'_>) -> String {
-        format!(
-            "{}:{{{}}}:d:{}:{}",
             self.prefix, k.brand, k.metric, k.period
         )
     }
@@ -117,7 +109,6 @@ mod tests {
         let keys = Keys::new("q".into());
         let k = CounterKey::new("acme", "ai_generations", PeriodKey(20261101));
         assert_eq!(keys.counter(k), "q:{acme}:c:ai_generations:20261101");
-        assert_eq!(keys.days(k), "q:{acme}:d:ai_generations:20261101");
         assert_eq!(keys.idempotency("acme", "x{y}"), "q:{acme}:i:x{y}");
         assert!(keys.topup("acme", "t1").starts_with(&keys.base("acme")));
         assert!(!keys.topup_index("t1").contains('{'));

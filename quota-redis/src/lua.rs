@@ -9,6 +9,18 @@
 
 use redis::Script;
 
+/// Splits a decimal string into the two reply integers (`hi * 10^10 + lo`), on every path.
+const SPLIT_REPLY: &str = r"
+local function HI(x)
+  if #x <= 10 then return 0 end
+  return tonumber(string.sub(x, 1, #x - 10))
+end
+local function LO(x)
+  if #x <= 10 then return tonumber(x) end
+  return tonumber(string.sub(x, #x - 9))
+end
+";
+
 /// Exact `u64` helpers shared by every script (Lua 5.1 has only doubles).
 const PRELUDE: &str = r"
 local B = 10000000000
@@ -38,31 +50,63 @@ end
 local function zero(h, l) return h == 0 and l == 0 end
 ";
 
-/// KEYS: counter hash, day-bucket hash, metric set of the period, [idempotency key].
-/// ARGV: quantity, ceiling ('' = none), day, expire-at ms, at µs, idempotency deadline µs,
-/// idempotency TTL ms, metric.
+/// KEYS: counter hash, metric set of the period, [idempotency key].
+/// ARGV: quantity, ceiling ('' = none), day field (`d<day>`), expire-at ms, metric, and with an
+/// idempotency key: at µs, idempotency deadline µs, idempotency TTL ms.
 /// Reply: {admitted, used_hi, used_lo, topup_hi, topup_lo, replayed}.
+///
+/// The common case (every number below 10^15) runs on plain Lua numbers, which are exact
+/// there; larger values take the split arithmetic of the prelude.
 const CONSUME: &str = r"
-local ik = KEYS[4]
+local ik = KEYS[3]
 if ik then
   local v = redis.call('GET', ik)
   if v then
     local u, t, dl = string.match(v, '^(%d+):(%d+):(-?%d+)$')
-    if u and tonumber(dl) > tonumber(ARGV[5]) then
-      local uh, ul = n(u)
-      local th, tl = n(t)
-      return {1, uh, ul, th, tl, 1}
+    if u and tonumber(dl) > tonumber(ARGV[6]) then
+      --[[split]]
+      return {1, HI(u), LO(u), HI(t), LO(t), 1}
     end
   end
 end
-local c = redis.call('HMGET', KEYS[1], 'u', 't')
+local c = redis.call('HMGET', KEYS[1], 'u', 't', ARGV[3])
+local q, cap = ARGV[1], ARGV[2]
+if #q <= 15 and #cap <= 15 and (not c[1] or #c[1] <= 15) and (not c[2] or #c[2] <= 15)
+    and (not c[3] or #c[3] <= 15) then
+  -- Plain numbers are exact here, and HINCRBY adds exactly on the server: no number is
+  -- formatted in Lua (string.format costs more than the rest of the script).
+  local u, t = tonumber(c[1] or '0'), tonumber(c[2] or '0')
+  local after = u + tonumber(q)
+  local th = math.floor(t / 1e10)
+  if cap ~= '' and after > tonumber(cap) + t then
+    local uh = math.floor(u / 1e10)
+    return {0, uh, u - uh * 1e10, th, t - th * 1e10, 0}
+  end
+  if q ~= '0' then
+    redis.call('HINCRBY', KEYS[1], 'u', q)
+    redis.call('HINCRBY', KEYS[1], ARGV[3], q)
+    if not c[1] then
+      -- first write of the period (or first after a reset): arm the expiries once
+      redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+      if redis.call('SADD', KEYS[2], ARGV[5]) == 1 then
+        redis.call('PEXPIREAT', KEYS[2], ARGV[4])
+      end
+    end
+  end
+  if ik then
+    redis.call('SET', ik, string.format('%.0f:%.0f:', after, t) .. ARGV[7], 'PX', ARGV[8])
+  end
+  local ah = math.floor(after / 1e10)
+  return {1, ah, after - ah * 1e10, th, t - th * 1e10, 0}
+end
+--[[prelude]]
 local uh, ul = n(c[1])
 local th, tl = n(c[2])
-local qh, ql = n(ARGV[1])
+local qh, ql = n(q)
 local sh, sl = add(uh, ul, qh, ql)
 local lh, ll = MAXH, MAXL
-if ARGV[2] ~= '' then
-  local ch, cl = n(ARGV[2])
+if cap ~= '' then
+  local ch, cl = n(cap)
   lh, ll = add(ch, cl, th, tl)
   if over(lh, ll) then lh, ll = MAXH, MAXL end
 end
@@ -70,42 +114,40 @@ if not le(sh, sl, lh, ll) then
   return {0, uh, ul, th, tl, 0}
 end
 if not zero(qh, ql) then
-  redis.call('HSET', KEYS[1], 'u', s(sh, sl))
-  local bh, bl = n(redis.call('HGET', KEYS[2], ARGV[3]))
+  local bh, bl = n(c[3])
   bh, bl = add(bh, bl, qh, ql)
   if over(bh, bl) then bh, bl = MAXH, MAXL end
-  redis.call('HSET', KEYS[2], ARGV[3], s(bh, bl))
+  redis.call('HSET', KEYS[1], 'u', s(sh, sl), ARGV[3], s(bh, bl))
   if not c[1] then
-    -- first write of the period (or first after a reset): arm the expiries once
-    redis.call('SADD', KEYS[3], ARGV[8])
     redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-    redis.call('PEXPIREAT', KEYS[2], ARGV[4])
-    redis.call('PEXPIREAT', KEYS[3], ARGV[4])
+    if redis.call('SADD', KEYS[2], ARGV[5]) == 1 then
+      redis.call('PEXPIREAT', KEYS[2], ARGV[4])
+    end
   end
 end
 if ik then
-  redis.call('SET', ik, s(sh, sl) .. ':' .. s(th, tl) .. ':' .. ARGV[6], 'PX', ARGV[7])
+  redis.call('SET', ik, s(sh, sl) .. ':' .. s(th, tl) .. ':' .. ARGV[7], 'PX', ARGV[8])
 end
 return {1, sh, sl, th, tl, 0}
 ";
 
-/// KEYS: counter hash, day-bucket hash. ARGV: quantity, day.
+/// KEYS: counter hash. ARGV: quantity, day field (`d<day>`).
 /// Reply: {used_hi, used_lo, topup_hi, topup_lo}.
 const RELEASE: &str = r"
-local c = redis.call('HMGET', KEYS[1], 'u', 't')
+local c = redis.call('HMGET', KEYS[1], 'u', 't', ARGV[2])
 local uh, ul = n(c[1])
 local th, tl = n(c[2])
 local gh, gl = n(ARGV[1])
 if le(uh, ul, gh, gl) then gh, gl = uh, ul end
 if not zero(gh, gl) then
   uh, ul = sub(uh, ul, gh, gl)
-  redis.call('HSET', KEYS[1], 'u', s(uh, ul))
-  local b = redis.call('HGET', KEYS[2], ARGV[2])
-  if b then
+  if c[3] then
     -- keep an emptied bucket as 0 (like the memory store) rather than dropping the day
-    local bh, bl = n(b)
+    local bh, bl = n(c[3])
     if le(bh, bl, gh, gl) then bh, bl = 0, 0 else bh, bl = sub(bh, bl, gh, gl) end
-    redis.call('HSET', KEYS[2], ARGV[2], s(bh, bl))
+    redis.call('HSET', KEYS[1], 'u', s(uh, ul), ARGV[2], s(bh, bl))
+  else
+    redis.call('HSET', KEYS[1], 'u', s(uh, ul))
   end
 end
 return {uh, ul, th, tl}
@@ -142,14 +184,19 @@ return {ph, pl}
 ";
 
 /// KEYS: metric set of the period. ARGV: brand key base (`prefix:{brand}:`), period.
-/// Clears `used` (top-up units stay), the day buckets and the alert claims of every metric
+/// Clears `used` and the day fields (top-up units stay) and the alert claims of every metric
 /// the brand touched in the period. Reply: {number of metrics reset}.
 const RESET_PERIOD: &str = r"
 local ms = redis.call('SMEMBERS', KEYS[1])
 for _, m in ipairs(ms) do
   local suffix = m .. ':' .. ARGV[2]
-  redis.call('HDEL', ARGV[1] .. 'c:' .. suffix, 'u')
-  redis.call('DEL', ARGV[1] .. 'd:' .. suffix, ARGV[1] .. 'a:' .. suffix)
+  local counter = ARGV[1] .. 'c:' .. suffix
+  local fields = {'u'}
+  for _, f in ipairs(redis.call('HKEYS', counter)) do
+    if string.sub(f, 1, 1) == 'd' then fields[#fields + 1] = f end
+  end
+  redis.call('HDEL', counter, unpack(fields))
+  redis.call('DEL', ARGV[1] .. 'a:' .. suffix)
 end
 return {#ms}
 ";
@@ -243,7 +290,12 @@ fn with_prelude(body: &str) -> Script {
 impl Scripts {
     pub(crate) fn new() -> Self {
         Scripts {
-            consume: with_prelude(CONSUME),
+            // the helpers' closures are only built on the paths that need them
+            consume: Script::new(
+                &CONSUME
+                    .replace("--[[prelude]]", PRELUDE)
+                    .replace("--[[split]]", SPLIT_REPLY),
+            ),
             release: with_prelude(RELEASE),
             adjust_gauge: with_prelude(ADJUST_GAUGE),
             set_gauge: with_prelude(SET_GAUGE),

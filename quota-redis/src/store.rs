@@ -258,6 +258,11 @@ fn period_start(period: PeriodKey) -> Option<DateTime<Utc>> {
     Some(date.and_hms_opt(0, 0, 0)?.and_utc())
 }
 
+/// The counter hash field of a day's bucket.
+fn day_field(day: u16) -> String {
+    format!("d{day}")
+}
+
 /// Joins the two exact parts a script returns (`hi * 10^10 + lo`).
 fn join(hi: i64, lo: i64) -> StoreResult<u64> {
     let hi = u64::try_from(hi).map_err(|_| corrupt(format!("negative value part {hi}")))?;
@@ -302,31 +307,30 @@ impl UsageStore for RedisStore {
         check_brand(k.brand)?;
         let keys = &self.inner.keys;
         let counter = keys.counter(k);
-        let days = keys.days(k);
         let metrics = keys.metrics(k.brand, k.period);
         let idem = req.idempotency_key.map(|i| keys.idempotency(k.brand, i));
-        let ttl = self.inner.opts.idempotency_ttl();
-        let at_us = req.at.timestamp_micros();
-        let deadline_us = at_us.saturating_add(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX));
-        // Redis refuses a zero or absurd PX; the deadline above is what decides a replay.
-        let px = duration_ms(ttl).clamp(1, 100 * 365 * 86_400_000);
 
         let mut inv = self.inner.scripts.consume.prepare_invoke();
-        inv.key(&counter).key(&days).key(&metrics);
-        if let Some(idem) = &idem {
-            inv.key(idem);
-        }
+        inv.key(&counter).key(&metrics);
         inv.arg(req.quantity);
         match req.ceiling {
             Some(c) => inv.arg(c),
             None => inv.arg(""),
         };
-        inv.arg(req.day)
+        inv.arg(day_field(req.day))
             .arg(self.expire_at(req.retain_until))
-            .arg(at_us)
-            .arg(deadline_us)
-            .arg(px)
             .arg(k.metric);
+        if let Some(idem) = &idem {
+            let ttl = self.inner.opts.idempotency_ttl();
+            let at_us = req.at.timestamp_micros();
+            let ttl_us = i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX);
+            // Redis refuses a zero or absurd PX; the deadline is what decides a replay.
+            let px = duration_ms(ttl).clamp(1, 100 * 365 * 86_400_000);
+            inv.key(idem)
+                .arg(at_us)
+                .arg(at_us.saturating_add(ttl_us))
+                .arg(px);
+        }
         let mut conn = self.inner.conn.clone();
         let reply: Vec<i64> = self.bounded("consume", inv.invoke_async(&mut conn)).await?;
         let [admitted, uh, ul, th, tl, replayed]: [i64; 6] = reply
@@ -347,8 +351,8 @@ impl UsageStore for RedisStore {
             .script_ints::<4>(
                 "release",
                 &self.inner.scripts.release,
-                &[&keys.counter(key), &keys.days(key)],
-                &[&quantity.to_string(), &day.to_string()],
+                &[&keys.counter(key)],
+                &[&quantity.to_string(), &day_field(day)],
             )
             .await?;
         Ok(Usage {
@@ -379,14 +383,17 @@ impl UsageStore for RedisStore {
         let fields: Vec<(String, String)> = self
             .query(
                 "daily usage",
-                redis::cmd("HGETALL").arg(self.inner.keys.days(key)),
+                redis::cmd("HGETALL").arg(self.inner.keys.counter(key)),
             )
             .await?;
         let mut by_day = BTreeMap::new();
-        for (day, units) in &fields {
+        for (field, units) in &fields {
+            let Some(day) = field.strip_prefix('d') else {
+                continue;
+            };
             let day: u16 = day
                 .parse()
-                .map_err(|_| corrupt(format!("day bucket {day:?} is not a day index")))?;
+                .map_err(|_| corrupt(format!("day bucket {field:?} is not a day index")))?;
             by_day.insert(usize::from(day), parse_u64(Some(units), "day bucket")?);
         }
         let len = by_day

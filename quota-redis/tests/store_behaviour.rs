@@ -239,6 +239,32 @@ async fn values_past_two_to_the_53_stay_exact(s: RedisStore, _: Backend) {
         .unwrap();
     assert!(edge.admitted && edge.used == big + 1);
 
+    // the boundary between the plain-number path (< 10^15) and the split arithmetic
+    let e = common::brand("e15");
+    let below = 999_999_999_999_999;
+    let out = s
+        .consume(&req(&e, "m", below, Some(below + 1), None))
+        .await
+        .unwrap();
+    assert!(out.admitted && out.used == below);
+    let out = s
+        .consume(&req(&e, "m", 1, Some(below + 1), None))
+        .await
+        .unwrap();
+    assert!(out.admitted && out.used == below + 1);
+    let out = s
+        .consume(&req(&e, "m", 1, Some(below + 1), None))
+        .await
+        .unwrap();
+    assert!(!out.admitted && out.used == below + 1);
+    let back = s.release(CounterKey::new(&e, "m", P), 2, 9).await.unwrap();
+    assert_eq!(back.used, below - 1);
+    let out = s
+        .consume(&req(&e, "m", 1, Some(below), None))
+        .await
+        .unwrap();
+    assert!(out.admitted && out.used == below);
+
     let c = common::brand("max");
     let max = s
         .consume(&req(&c, "m", u64::MAX - 1, None, None))
@@ -638,6 +664,7 @@ async fn random_operations_match_the_memory_store(s: RedisStore, _: Backend) {
         0 => 0,
         1 => u64::MAX - rng.below(3),
         2 => (1 << 53) + rng.below(5),
+        3 => 999_999_999_999_990 + rng.below(20),
         _ => rng.below(20),
     };
     let mut topups = 0;
