@@ -577,7 +577,8 @@ pub async fn period_isolation(store: Arc<dyn Store>) {
     assert_eq!(days[0], 10);
 }
 
-/// Resetting one brand's period clears its usage, buckets and claims, and nothing else.
+/// Resetting one brand's period (all metrics, or one) clears its usage, buckets and claims,
+/// and nothing else.
 pub async fn reset_leaves_others_alone(store: Arc<dyn Store>) {
     let a = unique_brand("reset-a");
     let b = unique_brand("reset-b");
@@ -606,7 +607,57 @@ pub async fn reset_leaves_others_alone(store: Arc<dyn Store>) {
         .unwrap();
     store.set_gauge(&a, "seats", 2).await.unwrap();
 
-    store.reset_period(&a, PERIOD).await.unwrap();
+    let c = unique_brand("reset-c");
+    store
+        .consume(&request(&c, "m", 6, None, None))
+        .await
+        .unwrap();
+    store
+        .consume(&request(&c, "n", 2, None, None))
+        .await
+        .unwrap();
+    store
+        .claim_alert(CounterKey::new(&c, "m", PERIOD), 50)
+        .await
+        .unwrap();
+    store
+        .claim_alert(CounterKey::new(&c, "n", PERIOD), 50)
+        .await
+        .unwrap();
+    store.reset_period(&c, Some("m"), PERIOD).await.unwrap();
+    assert_eq!(
+        store
+            .usage(CounterKey::new(&c, "m", PERIOD))
+            .await
+            .unwrap()
+            .used,
+        0
+    );
+    assert!(
+        store
+            .claimed_alerts(CounterKey::new(&c, "m", PERIOD))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .usage(CounterKey::new(&c, "n", PERIOD))
+            .await
+            .unwrap()
+            .used,
+        2,
+        "a metric reset leaves the other metrics alone"
+    );
+    assert_eq!(
+        store
+            .claimed_alerts(CounterKey::new(&c, "n", PERIOD))
+            .await
+            .unwrap(),
+        vec![50]
+    );
+
+    store.reset_period(&a, None, PERIOD).await.unwrap();
 
     let ka = CounterKey::new(&a, "m", PERIOD);
     let usage = store.usage(ka).await.unwrap();
