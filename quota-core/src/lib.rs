@@ -90,3 +90,8 @@ pub use subscription::Subscription;
 pub use threshold::{Severity, Threshold};
 pub use timeline::{EventKind, TimelineEvent};
 pub use topup::{TopUpStatus, UsageTopUp};
+
+/// The README's quick start, compiled as a doc test so it stays true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
