@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
 # Throwaway Redis servers for the quota-redis tests and bench.
 #
-#   eval "$(bash scripts/redis-env.sh start)"   # prints `export REDIS_URL=... REDIS_CLUSTER_URLS=...`
+#   source scripts/redis-env.sh                 # starts them and exports REDIS_URL, REDIS_CLUSTER_URLS
+#   eval "$(bash scripts/redis-env.sh start)"   # the same: `start` prints the export lines
 #   bash scripts/redis-env.sh stop              # shuts down only what `start` launched
 #
-# Standalone: $REDIS_URL if set; else a Redis answering on 127.0.0.1:6379; else a new
+# Standalone: $REDIS_URL if set; else a Redis answering on 127.0.0.1:${REDIS_PROBE_PORT:-6379}; else a new
 # redis-server on 127.0.0.1:${REDIS_PORT:-6390}.
 # Cluster: $REDIS_CLUSTER_URLS if set; else 3 masters on 127.0.0.1 ports
 # ${REDIS_CLUSTER_PORTS:-7101 7102 7103} (reused when they already form a healthy cluster).
 # Installs redis-server/redis-tools from Debian's packages when they are missing.
 # Everything it starts listens on loopback only, keeps no data (--save '' --appendonly no)
 # and is recorded in $STATE/started so that `stop` never touches anyone else's server.
+
+if [[ ${BASH_SOURCE[0]} != "$0" ]]; then
+  # Sourced (scripts/test.sh does so): run as a child process, export into the caller.
+  __redis_env_out=$(bash "${BASH_SOURCE[0]}" start) || return 1
+  eval "$__redis_env_out"
+  unset __redis_env_out
+  echo "redis-env: REDIS_URL=$REDIS_URL REDIS_CLUSTER_URLS=$REDIS_CLUSTER_URLS" >&2
+  return 0
+fi
+
 set -euo pipefail
 
 STATE=${REDIS_ENV_STATE:-/tmp/quota-redis-env}
 REDIS_PORT=${REDIS_PORT:-6390}
+PROBE_PORT=${REDIS_PROBE_PORT:-6379}
 read -r -a CLUSTER_PORTS <<<"${REDIS_CLUSTER_PORTS:-7101 7102 7103}"
 
 log() { echo "redis-env: $*" >&2; }
@@ -50,9 +62,9 @@ start() {
   mkdir -p "$STATE"
   local url=${REDIS_URL:-}
   if [[ -z $url ]]; then
-    if answers 6379; then
-      url=redis://127.0.0.1:6379
-      log "using the Redis that answers on 127.0.0.1:6379"
+    if answers "$PROBE_PORT"; then
+      url=redis://127.0.0.1:$PROBE_PORT
+      log "using the Redis that answers on 127.0.0.1:$PROBE_PORT"
     else
       answers "$REDIS_PORT" || { launch "$REDIS_PORT"; wait_port "$REDIS_PORT"; }
       url=redis://127.0.0.1:$REDIS_PORT
