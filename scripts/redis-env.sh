@@ -75,7 +75,16 @@ start() {
     if ! cluster_ok "${CLUSTER_PORTS[0]}"; then
       local nodes=()
       for p in "${CLUSTER_PORTS[@]}"; do
-        if answers "$p"; then redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 || true; sleep 0.2; fi
+        if answers "$p"; then
+          # a broken cluster of ours from an earlier run is replaced; anyone else's server is left alone
+          if grep -qx "$p" "$STATE/started" 2>/dev/null; then
+            redis-cli -p "$p" shutdown nosave >/dev/null 2>&1 || true
+            for _ in $(seq 1 50); do answers "$p" || break; sleep 0.1; done
+          else
+            log "port $p is taken by a server this script did not start: set REDIS_CLUSTER_PORTS or REDIS_CLUSTER_URLS"
+            return 1
+          fi
+        fi
         launch "$p" --cluster-enabled yes --cluster-config-file "$STATE/$p/nodes.conf" \
           --cluster-node-timeout 5000
         nodes+=("127.0.0.1:$p")
