@@ -1,20 +1,4 @@
-//! Key layout. Every key of a brand starts with `<prefix>:{<brand>}:` so that all of them
-//! hash to one cluster slot and a script may touch any of them:
-//!
-//! | key | type | content |
-//! |---|---|---|
-//! | `c:<metric>:<period>` | hash | `u` used, `t` completed top-up units, `d<day>` day buckets |
-//! | `m:<period>` | set | metrics touched in the period (what `reset_period` clears) |
-//! | `a:<metric>:<period>` | set | claimed alert thresholds |
-//! | `i:<idempotency key>` | string | `used:topup:deadline_µs` of the first admitted consume |
-//! | `g` | hash | metric -> gauge level |
-//! | `t` | list | timeline events (JSON), oldest first |
-//! | `tu:<id>` | hash | top-up `base` JSON, `status`, `settled` JSON |
-//! | `tul` | list | top-up ids, oldest first |
-//! | `s` | string | subscription JSON |
-//!
-//! Outside any brand: `<prefix>:topup:<id>` (the top-up as inserted, to find its brand from
-//! its id alone) and `<prefix>:subs` (set of brands with a subscription).
+//! Key names (the layout is documented at the crate root).
 
 use quota_core::StoreError;
 use quota_core::period::PeriodKey;

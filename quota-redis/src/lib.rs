@@ -35,6 +35,36 @@
 //! ```
 //!
 //! For a cluster, use [`RedisStore::connect_cluster`] with the nodes' URLs.
+//!
+//! # Key layout
+//!
+//! Every key of a brand starts with `<prefix>:{<brand>}:` (prefix `q` by default):
+//!
+//! | key | type | content |
+//! |---|---|---|
+//! | `c:<metric>:<period>` | hash | `u` used, `t` completed top-up units, `d<day>` day buckets |
+//! | `m:<period>` | set | metrics touched in the period (what `reset_period` clears) |
+//! | `a:<metric>:<period>` | set | claimed alert thresholds |
+//! | `i:<idempotency key>` | string | `used:topup:deadline_µs` of the first admitted consume |
+//! | `g` | hash | metric -> gauge level |
+//! | `t` | list | timeline events (JSON), oldest first |
+//! | `tu:<id>` / `tul` | hash / list | a top-up (`base` JSON, `status`, `settled`) / the ids |
+//! | `s` | string | subscription JSON |
+//!
+//! Outside any brand: `<prefix>:topup:<id>` (a top-up as inserted, to find its brand from its
+//! id alone) and `<prefix>:subs` (the brands with a subscription).
+//!
+//! Counters, claims and metric sets expire at the request's `retain_until` (the period end
+//! plus a retention grace), or — for writes that only know the period — 31 days after the
+//! period start plus [`RedisOptions::set_retention_grace`]; never sooner than one grace after
+//! the write. Idempotency keys live [`RedisOptions::set_idempotency_ttl`]. Gauges, top-ups,
+//! the timeline and subscriptions do not expire.
+//!
+//! # Numbers
+//!
+//! Every `u64` is exact over its whole range: Lua numbers are doubles, so values of 10^15 and
+//! more go through a split decimal arithmetic in the scripts, and replies carry integers only
+//! (each value as two parts `hi * 10^10 + lo`).
 #![forbid(unsafe_code)]
 
 mod conn;

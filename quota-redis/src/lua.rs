@@ -183,11 +183,13 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return {ph, pl}
 ";
 
-/// KEYS: metric set of the period. ARGV: brand key base (`prefix:{brand}:`), period.
-/// Clears `used` and the day fields (top-up units stay) and the alert claims of every metric
-/// the brand touched in the period. Reply: {number of metrics reset}.
+/// KEYS: metric set of the period. ARGV: brand key base (`prefix:{brand}:`), period, and
+/// either nothing (every metric the brand touched in the period) or one metric.
+/// Clears `used` and the day fields (top-up units stay) and the alert claims.
+/// Reply: {number of metrics reset}.
 const RESET_PERIOD: &str = r"
-local ms = redis.call('SMEMBERS', KEYS[1])
+local ms
+if ARGV[3] then ms = {ARGV[3]} else ms = redis.call('SMEMBERS', KEYS[1]) end
 for _, m in ipairs(ms) do
   local suffix = m .. ':' .. ARGV[2]
   local counter = ARGV[1] .. 'c:' .. suffix

@@ -458,15 +458,24 @@ impl UsageStore for RedisStore {
         parse_u64(level.as_deref(), "gauge")
     }
 
-    async fn reset_period(&self, brand: &str, period: PeriodKey) -> StoreResult<()> {
+    async fn reset_period(
+        &self,
+        brand: &str,
+        metric: Option<&str>,
+        period: PeriodKey,
+    ) -> StoreResult<()> {
         check_brand(brand)?;
         let keys = &self.inner.keys;
+        let base = keys.base(brand);
+        let period_arg = period.to_string();
+        let mut args: Vec<&str> = vec![&base, &period_arg];
+        args.extend(metric);
         let [_metrics] = self
             .script_ints::<1>(
                 "reset period",
                 &self.inner.scripts.reset_period,
                 &[&keys.metrics(brand, period)],
-                &[&keys.base(brand), &period.to_string()],
+                &args,
             )
             .await?;
         Ok(())

@@ -353,7 +353,7 @@ async fn gauges_refuse_increases_past_the_ceiling_and_saturate_at_zero(s: RedisS
     );
     assert_eq!(s.gauge(&b, "seats").await.unwrap(), 4);
     assert_eq!(s.gauge(&b, "other").await.unwrap(), 0);
-    s.reset_period(&b, P).await.unwrap();
+    s.reset_period(&b, None, P).await.unwrap();
     assert_eq!(s.gauge(&b, "seats").await.unwrap(), 4, "gauges never reset");
 }
 
@@ -390,7 +390,27 @@ async fn reset_period_clears_usage_days_and_claims_only(s: RedisStore, _: Backen
         .unwrap();
     s.append_event(&event(&b, 1)).await.unwrap();
 
-    s.reset_period(&b, P).await.unwrap();
+    // one metric only
+    s.reset_period(&b, Some("n"), P).await.unwrap();
+    assert_eq!(s.usage(CounterKey::new(&b, "n", P)).await.unwrap().used, 0);
+    assert_eq!(s.usage(CounterKey::new(&b, "m", P)).await.unwrap().used, 5);
+    assert_eq!(
+        s.claimed_alerts(CounterKey::new(&b, "m", P)).await.unwrap(),
+        vec![50]
+    );
+    s.reset_period(&b, Some("x"), P).await.unwrap();
+    assert!(
+        s.claimed_alerts(CounterKey::new(&b, "x", P))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.claimed_alerts(CounterKey::new(&b, "m", P)).await.unwrap(),
+        vec![50]
+    );
+
+    s.reset_period(&b, None, P).await.unwrap();
     let m = s.usage(CounterKey::new(&b, "m", P)).await.unwrap();
     assert_eq!((m.used, m.topup_units), (0, 4), "top-ups stay");
     assert_eq!(s.usage(CounterKey::new(&b, "n", P)).await.unwrap().used, 0);
@@ -742,8 +762,9 @@ async fn random_operations_match_the_memory_store(s: RedisStore, _: Backend) {
             }
             8 => {
                 if rng.below(4) == 0 {
-                    s.reset_period(&b, period).await.unwrap();
-                    mem.reset_period(&b, period).await.unwrap();
+                    let only = (rng.below(2) == 0).then_some(metric);
+                    s.reset_period(&b, only, period).await.unwrap();
+                    mem.reset_period(&b, only, period).await.unwrap();
                 }
             }
             _ => {
