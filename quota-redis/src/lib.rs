@@ -45,7 +45,7 @@
 //! | `c:<metric>:<period>` | hash | `u` used, `t` completed top-up units, `d<day>` day buckets |
 //! | `m:<period>` | set | metrics touched in the period (what `reset_period` clears) |
 //! | `a:<metric>:<period>` | set | claimed alert thresholds |
-//! | `i:<idempotency key>` | string | `used:topup:deadline_µs` of the first admitted consume |
+//! | `i:<idempotency key>` | string | `prior:quantity:topup:deadline_µs` of the first admitted consume |
 //! | `g` | hash | metric -> gauge level |
 //! | `t` | list | timeline events (JSON), oldest first |
 //! | `tu:<id>` / `tul` | hash / list | a top-up (`base` JSON, `status`, `settled`) / the ids |

@@ -9,18 +9,6 @@
 
 use redis::Script;
 
-/// Splits a decimal string into the two reply integers (`hi * 10^10 + lo`), on every path.
-const SPLIT_REPLY: &str = r"
-local function HI(x)
-  if #x <= 10 then return 0 end
-  return tonumber(string.sub(x, 1, #x - 10))
-end
-local function LO(x)
-  if #x <= 10 then return tonumber(x) end
-  return tonumber(string.sub(x, #x - 9))
-end
-";
-
 /// Exact `u64` helpers shared by every script (Lua 5.1 has only doubles).
 const PRELUDE: &str = r"
 local B = 10000000000
@@ -62,10 +50,15 @@ local ik = KEYS[3]
 if ik then
   local v = redis.call('GET', ik)
   if v then
-    local u, t, dl = string.match(v, '^(%d+):(%d+):(-?%d+)$')
-    if u and tonumber(dl) > tonumber(ARGV[6]) then
-      --[[split]]
-      return {1, HI(u), LO(u), HI(t), LO(t), 1}
+    -- `prior:quantity:topup:deadline`: stored without formatting any number in Lua
+    local p, pq, t, dl = string.match(v, '^(%d+):(%d+):(%d+):(-?%d+)$')
+    if p and tonumber(dl) > tonumber(ARGV[6]) then
+      --[[prelude]]
+      local ph, pl = n(p)
+      local qh, ql = n(pq)
+      local uh, ul = add(ph, pl, qh, ql)
+      local th, tl = n(t)
+      return {1, uh, ul, th, tl, 1}
     end
   end
 end
@@ -94,7 +87,8 @@ if #q <= 15 and #cap <= 15 and (not c[1] or #c[1] <= 15) and (not c[2] or #c[2] 
     end
   end
   if ik then
-    redis.call('SET', ik, string.format('%.0f:%.0f:', after, t) .. ARGV[7], 'PX', ARGV[8])
+    redis.call('SET', ik, (c[1] or '0') .. ':' .. q .. ':' .. (c[2] or '0') .. ':' .. ARGV[7],
+      'PX', ARGV[8])
   end
   local ah = math.floor(after / 1e10)
   return {1, ah, after - ah * 1e10, th, t - th * 1e10, 0}
@@ -126,7 +120,8 @@ if not zero(qh, ql) then
   end
 end
 if ik then
-  redis.call('SET', ik, s(sh, sl) .. ':' .. s(th, tl) .. ':' .. ARGV[7], 'PX', ARGV[8])
+  redis.call('SET', ik, (c[1] or '0') .. ':' .. q .. ':' .. (c[2] or '0') .. ':' .. ARGV[7],
+    'PX', ARGV[8])
 end
 return {1, sh, sl, th, tl, 0}
 ";
@@ -293,11 +288,7 @@ impl Scripts {
     pub(crate) fn new() -> Self {
         Scripts {
             // the helpers' closures are only built on the paths that need them
-            consume: Script::new(
-                &CONSUME
-                    .replace("--[[prelude]]", PRELUDE)
-                    .replace("--[[split]]", SPLIT_REPLY),
-            ),
+            consume: Script::new(&CONSUME.replace("--[[prelude]]", PRELUDE)),
             release: with_prelude(RELEASE),
             adjust_gauge: with_prelude(ADJUST_GAUGE),
             set_gauge: with_prelude(SET_GAUGE),
