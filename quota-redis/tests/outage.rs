@@ -33,9 +33,14 @@ struct Server {
 
 impl Server {
     fn start(port: u16) -> Option<Server> {
+        Server::start_with(port, &[])
+    }
+
+    fn start_with(port: u16, extra: &[&str]) -> Option<Server> {
         let child = Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--dir", "/tmp"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
@@ -110,6 +115,19 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A free port whose cluster bus port (+10000) is free and valid too.
+fn free_cluster_port(taken: &[u16]) -> u16 {
+    let start = 21_000 + (std::process::id() % 4_000) as u16 * 2;
+    (start..30_000)
+        .chain(20_000..start)
+        .find(|p| {
+            !taken.contains(p)
+                && std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok()
+                && std::net::TcpListener::bind(("127.0.0.1", p + 10_000)).is_ok()
+        })
+        .expect("no free port pair for a test cluster")
 }
 
 fn req(brand: &str) -> ConsumeRequest<'_> {
@@ -240,4 +258,104 @@ async fn connecting_to_nothing_fails_in_time_with_a_typed_error() {
     )
     .await;
     assert!(matches!(prefix, Err(StoreError::Backend { .. })));
+}
+
+/// A throwaway 3-master cluster of our own: one master dies, the brands it serves get typed
+/// errors in time while the others keep working; it comes back and they work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_cluster_master_fails_its_slots_in_time_and_recovers() {
+    let dir = std::env::temp_dir().join(format!("quota-redis-outage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut ports = Vec::new();
+    for _ in 0..3 {
+        let p = free_cluster_port(&ports);
+        ports.push(p);
+    }
+    let conf = |p: u16| dir.join(format!("nodes-{p}.conf")).display().to_string();
+    let node = |p: u16| {
+        Server::start_with(
+            p,
+            &[
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                &conf(p),
+                "--cluster-node-timeout",
+                "2000",
+            ],
+        )
+    };
+    let mut servers = Vec::new();
+    for p in &ports {
+        match node(*p) {
+            Some(s) => servers.push(s),
+            None => return,
+        }
+    }
+    let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let created = Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(&addrs)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(created.success(), "redis-cli --cluster create failed");
+    let ok = |p: u16| {
+        Command::new("redis-cli")
+            .args(["-p", &p.to_string(), "cluster", "info"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+            .unwrap_or(false)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ports.iter().all(|p| ok(*p)) {
+        assert!(
+            Instant::now() < deadline,
+            "the test cluster did not become ok"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let opts = RedisOptions::new()
+        .set_response_timeout(TIMEOUT)
+        .set_connect_timeout(TIMEOUT);
+    let urls: Vec<String> = addrs.iter().map(|a| format!("redis://{a}")).collect();
+    let store = RedisStore::connect_cluster(&urls, opts).await.unwrap();
+    // Brands spread over the three masters' slots.
+    let brands: Vec<String> = (0..24).map(|i| common::brand(&format!("c{i}"))).collect();
+    for b in &brands {
+        assert!(timed_consume(&store, b).await.unwrap());
+    }
+
+    let victim = servers.remove(1);
+    victim.stop();
+    let (mut failed, mut served) = (0, 0);
+    for b in &brands {
+        match timed_consume(&store, b).await {
+            Ok(admitted) => {
+                assert!(admitted);
+                served += 1;
+            }
+            Err(e) => {
+                assert!(
+                    e.is_unavailable(),
+                    "a dead master must give Unavailable/Timeout: {e}"
+                );
+                failed += 1;
+            }
+        }
+    }
+    assert!(failed > 0, "some brands live on the dead master");
+    assert!(served > 0, "the other masters keep serving");
+
+    // The master comes back with its node config (same id, same slots).
+    servers.push(node(ports[1]).expect("restart the master"));
+    let mut recovered = Duration::ZERO;
+    for b in &brands {
+        recovered = recovered.max(wait_until_it_serves(&store, b).await);
+    }
+    eprintln!("every brand served again within {recovered:?} after the master came back");
+    drop(servers);
+    let _ = std::fs::remove_dir_all(&dir);
 }
