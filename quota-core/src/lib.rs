@@ -14,6 +14,8 @@ pub mod period;
 pub mod plan;
 pub mod store;
 pub mod subscription;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod threshold;
 pub mod timeline;
 pub mod topup;

@@ -1,0 +1,713 @@
+//! The store conformance suite: one set of async tests that every backend passes unchanged.
+//!
+//! Enable the `testing` feature and expand [`store_conformance_tests!`](crate::store_conformance_tests)
+//! in a test file with a function that returns a fresh handle to your store:
+//!
+//! ```ignore
+//! async fn make_store() -> std::sync::Arc<dyn quota_core::Store> {
+//!     std::sync::Arc::new(quota_core::MemoryStore::new())
+//! }
+//! quota_core::store_conformance_tests!(make_store);
+//! ```
+//!
+//! Each case uses brand ids of its own ([`unique_brand`]), so cases can run in parallel on one
+//! shared server without flushing it. Every case asserts exact values: counts under
+//! concurrency are never "roughly" right.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+use crate::error::StoreError;
+use crate::period::PeriodKey;
+use crate::store::{ConsumeRequest, CounterKey, Store};
+use crate::subscription::Subscription;
+use crate::threshold::Severity;
+use crate::timeline::{EventKind, TimelineEvent};
+use crate::topup::{TopUpStatus, UsageTopUp};
+
+/// The period most cases use.
+pub const PERIOD: PeriodKey = PeriodKey(20261101);
+/// Another period, for isolation cases.
+pub const NEXT_PERIOD: PeriodKey = PeriodKey(20261201);
+
+/// A fixed "now" inside [`PERIOD`].
+pub fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+/// End of [`PERIOD`].
+pub fn period_end() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap()
+}
+
+/// A brand id unique to this process and call, e.g. `ct-exact-1f2e-3`.
+pub fn unique_brand(tag: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    format!("ct-{tag}-{}-{nanos:x}-{n}", std::process::id())
+}
+
+/// A consume request on [`PERIOD`] at [`now`].
+pub fn request<'a>(
+    brand: &'a str,
+    metric: &'a str,
+    quantity: u64,
+    ceiling: Option<u64>,
+    key: Option<&'a str>,
+) -> ConsumeRequest<'a> {
+    ConsumeRequest {
+        key: CounterKey::new(brand, metric, PERIOD),
+        quantity,
+        ceiling,
+        idempotency_key: key,
+        day: 24,
+        at: now(),
+        retain_until: period_end() + Duration::days(35),
+    }
+}
+
+fn event(brand: &str, n: i64) -> TimelineEvent {
+    TimelineEvent::new(
+        brand,
+        now() + Duration::seconds(n),
+        PERIOD,
+        Some("m".into()),
+        Severity::Info,
+        EventKind::ThresholdCrossed {
+            threshold: 50,
+            used: u64::try_from(n).unwrap(),
+            limit: 100,
+        },
+    )
+}
+
+fn topup(id: &str, brand: &str, units: u64) -> UsageTopUp {
+    UsageTopUp::pending(id, brand, "m", units, PERIOD, now(), period_end())
+}
+
+/// 8 tasks x 10,000 consumes of 1 unit on a ceiling of 25,000 admit exactly 25,000.
+pub async fn exact_counts_under_concurrency(store: Arc<dyn Store>) {
+    let brand = Arc::new(unique_brand("exact"));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = Arc::clone(&store);
+        let brand = Arc::clone(&brand);
+        tasks.push(tokio::spawn(async move {
+            let mut admitted = 0u64;
+            for _ in 0..10_000 {
+                let out = store
+                    .consume(&request(&brand, "m", 1, Some(25_000), None))
+                    .await
+                    .unwrap();
+                if out.admitted {
+                    admitted += 1;
+                }
+            }
+            admitted
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    assert_eq!(
+        total, 25_000,
+        "admitted units must equal the ceiling exactly"
+    );
+    let usage = store
+        .usage(CounterKey::new(&brand, "m", PERIOD))
+        .await
+        .unwrap();
+    assert_eq!(usage.used, 25_000);
+    assert_eq!(
+        store
+            .daily_usage(CounterKey::new(&brand, "m", PERIOD))
+            .await
+            .unwrap()[24],
+        25_000
+    );
+}
+
+/// The unit past the ceiling is denied and changes nothing; a zero quantity reports usage.
+pub async fn denies_the_unit_past_the_ceiling(store: Arc<dyn Store>) {
+    let brand = unique_brand("ceil");
+    let out = store
+        .consume(&request(&brand, "m", 10, Some(10), None))
+        .await
+        .unwrap();
+    assert!(out.admitted);
+    assert_eq!((out.used, out.topup_units, out.replayed), (10, 0, false));
+    let out = store
+        .consume(&request(&brand, "m", 1, Some(10), None))
+        .await
+        .unwrap();
+    assert!(!out.admitted);
+    assert_eq!(out.used, 10);
+    let out = store
+        .consume(&request(&brand, "m", 0, Some(10), None))
+        .await
+        .unwrap();
+    assert!(out.admitted, "zero units always fit");
+    assert_eq!(out.used, 10);
+    let big = store
+        .consume(&request(&brand, "m", u64::MAX, Some(10), None))
+        .await
+        .unwrap();
+    assert!(!big.admitted);
+    assert_eq!(
+        store
+            .usage(CounterKey::new(&brand, "m", PERIOD))
+            .await
+            .unwrap()
+            .used,
+        10
+    );
+}
+
+/// Without a ceiling, ordinary amounts pass, and a sum that cannot be represented is refused
+/// (an error or a denial, never a wrapped counter).
+pub async fn no_ceiling_admits_but_never_wraps(store: Arc<dyn Store>) {
+    let brand = unique_brand("nocap");
+    let out = store
+        .consume(&request(&brand, "m", 1_000_000, None, None))
+        .await
+        .unwrap();
+    assert!(out.admitted);
+    match store
+        .consume(&request(&brand, "m", u64::MAX, None, None))
+        .await
+    {
+        Ok(out) => assert!(!out.admitted, "u64::MAX more units cannot be admitted"),
+        Err(e) => assert!(!e.is_unavailable(), "an overflow is not an outage: {e}"),
+    }
+    assert_eq!(
+        store
+            .usage(CounterKey::new(&brand, "m", PERIOD))
+            .await
+            .unwrap()
+            .used,
+        1_000_000
+    );
+}
+
+/// A replayed idempotency key returns the first outcome and counts once, per brand.
+pub async fn idempotent_replay_counts_once(store: Arc<dyn Store>) {
+    let brand = unique_brand("idem");
+    let other = unique_brand("idem-other");
+    let first = store
+        .consume(&request(&brand, "m", 3, Some(100), Some("k1")))
+        .await
+        .unwrap();
+    assert!(first.admitted && !first.replayed);
+    store
+        .consume(&request(&brand, "m", 1, Some(100), None))
+        .await
+        .unwrap();
+    let again = store
+        .consume(&request(&brand, "m", 3, Some(100), Some("k1")))
+        .await
+        .unwrap();
+    assert!(again.admitted && again.replayed);
+    assert_eq!(again.used, 3, "a replay returns the first outcome");
+    assert_eq!(
+        store
+            .usage(CounterKey::new(&brand, "m", PERIOD))
+            .await
+            .unwrap()
+            .used,
+        4
+    );
+    let elsewhere = store
+        .consume(&request(&other, "m", 3, Some(100), Some("k1")))
+        .await
+        .unwrap();
+    assert!(
+        elsewhere.admitted && !elsewhere.replayed,
+        "keys are scoped per brand"
+    );
+}
+
+/// A denied consume does not remember its key: the same key may succeed later.
+pub async fn denied_consume_does_not_burn_its_key(store: Arc<dyn Store>) {
+    let brand = unique_brand("burn");
+    let denied = store
+        .consume(&request(&brand, "m", 5, Some(2), Some("k")))
+        .await
+        .unwrap();
+    assert!(!denied.admitted);
+    let ok = store
+        .consume(&request(&brand, "m", 2, Some(2), Some("k")))
+        .await
+        .unwrap();
+    assert!(ok.admitted && !ok.replayed);
+    assert_eq!(ok.used, 2);
+}
+
+/// 16 concurrent consumes with one key: exactly one is counted.
+pub async fn concurrent_replays_count_once(store: Arc<dyn Store>) {
+    let brand = Arc::new(unique_brand("idem-conc"));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = Arc::clone(&store);
+        let brand = Arc::clone(&brand);
+        tasks.push(tokio::spawn(async move {
+            store
+                .consume(&request(&brand, "m", 7, Some(1000), Some("same")))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        let out = t.await.unwrap();
+        assert!(out.admitted);
+        assert_eq!(out.used, 7);
+        if !out.replayed {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1);
+    assert_eq!(
+        store
+            .usage(CounterKey::new(&brand, "m", PERIOD))
+            .await
+            .unwrap()
+            .used,
+        7
+    );
+}
+
+/// Daily buckets follow consumes and releases; releases saturate at zero.
+pub async fn daily_buckets_and_release(store: Arc<dyn Store>) {
+    let brand = unique_brand("days");
+    let key = CounterKey::new(&brand, "m", PERIOD);
+    let mut r = request(&brand, "m", 4, None, None);
+    r.day = 0;
+    store.consume(&r).await.unwrap();
+    store.consume(&r).await.unwrap();
+    r.day = 3;
+    r.quantity = 5;
+    store.consume(&r).await.unwrap();
+    let days = store.daily_usage(key).await.unwrap();
+    assert_eq!(&days[..4], &[8, 0, 0, 5]);
+    assert!(days[4..].iter().all(|d| *d == 0));
+    let after = store.release(key, 2, 3).await.unwrap();
+    assert_eq!(after.used, 11);
+    assert_eq!(store.daily_usage(key).await.unwrap()[3], 3);
+    let after = store.release(key, 1_000, 3).await.unwrap();
+    assert_eq!(after.used, 0, "release saturates at zero");
+    assert_eq!(store.daily_usage(key).await.unwrap()[3], 0);
+    let empty = store
+        .daily_usage(CounterKey::new(&brand, "other", PERIOD))
+        .await
+        .unwrap();
+    assert!(empty.iter().all(|d| *d == 0));
+}
+
+/// Gauges: checked increases, saturating decreases, set returns the previous level, exact
+/// under concurrency.
+pub async fn gauges(store: Arc<dyn Store>) {
+    let brand = Arc::new(unique_brand("gauge"));
+    assert_eq!(store.gauge(&brand, "seats").await.unwrap(), 0);
+    let out = store
+        .adjust_gauge(&brand, "seats", 3, Some(5))
+        .await
+        .unwrap();
+    assert!(out.admitted);
+    assert_eq!(out.level, 3);
+    let out = store
+        .adjust_gauge(&brand, "seats", 3, Some(5))
+        .await
+        .unwrap();
+    assert!(!out.admitted);
+    assert_eq!(out.level, 3);
+    let out = store
+        .adjust_gauge(&brand, "seats", -10, Some(5))
+        .await
+        .unwrap();
+    assert!(out.admitted);
+    assert_eq!(out.level, 0);
+    assert_eq!(store.set_gauge(&brand, "seats", 7).await.unwrap(), 0);
+    assert_eq!(store.gauge(&brand, "seats").await.unwrap(), 7);
+    let out = store
+        .adjust_gauge(&brand, "seats", i64::MIN, None)
+        .await
+        .unwrap();
+    assert_eq!(out.level, 0);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = Arc::clone(&store);
+        let brand = Arc::clone(&brand);
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0;
+            for _ in 0..100 {
+                if store
+                    .adjust_gauge(&brand, "seats", 1, Some(250))
+                    .await
+                    .unwrap()
+                    .admitted
+                {
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    assert_eq!(total, 250);
+    assert_eq!(store.gauge(&brand, "seats").await.unwrap(), 250);
+}
+
+/// Top-ups: insert, read, duplicate ids refused, completion raises the allowance exactly once
+/// even with concurrent completions, expiry, invalid transitions, newest-first listing.
+pub async fn topups(store: Arc<dyn Store>) {
+    let brand = Arc::new(unique_brand("topup"));
+    let id = format!("{brand}-t1");
+    store.insert_topup(&topup(&id, &brand, 5)).await.unwrap();
+    let dup = store
+        .insert_topup(&topup(&id, &brand, 5))
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)), "{dup}");
+    assert_eq!(
+        store.topup(&id).await.unwrap().unwrap().status,
+        TopUpStatus::Pending
+    );
+    assert!(store.topup("no-such-topup").await.unwrap().is_none());
+
+    store
+        .consume(&request(&brand, "m", 10, Some(10), None))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .consume(&request(&brand, "m", 1, Some(10), None))
+            .await
+            .unwrap()
+            .admitted
+    );
+
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = Arc::clone(&store);
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .set_topup_status(&id, TopUpStatus::Completed, now())
+                .await
+                .unwrap()
+        }));
+    }
+    let mut changed = 0;
+    for t in tasks {
+        let tr = t.await.unwrap();
+        assert_eq!(tr.topup.status, TopUpStatus::Completed);
+        if tr.changed {
+            changed += 1;
+        }
+    }
+    assert_eq!(changed, 1, "exactly one completion changes the top-up");
+    let usage = store
+        .usage(CounterKey::new(&brand, "m", PERIOD))
+        .await
+        .unwrap();
+    assert_eq!(usage.topup_units, 5, "units are added once");
+    let out = store
+        .consume(&request(&brand, "m", 5, Some(10), None))
+        .await
+        .unwrap();
+    assert!(out.admitted);
+    assert_eq!((out.used, out.topup_units), (15, 5));
+    assert!(
+        !store
+            .consume(&request(&brand, "m", 1, Some(10), None))
+            .await
+            .unwrap()
+            .admitted
+    );
+
+    let err = store
+        .set_topup_status(&id, TopUpStatus::Failed, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    let err = store
+        .set_topup_status("no-such-topup", TopUpStatus::Completed, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+
+    let late = format!("{brand}-t2");
+    store.insert_topup(&topup(&late, &brand, 9)).await.unwrap();
+    let tr = store
+        .set_topup_status(&late, TopUpStatus::Completed, period_end())
+        .await
+        .unwrap();
+    assert_eq!(tr.topup.status, TopUpStatus::Expired);
+    assert_eq!(
+        store
+            .usage(CounterKey::new(&brand, "m", PERIOD))
+            .await
+            .unwrap()
+            .topup_units,
+        5,
+        "an expired top-up adds nothing"
+    );
+    let failed = format!("{brand}-t3");
+    store
+        .insert_topup(&topup(&failed, &brand, 2))
+        .await
+        .unwrap();
+    let tr = store
+        .set_topup_status(&failed, TopUpStatus::Failed, now())
+        .await
+        .unwrap();
+    assert!(tr.changed);
+    assert_eq!(tr.topup.status, TopUpStatus::Failed);
+    assert_eq!(tr.topup.settled_at, Some(now()));
+
+    let list = store.topups(&brand).await.unwrap();
+    let ids: Vec<&str> = list.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [failed.as_str(), late.as_str(), id.as_str()],
+        "newest first"
+    );
+    assert!(
+        store
+            .topups(&unique_brand("none"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// 16 concurrent claimers of one alert: exactly one wins; release is also exactly once.
+pub async fn alert_claims_exactly_once(store: Arc<dyn Store>) {
+    let brand = Arc::new(unique_brand("claim"));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let store = Arc::clone(&store);
+        let brand = Arc::clone(&brand);
+        tasks.push(tokio::spawn(async move {
+            store
+                .claim_alert(CounterKey::new(&brand, "m", PERIOD), 90)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+    let key = CounterKey::new(&brand, "m", PERIOD);
+    assert!(store.claim_alert(key, 50).await.unwrap());
+    assert!(store.claim_alert(key, 0).await.unwrap());
+    assert_eq!(store.claimed_alerts(key).await.unwrap(), vec![0, 50, 90]);
+    assert!(store.release_alert(key, 90).await.unwrap());
+    assert!(!store.release_alert(key, 90).await.unwrap());
+    assert!(
+        store.claim_alert(key, 90).await.unwrap(),
+        "a released alert can fire again"
+    );
+    let other = CounterKey::new(&brand, "m", NEXT_PERIOD);
+    assert!(store.claimed_alerts(other).await.unwrap().is_empty());
+}
+
+/// The timeline reads newest first, limited, per brand.
+pub async fn timeline_order(store: Arc<dyn Store>) {
+    let brand = unique_brand("tl");
+    for n in 0..5 {
+        store.append_event(&event(&brand, n)).await.unwrap();
+    }
+    let got = store.events(&brand, 3).await.unwrap();
+    assert_eq!(
+        got,
+        vec![event(&brand, 4), event(&brand, 3), event(&brand, 2)]
+    );
+    assert_eq!(store.events(&brand, 100).await.unwrap().len(), 5);
+    assert!(
+        store
+            .events(&unique_brand("tl-none"), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A new period starts at zero; periods do not share usage, buckets or top-ups.
+pub async fn period_isolation(store: Arc<dyn Store>) {
+    let brand = unique_brand("period");
+    store
+        .consume(&request(&brand, "m", 10, Some(10), None))
+        .await
+        .unwrap();
+    let mut next = request(&brand, "m", 10, Some(10), None);
+    next.key.period = NEXT_PERIOD;
+    next.day = 0;
+    let out = store.consume(&next).await.unwrap();
+    assert!(out.admitted, "the next period starts at zero");
+    assert_eq!(out.used, 10);
+    let usage = store
+        .usage(CounterKey::new(&brand, "m", PERIOD))
+        .await
+        .unwrap();
+    assert_eq!(usage.used, 10);
+    let days = store
+        .daily_usage(CounterKey::new(&brand, "m", NEXT_PERIOD))
+        .await
+        .unwrap();
+    assert_eq!(days[0], 10);
+}
+
+/// Resetting one brand's period clears its usage, buckets and claims, and nothing else.
+pub async fn reset_leaves_others_alone(store: Arc<dyn Store>) {
+    let a = unique_brand("reset-a");
+    let b = unique_brand("reset-b");
+    for brand in [&a, &b] {
+        store
+            .consume(&request(brand, "m", 6, None, None))
+            .await
+            .unwrap();
+        store
+            .consume(&request(brand, "n", 2, None, None))
+            .await
+            .unwrap();
+        store
+            .claim_alert(CounterKey::new(brand, "m", PERIOD), 50)
+            .await
+            .unwrap();
+    }
+    let mut next = request(&a, "m", 3, None, None);
+    next.key.period = NEXT_PERIOD;
+    store.consume(&next).await.unwrap();
+    let t = format!("{a}-t");
+    store.insert_topup(&topup(&t, &a, 4)).await.unwrap();
+    store
+        .set_topup_status(&t, TopUpStatus::Completed, now())
+        .await
+        .unwrap();
+    store.set_gauge(&a, "seats", 2).await.unwrap();
+
+    store.reset_period(&a, PERIOD).await.unwrap();
+
+    let ka = CounterKey::new(&a, "m", PERIOD);
+    let usage = store.usage(ka).await.unwrap();
+    assert_eq!(usage.used, 0);
+    assert_eq!(usage.topup_units, 4, "top-ups stay");
+    assert_eq!(
+        store
+            .usage(CounterKey::new(&a, "n", PERIOD))
+            .await
+            .unwrap()
+            .used,
+        0
+    );
+    assert!(store.daily_usage(ka).await.unwrap().iter().all(|d| *d == 0));
+    assert!(store.claimed_alerts(ka).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .usage(CounterKey::new(&a, "m", NEXT_PERIOD))
+            .await
+            .unwrap()
+            .used,
+        3
+    );
+    assert_eq!(
+        store.gauge(&a, "seats").await.unwrap(),
+        2,
+        "gauges do not reset"
+    );
+    let kb = CounterKey::new(&b, "m", PERIOD);
+    assert_eq!(store.usage(kb).await.unwrap().used, 6);
+    assert_eq!(store.claimed_alerts(kb).await.unwrap(), vec![50]);
+    let out = store
+        .consume(&request(&a, "m", 1, Some(1), None))
+        .await
+        .unwrap();
+    assert!(out.admitted, "usage starts again from zero after a reset");
+}
+
+/// Subscriptions: put, read, replace, list sorted by brand.
+pub async fn subscriptions(store: Arc<dyn Store>) {
+    let a = unique_brand("sub-a");
+    let b = unique_brand("sub-b");
+    let sa = Subscription::new(&a, "pro", now());
+    store.put_subscription(&sa).await.unwrap();
+    assert_eq!(store.subscription(&a).await.unwrap(), Some(sa));
+    let sa2 =
+        Subscription::new(&a, "scale", now()).with_override("m", crate::plan::Limit::block(7));
+    store.put_subscription(&sa2).await.unwrap();
+    store
+        .put_subscription(&Subscription::new(&b, "free", now()))
+        .await
+        .unwrap();
+    assert_eq!(store.subscription(&a).await.unwrap(), Some(sa2));
+    assert!(
+        store
+            .subscription(&unique_brand("sub-none"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let all = store.subscriptions().await.unwrap();
+    let pos_a = all.iter().position(|s| s.brand == a).unwrap();
+    let pos_b = all.iter().position(|s| s.brand == b).unwrap();
+    assert!(pos_a < pos_b, "sorted by brand");
+    assert!(all.windows(2).all(|w| w[0].brand <= w[1].brand));
+}
+
+/// Expands into one `#[tokio::test]` per conformance case, inside a module named
+/// `store_conformance`, for the store returned by the async function `$make`
+/// (`async fn() -> Arc<dyn Store>`). The caller needs `tokio` with `macros` and
+/// `rt-multi-thread`.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:path) => {
+        mod store_conformance {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::store_conformance_tests!(@cases $make;
+                exact_counts_under_concurrency,
+                denies_the_unit_past_the_ceiling,
+                no_ceiling_admits_but_never_wraps,
+                idempotent_replay_counts_once,
+                denied_consume_does_not_burn_its_key,
+                concurrent_replays_count_once,
+                daily_buckets_and_release,
+                gauges,
+                topups,
+                alert_claims_exactly_once,
+                timeline_order,
+                period_isolation,
+                reset_leaves_others_alone,
+                subscriptions
+            );
+        }
+    };
+    (@cases $make:path; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                $crate::testing::$case($make().await).await;
+            }
+        )+
+    };
+}
