@@ -181,20 +181,31 @@ BEGIN
         END IF;
     END IF;
 
-    -- The first consume of a counter inserts it (admitted only when the quantity alone fits
-    -- the ceiling; a denied insert leaves used = 0); later ones update it conditionally.
-    INSERT INTO usage_counters AS c (brand, metric, period, used, topup_units, retain_until)
-    VALUES (
-        p_brand, p_metric, p_period,
-        CASE WHEN p_quantity <= COALESCE(p_limit, 9223372036854775807) THEN p_quantity ELSE 0 END,
-        0, p_retain_until
-    )
-    ON CONFLICT (brand, metric, period) DO UPDATE
-        SET used = c.used + p_quantity
-        WHERE c.used::NUMERIC + p_quantity
-              <= LEAST(COALESCE(p_limit::NUMERIC + c.topup_units, 9223372036854775807), 9223372036854775807)
+    -- Fast path: the counter exists and the quantity fits.
+    UPDATE usage_counters c SET used = c.used + p_quantity
+    WHERE c.brand = p_brand AND c.metric = p_metric AND c.period = p_period
+      AND c.used::NUMERIC + p_quantity
+          <= LEAST(COALESCE(p_limit::NUMERIC + c.topup_units, 9223372036854775807), 9223372036854775807)
     RETURNING c.used, c.topup_units INTO v_used, v_topups;
     v_found := FOUND;
+
+    IF NOT v_found THEN
+        -- The counter is absent or full. The first consume of a counter inserts it (admitted only
+        -- when the quantity alone fits the ceiling; a denied insert leaves used = 0); a concurrent
+        -- insert or a full counter goes through the same conditional update as above.
+        INSERT INTO usage_counters AS c (brand, metric, period, used, topup_units, retain_until)
+        VALUES (
+            p_brand, p_metric, p_period,
+            CASE WHEN p_quantity <= COALESCE(p_limit, 9223372036854775807) THEN p_quantity ELSE 0 END,
+            0, p_retain_until
+        )
+        ON CONFLICT (brand, metric, period) DO UPDATE
+            SET used = c.used + p_quantity
+            WHERE c.used::NUMERIC + p_quantity
+                  <= LEAST(COALESCE(p_limit::NUMERIC + c.topup_units, 9223372036854775807), 9223372036854775807)
+        RETURNING c.used, c.topup_units INTO v_used, v_topups;
+        v_found := FOUND;
+    END IF;
 
     IF NOT v_found OR v_used < p_quantity THEN
         -- Denied: forget the key we claimed (a denied consume does not burn its key).
