@@ -1,0 +1,1269 @@
+//! `QuotaGuard`: the façade that turns plans into decisions on top of a store.
+//!
+//! The hot path (`consume`) is one store call: the brand's subscription, plan limits and
+//! current period are cached in-process (refreshed every `subscription_cache_ttl`, at
+//! period boundaries and on local plan changes), and alert claims are only asked for when
+//! a threshold is actually crossed.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+
+use crate::alert::AlertListener;
+use crate::catalog::Catalog;
+use crate::clock::{Clock, SystemClock};
+use crate::decision::{Decision, Verdict};
+use crate::error::{QuotaError, Result};
+use crate::ids::{validate_brand_id, validate_plan_id};
+use crate::metric::MetricKind;
+use crate::money::Money;
+use crate::overage::overage_units;
+use crate::period::{BillingPeriod, PeriodKey};
+use crate::plan::{Limit, Plan};
+use crate::projection::{ProjectionInput, cumulative_curve, project};
+use crate::recommendation::recommend;
+use crate::snapshot::{MetricSnapshot, PlanCard, Snapshot};
+use crate::store::{BLOCKED_CLAIM, ConsumeRequest, CounterKey, Store, Usage};
+use crate::subscription::Subscription;
+use crate::threshold::{Severity, Threshold, badge, crossed_upwards, percent_of, reached};
+use crate::timeline::{EventKind, TimelineEvent};
+use crate::topup::{TopUpStatus, UsageTopUp};
+
+type Hasher = foldhash::fast::RandomState;
+
+/// Longest accepted idempotency key, in bytes.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// Most units one top-up may add.
+pub const MAX_TOPUP_UNITS: u64 = 1_000_000_000;
+/// Events kept in a snapshot's timeline.
+pub const SNAPSHOT_TIMELINE_LEN: usize = 50;
+
+/// The future of [`QuotaGuard::consume`]: already complete when the decision was made
+/// synchronously (cached brand, in-process store, nothing to announce), else boxed.
+#[must_use = "futures do nothing unless awaited"]
+pub struct ConsumeFuture<'a> {
+    state: ConsumeState<'a>,
+}
+
+type BoxedDecision<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Decision>> + Send + 'a>>;
+
+enum ConsumeState<'a> {
+    Ready(Option<Result<Decision>>),
+    Boxed(BoxedDecision<'a>),
+}
+
+impl<'a> ConsumeFuture<'a> {
+    fn ready(result: Result<Decision>) -> Self {
+        ConsumeFuture {
+            state: ConsumeState::Ready(Some(result)),
+        }
+    }
+
+    fn boxed(fut: impl Future<Output = Result<Decision>> + Send + 'a) -> Self {
+        ConsumeFuture {
+            state: ConsumeState::Boxed(Box::pin(fut)),
+        }
+    }
+
+    /// The decision, if it was made without waiting (then polling is not needed).
+    pub fn now_or_never(self) -> std::result::Result<Result<Decision>, Self> {
+        match self.state {
+            ConsumeState::Ready(Some(result)) => Ok(result),
+            state => Err(ConsumeFuture { state }),
+        }
+    }
+}
+
+impl Future for ConsumeFuture<'_> {
+    type Output = Result<Decision>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match &mut self.get_mut().state {
+            ConsumeState::Ready(result) => {
+                std::task::Poll::Ready(result.take().unwrap_or_else(|| {
+                    Err(QuotaError::InvalidArgument(
+                        "consume future polled after completion".into(),
+                    ))
+                }))
+            }
+            ConsumeState::Boxed(fut) => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConsumeFuture<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            ConsumeState::Ready(_) => "ready",
+            ConsumeState::Boxed(_) => "pending",
+        };
+        f.debug_struct("ConsumeFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
+
+/// Options of a [`QuotaGuard`].
+#[derive(Clone, Debug)]
+pub struct GuardBuilder {
+    catalog: Arc<Catalog>,
+    clock: Arc<dyn Clock>,
+    listeners: Vec<Arc<dyn AlertListener>>,
+    cache_ttl: Duration,
+    retention: Duration,
+}
+
+impl GuardBuilder {
+    /// Sets the clock (default: the system clock).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Adds an alert listener.
+    #[must_use]
+    pub fn listener(mut self, listener: Arc<dyn AlertListener>) -> Self {
+        self.listeners.push(listener);
+        self
+    }
+
+    /// How long a brand's subscription is cached before it is read again from the store
+    /// (default 5 s). Plan changes made through this guard apply at once; changes made by
+    /// another instance apply within this delay. The hard limit itself is always enforced
+    /// by the store, atomically.
+    #[must_use]
+    pub fn subscription_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = ttl;
+        self
+    }
+
+    /// How long a period's counters are kept after it ends (default 35 days).
+    #[must_use]
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Builds the guard over `store`.
+    pub fn build<S: Store + ?Sized>(self, store: Arc<S>) -> QuotaGuard<S> {
+        let ttl_us = i64::try_from(self.cache_ttl.as_micros()).unwrap_or(i64::MAX);
+        let retention =
+            chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::days(35));
+        QuotaGuard {
+            inner: Arc::new(Inner {
+                catalog: self.catalog,
+                clock: self.clock,
+                listeners: self.listeners,
+                cache: DashMap::with_hasher(Hasher::default()),
+                cache_ttl_us: ttl_us,
+                retention,
+                salt: id_salt(),
+                seq: AtomicU64::new(0),
+                store,
+            }),
+        }
+    }
+}
+
+/// Enforces a catalog's plans on a store. Cheap to clone; share one per process.
+///
+/// `S` is the store type: a concrete store gives static dispatch, `dyn Store` (the default)
+/// lets the backend be chosen at run time.
+pub struct QuotaGuard<S: Store + ?Sized = dyn Store> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S: Store + ?Sized> Clone for QuotaGuard<S> {
+    fn clone(&self) -> Self {
+        QuotaGuard {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S: Store + ?Sized> std::fmt::Debug for QuotaGuard<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuotaGuard")
+            .field("plans", &self.inner.catalog.plans().len())
+            .field("cached_brands", &self.inner.cache.len())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner<S: Store + ?Sized> {
+    catalog: Arc<Catalog>,
+    clock: Arc<dyn Clock>,
+    listeners: Vec<Arc<dyn AlertListener>>,
+    cache: DashMap<Box<str>, Arc<BrandContext>, Hasher>,
+    cache_ttl_us: i64,
+    retention: chrono::Duration,
+    salt: u64,
+    seq: AtomicU64,
+    store: Arc<S>,
+}
+
+/// What the guard knows of a brand between store reads.
+#[derive(Debug)]
+pub(crate) struct BrandContext {
+    pub(crate) subscription: Subscription,
+    pub(crate) plan: Plan,
+    pub(crate) period: BillingPeriod,
+    metrics: Vec<ResolvedMetric>,
+    // Precomputed so the hot path does integer compares instead of calendar math.
+    key: PeriodKey,
+    start_us: i64,
+    /// The cache entry is used while `start_us <= now < fresh_until_us`.
+    fresh_until_us: i64,
+    last_day: i64,
+    retain_until: DateTime<Utc>,
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+fn unknown_metric(key: &str) -> QuotaError {
+    QuotaError::UnknownMetric(key.chars().take(80).collect())
+}
+
+#[derive(Debug)]
+pub(crate) struct ResolvedMetric {
+    key: String,
+    pub(crate) kind: MetricKind,
+    pub(crate) limit: Limit,
+    ceiling: Option<u64>,
+    thresholds: Vec<Threshold>,
+}
+
+impl BrandContext {
+    pub(crate) fn metric(&self, key: &str) -> Result<&ResolvedMetric> {
+        self.metrics
+            .iter()
+            .find(|m| m.key == key)
+            .ok_or_else(|| unknown_metric(key))
+    }
+
+    fn metric_index(&self, key: &str) -> Result<usize> {
+        self.metrics
+            .iter()
+            .position(|m| m.key == key)
+            .ok_or_else(|| unknown_metric(key))
+    }
+
+    fn counter_request<'a>(
+        &self,
+        m: &ResolvedMetric,
+        brand: &'a str,
+        metric: &'a str,
+        quantity: u64,
+        idempotency_key: Option<&'a str>,
+        (now, now_us): (DateTime<Utc>, i64),
+    ) -> ConsumeRequest<'a> {
+        ConsumeRequest {
+            key: CounterKey::new(brand, metric, self.key),
+            quantity,
+            ceiling: m.ceiling,
+            idempotency_key,
+            day: self.day_of(now_us),
+            at: now,
+            retain_until: self.retain_until,
+        }
+    }
+
+    pub(crate) fn day_of(&self, now_us: i64) -> u16 {
+        let day = now_us.saturating_sub(self.start_us) / DAY_US;
+        u16::try_from(day.clamp(0, self.last_day)).unwrap_or(0)
+    }
+}
+
+fn id_salt() -> u64 {
+    use std::hash::{BuildHasher, Hasher as _};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+impl QuotaGuard<dyn Store> {
+    /// A builder with the system clock, no listener and default cache settings.
+    pub fn builder(catalog: Catalog) -> GuardBuilder {
+        GuardBuilder {
+            catalog: Arc::new(catalog),
+            clock: Arc::new(SystemClock),
+            listeners: Vec::new(),
+            cache_ttl: Duration::from_secs(5),
+            retention: Duration::from_secs(35 * 24 * 3600),
+        }
+    }
+}
+
+impl<S: Store + ?Sized> QuotaGuard<S> {
+    /// A guard with default options.
+    pub fn new(catalog: Catalog, store: Arc<S>) -> Self {
+        QuotaGuard::builder(catalog).build(store)
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<S> {
+        &self.inner.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    // ---- subscriptions ------------------------------------------------------------------
+
+    /// Creates or replaces a brand's subscription. Changing plan records a `plan_changed`
+    /// event and resolves alerts that the new allowance brings back under.
+    pub async fn subscribe(&self, subscription: Subscription) -> Result<()> {
+        validate_brand_id(&subscription.brand)?;
+        validate_plan_id(&subscription.plan)?;
+        let catalog = &self.inner.catalog;
+        if catalog.plan(&subscription.plan).is_none() {
+            return Err(QuotaError::UnknownPlan(subscription.plan.clone()));
+        }
+        for (metric, limit) in &subscription.overrides {
+            let def = catalog
+                .metric(metric)
+                .ok_or_else(|| QuotaError::UnknownMetric(metric.clone()))?;
+            if limit.grace_percent > 100 {
+                return Err(QuotaError::InvalidArgument(
+                    "override grace_percent must be within 0..=100".into(),
+                ));
+            }
+            if def.kind == MetricKind::Gauge && limit.overage.charges() {
+                return Err(QuotaError::InvalidArgument(format!(
+                    "gauge {metric:?} cannot charge overage"
+                )));
+            }
+            if let Some(t) = &limit.thresholds {
+                crate::threshold::validate_thresholds(t).map_err(QuotaError::InvalidArgument)?;
+            }
+        }
+        let store = &self.inner.store;
+        let previous = store.subscription(&subscription.brand).await?;
+        store.put_subscription(&subscription).await?;
+        self.inner.cache.remove(subscription.brand.as_str());
+        if let Some(prev) = previous.filter(|p| p.plan != subscription.plan) {
+            let now = self.now();
+            let ctx = self.context(&subscription.brand, now).await?;
+            self.emit(TimelineEvent::new(
+                &subscription.brand,
+                now,
+                ctx.period.key(),
+                None,
+                Severity::Info,
+                EventKind::PlanChanged {
+                    from: prev.plan,
+                    to: subscription.plan.clone(),
+                },
+            ))
+            .await;
+            for m in &ctx.metrics {
+                self.resolve_alerts(&ctx, m, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a brand to another plan, keeping its anchor and overrides.
+    pub async fn change_plan(&self, brand: &str, plan: &str) -> Result<()> {
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        let mut sub = ctx.subscription.clone();
+        plan.clone_into(&mut sub.plan);
+        sub.since = now;
+        self.subscribe(sub).await
+    }
+
+    /// A brand's subscription.
+    pub async fn subscription(&self, brand: &str) -> Result<Subscription> {
+        let ctx = self.context(brand, self.now()).await?;
+        Ok(ctx.subscription.clone())
+    }
+
+    /// The current billing period of a brand.
+    pub async fn period(&self, brand: &str) -> Result<BillingPeriod> {
+        Ok(self.context(brand, self.now()).await?.period)
+    }
+
+    // ---- decisions ----------------------------------------------------------------------
+
+    /// Would `quantity` more units be admitted? No side effect.
+    pub async fn check(&self, brand: &str, metric: &str, quantity: u64) -> Result<Decision> {
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        let m = ctx.metric(metric)?;
+        let store = &self.inner.store;
+        match m.kind {
+            MetricKind::Gauge => {
+                let level = store.gauge(brand, metric).await?;
+                let admitted = level
+                    .checked_add(quantity)
+                    .is_some_and(|after| m.ceiling.is_none_or(|c| after <= c));
+                Ok(self.gauge_decision(&ctx, m, level, quantity, admitted))
+            }
+            _ => {
+                let key = CounterKey::new(brand, metric, ctx.period.key());
+                let usage = store.usage(key).await?;
+                let limit = m
+                    .ceiling
+                    .map_or(u64::MAX, |c| c.saturating_add(usage.topup_units));
+                let after = usage.used.checked_add(quantity);
+                let admitted = after.is_some_and(|a| a <= limit);
+                let allowance = m
+                    .limit
+                    .included
+                    .map(|i| i.saturating_add(usage.topup_units));
+                let verdict = if admitted {
+                    admitted_verdict(
+                        &m.limit,
+                        allowance,
+                        usage.used,
+                        after.unwrap_or(u64::MAX),
+                        self.inner.catalog.currency(),
+                    )
+                } else {
+                    self.denied(&ctx, m, usage.used, quantity)
+                };
+                Ok(Decision {
+                    verdict,
+                    used: usage.used,
+                    limit: allowance,
+                    resets_at: Some(ctx.period.end),
+                    replayed: false,
+                })
+            }
+        }
+    }
+
+    /// Atomically checks and consumes `quantity` units. With an idempotency key, a retry of
+    /// an admitted consume returns the first decision (`replayed`) and counts nothing.
+    ///
+    /// Quantity 0 is a check that also reports usage. For gauges, consume raises the level
+    /// (a seat taken) and [`QuotaGuard::release`] lowers it.
+    ///
+    /// When the brand is cached and the store answers in-process, the decision is made
+    /// synchronously inside this call and the returned future is already complete: no
+    /// allocation, nothing to poll. Otherwise the future does the store round trip.
+    pub fn consume<'a>(
+        &'a self,
+        brand: &'a str,
+        metric: &'a str,
+        quantity: u64,
+        idempotency_key: Option<&'a str>,
+    ) -> ConsumeFuture<'a> {
+        if let Some(key) = idempotency_key {
+            if let Err(e) = validate_idempotency_key(key) {
+                return ConsumeFuture::ready(Err(e));
+            }
+        }
+        let now = self.now();
+        if let Some(fast) = self.consume_fast(brand, metric, quantity, idempotency_key, now) {
+            return fast;
+        }
+        ConsumeFuture::boxed(self.consume_slow(brand, metric, quantity, idempotency_key, now))
+    }
+
+    /// The synchronous path: cached brand, counter metric, in-process store.
+    fn consume_fast<'a>(
+        &'a self,
+        brand: &'a str,
+        metric: &'a str,
+        quantity: u64,
+        idempotency_key: Option<&'a str>,
+        now: DateTime<Utc>,
+    ) -> Option<ConsumeFuture<'a>> {
+        let now_us = now.timestamp_micros();
+        let ctx = {
+            let cached = self.inner.cache.get(brand)?;
+            if !(cached.start_us <= now_us && now_us < cached.fresh_until_us) {
+                return None;
+            }
+            Arc::clone(cached.value())
+        };
+        let index = match ctx.metric_index(metric) {
+            Ok(i) => i,
+            Err(e) => return Some(ConsumeFuture::ready(Err(e))),
+        };
+        let m = ctx.metrics.get(index)?;
+        if m.kind != MetricKind::Counter {
+            return None;
+        }
+        let req = ctx.counter_request(m, brand, metric, quantity, idempotency_key, (now, now_us));
+        let out = match self.inner.store.try_consume(&req)? {
+            Ok(out) => out,
+            Err(e) => return Some(ConsumeFuture::ready(Err(e.into()))),
+        };
+        Some(self.finish_counter(ctx, index, out, quantity, now))
+    }
+
+    async fn consume_slow(
+        &self,
+        brand: &str,
+        metric: &str,
+        quantity: u64,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Decision> {
+        let ctx = self.context(brand, now).await?;
+        let index = ctx.metric_index(metric)?;
+        let Some(m) = ctx.metrics.get(index) else {
+            return Err(QuotaError::UnknownMetric(metric.to_owned()));
+        };
+        if m.kind == MetricKind::Gauge {
+            return self.consume_gauge(&ctx, m, quantity, now).await;
+        }
+        let req = ctx.counter_request(
+            m,
+            brand,
+            metric,
+            quantity,
+            idempotency_key,
+            (now, now.timestamp_micros()),
+        );
+        let store = &self.inner.store;
+        let out = match store.try_consume(&req) {
+            Some(out) => out?,
+            None => store.consume(&req).await?,
+        };
+        self.finish_counter(ctx, index, out, quantity, now).await
+    }
+
+    /// Turns a store outcome into a decision; the alert work that follows a denial or a
+    /// crossing (rare) runs in a boxed future, the common case completes at once.
+    fn finish_counter(
+        &self,
+        ctx: Arc<BrandContext>,
+        index: usize,
+        out: crate::store::ConsumeOutcome,
+        quantity: u64,
+        now: DateTime<Utc>,
+    ) -> ConsumeFuture<'_> {
+        let Some(m) = ctx.metrics.get(index) else {
+            return ConsumeFuture::ready(Err(QuotaError::InvalidArgument(
+                "metric index out of range".into(),
+            )));
+        };
+        let allowance = m.limit.included.map(|i| i.saturating_add(out.topup_units));
+        let resets_at = Some(ctx.period.end);
+        if !out.admitted {
+            let decision = Decision {
+                verdict: self.denied(&ctx, m, out.used, quantity),
+                used: out.used,
+                limit: allowance,
+                resets_at,
+                replayed: false,
+            };
+            let Some(limit) = allowance else {
+                return ConsumeFuture::ready(Ok(decision));
+            };
+            return ConsumeFuture::boxed(async move {
+                if let Some(m) = ctx.metrics.get(index) {
+                    let kind = EventKind::Blocked {
+                        used: out.used,
+                        limit,
+                    };
+                    self.claim_and_emit(&ctx, m, BLOCKED_CLAIM, Severity::Blocked, kind, now)
+                        .await;
+                }
+                Ok(decision)
+            });
+        }
+        let before = out.used.saturating_sub(quantity);
+        let decision = Decision {
+            verdict: admitted_verdict(
+                &m.limit,
+                allowance,
+                before,
+                out.used,
+                self.inner.catalog.currency(),
+            ),
+            used: out.used,
+            limit: allowance,
+            resets_at,
+            replayed: out.replayed,
+        };
+        match allowance {
+            Some(limit) if !out.replayed && crosses_any(&m.thresholds, before, out.used, limit) => {
+                ConsumeFuture::boxed(async move {
+                    if let Some(m) = ctx.metrics.get(index) {
+                        self.emit_crossings(&ctx, m, before, out.used, limit, now)
+                            .await;
+                    }
+                    Ok(decision)
+                })
+            }
+            _ => ConsumeFuture::ready(Ok(decision)),
+        }
+    }
+
+    /// Gives back `quantity` units (a refund after a failed job, a seat freed). Alerts that
+    /// usage falls back under are resolved. Returns the usage (or level) after.
+    pub async fn release(&self, brand: &str, metric: &str, quantity: u64) -> Result<u64> {
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        let m = ctx.metric(metric)?;
+        let store = &self.inner.store;
+        let after = if m.kind == MetricKind::Gauge {
+            let delta = i64::try_from(quantity).unwrap_or(i64::MAX);
+            store
+                .adjust_gauge(brand, metric, delta.saturating_neg(), None)
+                .await?
+                .level
+        } else {
+            let key = CounterKey::new(brand, metric, ctx.period.key());
+            store
+                .release(key, quantity, ctx.period.day_index(now))
+                .await?
+                .used
+        };
+        self.resolve_alerts(&ctx, m, now).await?;
+        Ok(after)
+    }
+
+    /// Sets a gauge's level (e.g. seats synced from the identity provider), without a
+    /// limit check. Crossings and resolutions are reported.
+    pub async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> Result<u64> {
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        let m = ctx.metric(metric)?;
+        if m.kind != MetricKind::Gauge {
+            return Err(QuotaError::WrongMetricKind {
+                metric: metric.to_owned(),
+                kind: m.kind.as_str(),
+                reason: "only gauges can be set; counters are consumed",
+            });
+        }
+        let previous = self.inner.store.set_gauge(brand, metric, level).await?;
+        if let Some(limit) = m.limit.included {
+            self.emit_crossings(&ctx, m, previous, level, limit, now)
+                .await;
+        }
+        self.resolve_alerts(&ctx, m, now).await?;
+        Ok(previous)
+    }
+
+    // ---- top-ups -------------------------------------------------------------------------
+
+    /// Starts a top-up of `units` for the current period (pending until paid).
+    pub async fn start_topup(&self, brand: &str, metric: &str, units: u64) -> Result<UsageTopUp> {
+        if units == 0 || units > MAX_TOPUP_UNITS {
+            return Err(QuotaError::InvalidArgument(format!(
+                "top-up units must be within 1..={MAX_TOPUP_UNITS}"
+            )));
+        }
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        let m = ctx.metric(metric)?;
+        if m.kind != MetricKind::Counter || !m.limit.accepts_topups() {
+            return Err(QuotaError::TopUpNotAllowed {
+                metric: metric.to_owned(),
+                plan: ctx.plan.id.clone(),
+            });
+        }
+        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
+        let id = format!(
+            "tu_{:x}{:x}{:04x}",
+            now.timestamp_micros(),
+            self.inner.salt & 0xffff_ffff,
+            seq & 0xffff
+        );
+        let topup = UsageTopUp::pending(
+            id,
+            brand,
+            metric,
+            units,
+            ctx.period.key(),
+            now,
+            ctx.period.end,
+        );
+        self.inner.store.insert_topup(&topup).await?;
+        Ok(topup)
+    }
+
+    /// Marks a top-up paid: its units join the allowance at once. Idempotent: completing a
+    /// completed top-up changes nothing. Resolves alerts the new allowance brings under.
+    pub async fn complete_topup(&self, id: &str) -> Result<UsageTopUp> {
+        let now = self.now();
+        let tr = self.transition(id, TopUpStatus::Completed, now).await?;
+        if tr.topup.status != TopUpStatus::Completed {
+            return Err(QuotaError::TopUpTransition {
+                id: id.to_owned(),
+                from: tr.topup.status,
+                to: TopUpStatus::Completed,
+            });
+        }
+        if tr.changed {
+            let t = &tr.topup;
+            self.emit(TimelineEvent::new(
+                &t.brand,
+                now,
+                t.period,
+                Some(t.metric.clone()),
+                Severity::Info,
+                EventKind::TopUpCompleted {
+                    topup_id: t.id.clone(),
+                    units: t.units,
+                },
+            ))
+            .await;
+            let ctx = self.context(&t.brand, now).await?;
+            if ctx.period.key() == t.period {
+                if let Ok(m) = ctx.metric(&t.metric) {
+                    self.resolve_alerts(&ctx, m, now).await?;
+                }
+            }
+        }
+        Ok(tr.topup)
+    }
+
+    /// Marks a top-up failed or cancelled.
+    pub async fn fail_topup(&self, id: &str) -> Result<UsageTopUp> {
+        Ok(self
+            .transition(id, TopUpStatus::Failed, self.now())
+            .await?
+            .topup)
+    }
+
+    /// A top-up by id.
+    pub async fn topup(&self, id: &str) -> Result<UsageTopUp> {
+        self.inner
+            .store
+            .topup(id)
+            .await?
+            .ok_or_else(|| QuotaError::UnknownTopUp(id.to_owned()))
+    }
+
+    /// A brand's top-ups, newest first, with expired pending ones shown as expired.
+    pub async fn topups(&self, brand: &str) -> Result<Vec<UsageTopUp>> {
+        validate_brand_id(brand)?;
+        let now = self.now();
+        let mut list = self.inner.store.topups(brand).await?;
+        for t in &mut list {
+            t.status = t.status_at(now);
+        }
+        Ok(list)
+    }
+
+    async fn transition(
+        &self,
+        id: &str,
+        to: TopUpStatus,
+        now: DateTime<Utc>,
+    ) -> Result<crate::topup::TopUpTransition> {
+        let store = &self.inner.store;
+        match store.set_topup_status(id, to, now).await {
+            Ok(tr) => Ok(tr),
+            Err(crate::error::StoreError::NotFound(_)) => {
+                Err(QuotaError::UnknownTopUp(id.to_owned()))
+            }
+            Err(crate::error::StoreError::Conflict(_)) => {
+                let from = store
+                    .topup(id)
+                    .await?
+                    .map_or(TopUpStatus::Pending, |t| t.status);
+                Err(QuotaError::TopUpTransition {
+                    id: id.to_owned(),
+                    from,
+                    to,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    // ---- support tooling -----------------------------------------------------------------
+
+    /// Resets a brand's current period, for one metric or all: usage, daily curve and alert
+    /// claims start again from zero; a `period_reset` event records who did it.
+    pub async fn reset_period(
+        &self,
+        brand: &str,
+        metric: Option<&str>,
+        reason: &str,
+    ) -> Result<PeriodKey> {
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        if let Some(m) = metric {
+            ctx.metric(m)?;
+        }
+        let key = ctx.period.key();
+        self.inner.store.reset_period(brand, metric, key).await?;
+        self.emit(TimelineEvent::new(
+            brand,
+            now,
+            key,
+            metric.map(str::to_owned),
+            Severity::Info,
+            EventKind::PeriodReset {
+                reason: reason.chars().take(200).collect(),
+            },
+        ))
+        .await;
+        Ok(key)
+    }
+
+    // ---- snapshot ------------------------------------------------------------------------
+
+    /// Everything the cockpit shows for a brand.
+    pub async fn snapshot(&self, brand: &str) -> Result<Snapshot> {
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        let store = &self.inner.store;
+        let catalog = &self.inner.catalog;
+        let currency = catalog.currency();
+        let period = ctx.period;
+        let pkey = period.key();
+        let days_elapsed = period.day_index(now).saturating_add(1);
+
+        let mut metrics = Vec::with_capacity(ctx.metrics.len());
+        let mut projected_units = Vec::with_capacity(ctx.metrics.len());
+        let mut overage_so_far = Money::zero(currency);
+        let mut estimated_overage = Money::zero(currency);
+        for m in &ctx.metrics {
+            let name = catalog
+                .metric(&m.key)
+                .map_or_else(|| m.key.clone(), |d| d.name.clone());
+            let (usage, daily) = match m.kind {
+                MetricKind::Gauge => (
+                    Usage {
+                        used: store.gauge(brand, &m.key).await?,
+                        topup_units: 0,
+                    },
+                    Vec::new(),
+                ),
+                _ => {
+                    let key = CounterKey::new(brand, &m.key, pkey);
+                    (store.usage(key).await?, store.daily_usage(key).await?)
+                }
+            };
+            let allowance = m
+                .limit
+                .included
+                .map(|i| i.saturating_add(usage.topup_units));
+            let (over_units, over_charge) = match allowance {
+                Some(a) => {
+                    let units = overage_units(usage.used, m.limit.free_units(a));
+                    (units, m.limit.overage.charge(units, currency))
+                }
+                None => (0, Money::zero(currency)),
+            };
+            overage_so_far = overage_so_far.saturating_add(over_charge);
+            let projection = (m.kind == MetricKind::Counter).then(|| {
+                project(&ProjectionInput {
+                    period,
+                    now,
+                    daily: &daily,
+                    used: usage.used,
+                    allowance,
+                    limit: &m.limit,
+                    currency,
+                })
+            });
+            let projected = projection.as_ref().map_or(usage.used, |p| p.projected_used);
+            estimated_overage = estimated_overage.saturating_add(
+                projection
+                    .as_ref()
+                    .map_or(over_charge, |p| p.projected_overage_cost),
+            );
+            projected_units.push((m.key.clone(), projected));
+            let blocked = allowance.is_some_and(|a| {
+                m.ceiling
+                    .is_some_and(|c| usage.used >= c.saturating_add(usage.topup_units))
+                    && reached(usage.used, a, 100)
+            });
+            metrics.push(MetricSnapshot {
+                metric: m.key.clone(),
+                name,
+                kind: m.kind,
+                used: usage.used,
+                included: m.limit.included,
+                topup_units: usage.topup_units,
+                limit: allowance,
+                remaining: allowance.map(|a| a.saturating_sub(usage.used)),
+                percent: allowance.map(|a| percent_of(usage.used, a)),
+                badge: allowance.and_then(|a| badge(&m.thresholds, usage.used, a)),
+                blocked,
+                overage_units: over_units,
+                overage_charge: over_charge,
+                accepts_topups: m.kind == MetricKind::Counter && m.limit.accepts_topups(),
+                projection,
+                curve: if m.kind == MetricKind::Counter {
+                    cumulative_curve(&daily, days_elapsed)
+                } else {
+                    Vec::new()
+                },
+            });
+        }
+        let refs: Vec<(&str, u64)> = projected_units
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        let recommendation = recommend(
+            catalog,
+            &ctx.plan.id,
+            Some(&ctx.subscription.overrides),
+            &refs,
+        );
+        let timeline: Vec<TimelineEvent> = store
+            .events(brand, SNAPSHOT_TIMELINE_LEN)
+            .await?
+            .into_iter()
+            .filter(|e| e.period == pkey)
+            .collect();
+        let topups = self
+            .topups(brand)
+            .await?
+            .into_iter()
+            .filter(|t| t.period == pkey)
+            .collect();
+        Ok(Snapshot {
+            brand_id: brand.to_owned(),
+            generated_at: now,
+            period,
+            period_key: pkey,
+            period_days: period.length_days(),
+            plan: PlanCard {
+                id: ctx.plan.id.clone(),
+                name: ctx.plan.name.clone(),
+                price: ctx.plan.price,
+                overage_so_far,
+                estimated_overage,
+                estimated_total: ctx.plan.price.saturating_add(estimated_overage),
+            },
+            metrics,
+            recommendation,
+            stable: timeline.is_empty(),
+            timeline,
+            topups,
+        })
+    }
+
+    /// The brand's latest `limit` events, all periods, newest first.
+    pub async fn timeline(&self, brand: &str, limit: usize) -> Result<Vec<TimelineEvent>> {
+        validate_brand_id(brand)?;
+        Ok(self.inner.store.events(brand, limit).await?)
+    }
+
+    // ---- internals -----------------------------------------------------------------------
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    pub(crate) async fn context(
+        &self,
+        brand: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<BrandContext>> {
+        let now_us = now.timestamp_micros();
+        if let Some(ctx) = self.inner.cache.get(brand) {
+            if ctx.start_us <= now_us && now_us < ctx.fresh_until_us {
+                return Ok(Arc::clone(ctx.value()));
+            }
+        }
+        Box::pin(self.load_context(brand, now)).await
+    }
+
+    /// Reads the subscription and resolves the plan (cache miss, period change, expiry).
+    async fn load_context(&self, brand: &str, now: DateTime<Utc>) -> Result<Arc<BrandContext>> {
+        validate_brand_id(brand)?;
+        let sub = self
+            .inner
+            .store
+            .subscription(brand)
+            .await?
+            .ok_or_else(|| QuotaError::UnknownBrand(brand.to_owned()))?;
+        let ctx = Arc::new(self.resolve(sub, now)?);
+        self.inner.cache.insert(brand.into(), Arc::clone(&ctx));
+        Ok(ctx)
+    }
+
+    fn resolve(&self, subscription: Subscription, now: DateTime<Utc>) -> Result<BrandContext> {
+        let catalog = &self.inner.catalog;
+        let plan = catalog
+            .plan(&subscription.plan)
+            .ok_or_else(|| QuotaError::UnknownPlan(subscription.plan.clone()))?
+            .clone();
+        let metrics = catalog
+            .metrics()
+            .iter()
+            .filter_map(|def| {
+                let limit = subscription
+                    .overrides
+                    .get(&def.key)
+                    .or_else(|| plan.limit(&def.key))?
+                    .clone();
+                let thresholds = catalog.thresholds_for(&plan, &limit).to_vec();
+                Some(ResolvedMetric {
+                    key: def.key.clone(),
+                    kind: def.kind,
+                    ceiling: limit.ceiling_without_topups(),
+                    limit,
+                    thresholds,
+                })
+            })
+            .collect();
+        let period = BillingPeriod::containing(subscription.anchor, now);
+        let end_us = period.end.timestamp_micros();
+        Ok(BrandContext {
+            key: period.key(),
+            start_us: period.start.timestamp_micros(),
+            fresh_until_us: end_us.min(
+                now.timestamp_micros()
+                    .saturating_add(self.inner.cache_ttl_us),
+            ),
+            last_day: i64::from(period.length_days().saturating_sub(1)),
+            retain_until: period
+                .end
+                .checked_add_signed(self.inner.retention)
+                .unwrap_or(period.end),
+            period,
+            subscription,
+            plan,
+            metrics,
+        })
+    }
+
+    async fn consume_gauge(
+        &self,
+        ctx: &BrandContext,
+        m: &ResolvedMetric,
+        quantity: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Decision> {
+        let brand = ctx.subscription.brand.as_str();
+        let Ok(delta) = i64::try_from(quantity) else {
+            let level = self.inner.store.gauge(brand, &m.key).await?;
+            return Ok(self.gauge_decision(ctx, m, level, quantity, false));
+        };
+        let out = self
+            .inner
+            .store
+            .adjust_gauge(brand, &m.key, delta, m.ceiling)
+            .await?;
+        if out.admitted {
+            if let Some(limit) = m.limit.included {
+                let before = out.level.saturating_sub(quantity);
+                self.emit_crossings(ctx, m, before, out.level, limit, now)
+                    .await;
+            }
+        }
+        Ok(self.gauge_decision(ctx, m, out.level, quantity, out.admitted))
+    }
+
+    fn gauge_decision(
+        &self,
+        ctx: &BrandContext,
+        m: &ResolvedMetric,
+        level: u64,
+        quantity: u64,
+        admitted: bool,
+    ) -> Decision {
+        Decision {
+            verdict: if admitted {
+                Verdict::Allowed
+            } else {
+                self.denied(ctx, m, level, quantity)
+            },
+            used: level,
+            limit: m.limit.included,
+            resets_at: None,
+            replayed: false,
+        }
+    }
+
+    fn denied(&self, ctx: &BrandContext, m: &ResolvedMetric, used: u64, requested: u64) -> Verdict {
+        let needed = used.saturating_add(requested);
+        Verdict::Denied {
+            requested,
+            suggested_plan: self
+                .inner
+                .catalog
+                .suggest_plan(&ctx.plan.id, &m.key, needed)
+                .map(|p| p.id.clone()),
+        }
+    }
+
+    async fn emit_crossings(
+        &self,
+        ctx: &BrandContext,
+        m: &ResolvedMetric,
+        before: u64,
+        after: u64,
+        limit: u64,
+        now: DateTime<Utc>,
+    ) {
+        for t in crossed_upwards(&m.thresholds, before, after, limit) {
+            self.claim_and_emit(
+                ctx,
+                m,
+                t.percent,
+                t.severity,
+                EventKind::ThresholdCrossed {
+                    threshold: t.percent,
+                    used: after,
+                    limit,
+                },
+                now,
+            )
+            .await;
+        }
+    }
+
+    /// Claims an alert in the store and, if this caller won, records and announces it.
+    /// Failures are logged, never returned: the decision they follow has already been made.
+    async fn claim_and_emit(
+        &self,
+        ctx: &BrandContext,
+        m: &ResolvedMetric,
+        claim: u16,
+        severity: Severity,
+        kind: EventKind,
+        now: DateTime<Utc>,
+    ) {
+        let brand = ctx.subscription.brand.as_str();
+        let key = CounterKey::new(brand, &m.key, ctx.period.key());
+        match self.inner.store.claim_alert(key, claim).await {
+            Ok(true) => {
+                let event = TimelineEvent::new(
+                    brand,
+                    now,
+                    ctx.period.key(),
+                    Some(m.key.clone()),
+                    severity,
+                    kind,
+                );
+                self.emit(event).await;
+            }
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(%error, brand, metric = %m.key, claim, "alert claim failed");
+            }
+        }
+    }
+
+    pub(crate) async fn emit(&self, event: TimelineEvent) {
+        if let Err(error) = self.inner.store.append_event(&event).await {
+            tracing::warn!(%error, brand = %event.brand, kind = event.kind.name(), "timeline append failed");
+        }
+        for l in &self.inner.listeners {
+            l.on_event(&event);
+        }
+    }
+
+    /// Releases claimed thresholds that usage is now under, emitting one `alert_resolved`
+    /// per released claim.
+    async fn resolve_alerts(
+        &self,
+        ctx: &BrandContext,
+        m: &ResolvedMetric,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let brand = ctx.subscription.brand.as_str();
+        let store = &self.inner.store;
+        let key = CounterKey::new(brand, &m.key, ctx.period.key());
+        let claimed = store.claimed_alerts(key).await?;
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        let (used, limit) = match m.kind {
+            MetricKind::Gauge => (store.gauge(brand, &m.key).await?, m.limit.included),
+            _ => {
+                let u = store.usage(key).await?;
+                (
+                    u.used,
+                    m.limit.included.map(|i| i.saturating_add(u.topup_units)),
+                )
+            }
+        };
+        for threshold in claimed {
+            let still = match limit {
+                None => false,
+                Some(l) if threshold == BLOCKED_CLAIM => used >= l,
+                Some(l) => reached(used, l, threshold),
+            };
+            if still || !store.release_alert(key, threshold).await? {
+                continue;
+            }
+            if threshold == BLOCKED_CLAIM {
+                continue;
+            }
+            self.emit(TimelineEvent::new(
+                brand,
+                now,
+                ctx.period.key(),
+                Some(m.key.clone()),
+                Severity::Info,
+                EventKind::AlertResolved {
+                    threshold,
+                    used,
+                    limit: limit.unwrap_or(0),
+                },
+            ))
+            .await;
+        }
+        Ok(())
+    }
+}
+
+/// Whether going from `before` to `after` crosses a threshold: only the lowest threshold not
+/// yet reached at `before` needs checking (thresholds are increasing).
+fn crosses_any(thresholds: &[Threshold], before: u64, after: u64, allowance: u64) -> bool {
+    thresholds
+        .iter()
+        .find(|t| !reached(before, allowance, t.percent))
+        .is_some_and(|t| reached(after, allowance, t.percent))
+}
+
+/// The verdict for an admitted move from `before` to `after` units.
+fn admitted_verdict(
+    limit: &Limit,
+    allowance: Option<u64>,
+    before: u64,
+    after: u64,
+    currency: crate::money::Currency,
+) -> Verdict {
+    let Some(allowance) = allowance else {
+        return Verdict::Allowed;
+    };
+    let free = limit.free_units(allowance);
+    let over_after = overage_units(after, free);
+    if over_after == 0 {
+        return Verdict::Allowed;
+    }
+    let over_before = overage_units(before, free);
+    let period_charge = limit.overage.charge(over_after, currency);
+    let charge_before = limit.overage.charge(over_before, currency);
+    Verdict::AllowedWithOverage {
+        overage_units: over_after.saturating_sub(over_before),
+        charge: period_charge.saturating_sub(charge_before),
+        period_overage_units: over_after,
+        period_charge,
+    }
+}
+
+fn validate_idempotency_key(key: &str) -> Result<()> {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_LEN
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(QuotaError::InvalidArgument(format!(
+            "idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
+        )));
+    }
+    Ok(())
+}

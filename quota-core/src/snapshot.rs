@@ -1,0 +1,100 @@
+//! The snapshot: everything the cockpit shows for one brand, and all a share link exposes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::metric::MetricKind;
+use crate::money::Money;
+use crate::period::{BillingPeriod, PeriodKey};
+use crate::projection::{CurvePoint, Projection};
+use crate::recommendation::Recommendation;
+use crate::threshold::Severity;
+use crate::timeline::TimelineEvent;
+use crate::topup::UsageTopUp;
+
+/// The "current plan" card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct PlanCard {
+    /// Plan id.
+    pub id: String,
+    /// Plan name.
+    pub name: String,
+    /// Monthly price.
+    pub price: Money,
+    /// Overage charged so far this period, all metrics.
+    pub overage_so_far: Money,
+    /// Overage projected for the whole period, all metrics.
+    pub estimated_overage: Money,
+    /// Price + estimated overage.
+    pub estimated_total: Money,
+}
+
+/// One metric of the snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct MetricSnapshot {
+    /// Metric key.
+    pub metric: String,
+    /// Display name.
+    pub name: String,
+    /// Counter or gauge.
+    pub kind: MetricKind,
+    /// Usage this period (counter) or level (gauge).
+    pub used: u64,
+    /// Units included by the plan (`None` = unlimited).
+    pub included: Option<u64>,
+    /// Completed top-up units of the period.
+    pub topup_units: u64,
+    /// Allowance = included + top-ups (`None` = unlimited).
+    pub limit: Option<u64>,
+    /// Units left.
+    pub remaining: Option<u64>,
+    /// Usage in percent of the allowance.
+    pub percent: Option<u64>,
+    /// Severity of the highest reached threshold.
+    pub badge: Option<Severity>,
+    /// Whether the metric is blocked at its limit (a hard limit reached).
+    pub blocked: bool,
+    /// Overage units so far.
+    pub overage_units: u64,
+    /// Overage charge so far.
+    pub overage_charge: Money,
+    /// Whether top-ups can be bought for it.
+    pub accepts_topups: bool,
+    /// Month-end projection (counters only).
+    pub projection: Option<Projection>,
+    /// Cumulative usage per elapsed day (counters only).
+    pub curve: Vec<CurvePoint>,
+}
+
+/// A brand's snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct Snapshot {
+    /// The brand.
+    pub brand_id: String,
+    /// When it was computed.
+    pub generated_at: DateTime<Utc>,
+    /// The current period.
+    pub period: BillingPeriod,
+    /// Its key.
+    pub period_key: PeriodKey,
+    /// Days in the period.
+    pub period_days: u16,
+    /// The plan card.
+    pub plan: PlanCard,
+    /// Metrics, in catalog order.
+    pub metrics: Vec<MetricSnapshot>,
+    /// The plan recommendation.
+    pub recommendation: Option<Recommendation>,
+    /// This period's events, newest first.
+    pub timeline: Vec<TimelineEvent>,
+    /// Whether the period has no event ("Consommation stable").
+    pub stable: bool,
+    /// This period's top-ups, newest first.
+    pub topups: Vec<UsageTopUp>,
+}
