@@ -278,11 +278,12 @@ BEGIN
 END;
 $$;
 
--- Resets one brand's period: every counter of the period back to 0 (top-up units stay), its
--- daily buckets and alert claims deleted, and one 'reset' ledger row per counter that had
+-- Resets one brand's period, for one metric or all (p_metric NULL): counters back to 0
+-- (top-up units stay), daily buckets and alert claims deleted, and one 'reset' ledger row per counter that had
 -- usage, so the ledger still sums to the counters.
 CREATE FUNCTION quota_reset_period(
     p_brand  TEXT,
+    p_metric TEXT,
     p_period BIGINT,
     p_at     TIMESTAMPTZ,
     p_note   TEXT
@@ -294,6 +295,7 @@ BEGIN
         SELECT c.metric, c.used, c.topup_units
         FROM usage_counters c
         WHERE c.brand = p_brand AND c.period = p_period
+          AND (p_metric IS NULL OR c.metric = p_metric)
         ORDER BY c.metric
         FOR UPDATE
     ), zeroed AS (
@@ -306,8 +308,10 @@ BEGIN
     SELECT p_brand, prev.metric, p_period, 'reset', -prev.used, p_at, 0, prev.topup_units, p_note
     FROM prev JOIN zeroed ON zeroed.metric = prev.metric;
 
-    DELETE FROM usage_daily WHERE brand = p_brand AND period = p_period;
-    DELETE FROM alert_claims WHERE brand = p_brand AND period = p_period;
+    DELETE FROM usage_daily
+    WHERE brand = p_brand AND period = p_period AND (p_metric IS NULL OR metric = p_metric);
+    DELETE FROM alert_claims
+    WHERE brand = p_brand AND period = p_period AND (p_metric IS NULL OR metric = p_metric);
 END;
 $$;
 

@@ -44,6 +44,9 @@ pub struct ResetRequest<'a> {
     pub retain_until: DateTime<Utc>,
     /// Who or why, kept in the ledger.
     pub reason: &'a str,
+    /// Reset every metric of the brand's period (the runbook's "delete the brand's
+    /// `UsageMetric` of the current month"), not only `key.metric`.
+    pub all_metrics: bool,
 }
 
 impl<'a> ResetRequest<'a> {
@@ -62,7 +65,15 @@ impl<'a> ResetRequest<'a> {
             at,
             retain_until,
             reason: "quota reset",
+            all_metrics: false,
         }
+    }
+
+    /// Resets every metric of the brand's period, as the runbook's CLI does.
+    #[must_use]
+    pub fn all_metrics(mut self) -> Self {
+        self.all_metrics = true;
+        self
     }
 
     /// Sets the reason recorded in the ledger.
@@ -74,7 +85,8 @@ impl<'a> ResetRequest<'a> {
 }
 
 impl PostgresStore {
-    /// In one transaction: resets the brand's period like [`UsageStore::reset_period`]
+    /// In one transaction: resets `key`'s metric (or all metrics, see
+    /// [`ResetRequest::all_metrics`]) of the brand's period like [`UsageStore::reset_period`]
     /// (counters to zero with a `reset` ledger row each, daily buckets and alert claims
     /// deleted, top-ups kept), then sets `key`'s counter to `target` units on `day` with a
     /// `reset_target` ledger row. Another instance never sees the period half reset.
@@ -86,8 +98,9 @@ impl PostgresStore {
         let metric = req.key.metric;
         let p = period(req.key.period);
         let mut tx = self.pool.begin().await.map_err(|e| self.err("reset", e))?;
-        sqlx::query("SELECT quota_reset_period($1, $2, $3, $4)")
+        sqlx::query("SELECT quota_reset_period($1, $2, $3, $4, $5)")
             .bind(brand)
+            .bind((!req.all_metrics).then_some(metric))
             .bind(p)
             .bind(req.at)
             .bind(req.reason)
@@ -310,9 +323,15 @@ impl UsageStore for PostgresStore {
         row.map_or(Ok(0), |(l,)| from_bigint(l, "gauge level"))
     }
 
-    async fn reset_period(&self, brand: &str, period_key: PeriodKey) -> StoreResult<()> {
-        sqlx::query("SELECT quota_reset_period($1, $2, now(), 'reset_period')")
+    async fn reset_period(
+        &self,
+        brand: &str,
+        metric: Option<&str>,
+        period_key: PeriodKey,
+    ) -> StoreResult<()> {
+        sqlx::query("SELECT quota_reset_period($1, $2, $3, now(), 'reset_period')")
             .bind(brand)
+            .bind(metric)
             .bind(period(period_key))
             .execute(&self.pool)
             .await

@@ -51,7 +51,7 @@ async fn the_ledger_records_every_change_and_sums_to_the_counter() {
         .await
         .unwrap();
     store.release(key, 2, 24).await.unwrap();
-    store.reset_period(&brand, PERIOD).await.unwrap();
+    store.reset_period(&brand, None, PERIOD).await.unwrap();
     store
         .consume(&request(&brand, "m", 4, None, None))
         .await
@@ -110,7 +110,9 @@ async fn reset_usage_to_rewrites_the_period_in_one_transaction() {
 
     let usage = store
         .reset_usage_to(
-            &ResetRequest::new(key, 92, 24, now(), period_end()).reason("qa: target 92 %"),
+            &ResetRequest::new(key, 92, 24, now(), period_end())
+                .all_metrics()
+                .reason("qa: target 92 %"),
         )
         .await
         .unwrap();

@@ -231,8 +231,13 @@ impl UsageStore for Owned {
     async fn gauge(&self, brand: &str, metric: &str) -> StoreResult<u64> {
         self.store.gauge(brand, metric).await
     }
-    async fn reset_period(&self, brand: &str, period: PeriodKey) -> StoreResult<()> {
-        self.store.reset_period(brand, period).await
+    async fn reset_period(
+        &self,
+        brand: &str,
+        metric: Option<&str>,
+        period: PeriodKey,
+    ) -> StoreResult<()> {
+        self.store.reset_period(brand, metric, period).await
     }
     async fn ping(&self) -> StoreResult<()> {
         self.store.ping().await
