@@ -96,7 +96,9 @@ impl StripeProvider {
     /// A provider with its own HTTP client.
     pub fn new(config: StripeConfig) -> Result<Self, PaymentError> {
         if config.secret_key.is_empty() {
-            return Err(PaymentError::Config("the Stripe secret key is empty".into()));
+            return Err(PaymentError::Config(
+                "the Stripe secret key is empty".into(),
+            ));
         }
         if !(config.api_base.starts_with("https://") || config.api_base.starts_with("http://")) {
             return Err(PaymentError::Config(format!(
@@ -143,7 +145,10 @@ impl StripeProvider {
             ("metadata[metric]", request.metric.clone()),
             ("metadata[units]", request.units.to_string()),
             ("metadata[topup_id]", request.topup_id.clone()),
-            ("payment_intent_data[metadata][topup_id]", request.topup_id.clone()),
+            (
+                "payment_intent_data[metadata][topup_id]",
+                request.topup_id.clone(),
+            ),
         ])
     }
 }
@@ -191,10 +196,13 @@ impl PaymentProvider for StripeProvider {
                 source: Some(Box::new(e)),
             })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| PaymentError::Unreachable {
-            message: format!("reading the Stripe answer: {e}"),
-            source: Some(Box::new(e)),
-        })?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| PaymentError::Unreachable {
+                message: format!("reading the Stripe answer: {e}"),
+                source: Some(Box::new(e)),
+            })?;
         if !status.is_success() {
             let message = serde_json::from_slice::<ErrorBody>(&body).map_or_else(
                 |_| String::from_utf8_lossy(&body).chars().take(200).collect(),

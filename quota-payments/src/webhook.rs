@@ -37,7 +37,9 @@ pub enum WebhookError {
     #[error("Stripe-Signature has no v1 signature")]
     NoSignature,
     /// The timestamp is too far from now (a replay of an old delivery, or a skewed clock).
-    #[error("Stripe-Signature timestamp is {age_secs} s away from now (tolerance {tolerance_secs} s)")]
+    #[error(
+        "Stripe-Signature timestamp is {age_secs} s away from now (tolerance {tolerance_secs} s)"
+    )]
     Stale {
         /// Seconds between the timestamp and now (negative: in the future).
         age_secs: i64,
@@ -195,7 +197,10 @@ impl<'a> SignatureHeader<'a> {
 /// Builds a `Stripe-Signature` header for `payload` at `timestamp` with `secret`, following
 /// the documented scheme: what Stripe sends, for tests and local simulations.
 pub fn sign_payload(payload: &[u8], secret: &str, timestamp: i64) -> String {
-    format!("t={timestamp},v1={}", v1_signature(payload, secret, timestamp))
+    format!(
+        "t={timestamp},v1={}",
+        v1_signature(payload, secret, timestamp)
+    )
 }
 
 /// The hex `v1` signature of `payload` at `timestamp` with `secret`.

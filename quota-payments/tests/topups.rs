@@ -123,10 +123,14 @@ async fn cancelling_the_simulated_page_fails_the_topup_and_redirects_to_cancel()
         .await
         .unwrap();
     let sid = &started.session.session_id;
-    let (redirect, topup) = settle_simulated(&e.guard, &e.sim, sid, false).await.unwrap();
+    let (redirect, topup) = settle_simulated(&e.guard, &e.sim, sid, false)
+        .await
+        .unwrap();
     assert_eq!(redirect.redirect_url, "/analytics?topup=cancel");
     assert_eq!(topup.status, TopUpStatus::Failed);
-    let (again, topup) = settle_simulated(&e.guard, &e.sim, sid, false).await.unwrap();
+    let (again, topup) = settle_simulated(&e.guard, &e.sim, sid, false)
+        .await
+        .unwrap();
     assert!(again.replayed);
     assert_eq!(topup.status, TopUpStatus::Failed);
     // A cancelled checkout cannot be paid afterwards.
@@ -194,7 +198,10 @@ async fn a_signed_webhook_completes_the_topup_and_a_replay_does_not_double_it() 
     assert_eq!(topup_units(&e.guard).await, (50, Some(150)));
 
     // Stripe redelivers the same event (same signature, a minute later; or re-signed).
-    for (h, later) in [(header.clone(), 60), (signed(&body, now + chrono::Duration::seconds(120)), 120)] {
+    for (h, later) in [
+        (header.clone(), 60),
+        (signed(&body, now + chrono::Duration::seconds(120)), 120),
+    ] {
         let out = complete_from_webhook(
             &e.guard,
             &body,
@@ -204,7 +211,10 @@ async fn a_signed_webhook_completes_the_topup_and_a_replay_does_not_double_it() 
         )
         .await
         .unwrap();
-        assert!(matches!(out, WebhookOutcome::AlreadyCompleted(_)), "{out:?}");
+        assert!(
+            matches!(out, WebhookOutcome::AlreadyCompleted(_)),
+            "{out:?}"
+        );
     }
     assert_eq!(topup_units(&e.guard).await, (50, Some(150)));
     let timeline = e.guard.timeline(BRAND, 50).await.unwrap();
@@ -265,22 +275,30 @@ async fn a_bad_or_stale_signature_is_refused_with_400_and_changes_nothing() {
     let body = completed_event(&started.topup.id, "evt_1");
     let secret = WebhookSecret::new(WHSEC);
     let now = e.clock.now();
-    let cases: Vec<(Option<String>, fn(&WebhookError) -> bool)> = vec![
+    type Expect = fn(&WebhookError) -> bool;
+    let cases: Vec<(Option<String>, Expect)> = vec![
         (None, |e| *e == WebhookError::MissingHeader),
-        (Some(sign_payload(&body, "whsec_wrong", now.timestamp())), |e| {
-            *e == WebhookError::SignatureMismatch
+        (
+            Some(sign_payload(&body, "whsec_wrong", now.timestamp())),
+            |e| *e == WebhookError::SignatureMismatch,
+        ),
+        (
+            Some(signed(&body, now - chrono::Duration::seconds(301))),
+            |e| matches!(e, WebhookError::Stale { .. }),
+        ),
+        (Some("t=1,v1=zz".into()), |e| {
+            matches!(e, WebhookError::NoSignature)
         }),
-        (Some(signed(&body, now - chrono::Duration::seconds(301))), |e| {
-            matches!(e, WebhookError::Stale { .. })
-        }),
-        (Some("t=1,v1=zz".into()), |e| matches!(e, WebhookError::NoSignature)),
     ];
     for (header, expected) in cases {
         let err = complete_from_webhook(&e.guard, &body, header.as_deref(), &secret, now)
             .await
             .unwrap_err();
         assert_eq!(err.http_status(), 400);
-        assert!(matches!(&err, CompleteError::Webhook(w) if expected(w)), "{err:?}");
+        assert!(
+            matches!(&err, CompleteError::Webhook(w) if expected(w)),
+            "{err:?}"
+        );
     }
     // A genuine signature over another body (units or top-up changed in transit).
     let header = signed(&body, now);

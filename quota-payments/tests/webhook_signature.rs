@@ -39,7 +39,10 @@ fn the_signature_matches_a_vector_computed_elsewhere() {
     let expected = "74a11abdd08483d064a2a1571e7881b084c522f9f3ccd0b800ec8c74aba47fc2";
     assert_eq!(reference_v1(SECRET, T, BODY), expected);
     assert_eq!(v1_signature(BODY, SECRET, T), expected);
-    assert_eq!(sign_payload(BODY, SECRET, T), format!("t={T},v1={expected}"));
+    assert_eq!(
+        sign_payload(BODY, SECRET, T),
+        format!("t={T},v1={expected}")
+    );
     let header = format!("t={T},v1={expected}");
     WebhookSecret::new(SECRET)
         .verify(BODY, Some(&header), at(T))
@@ -136,14 +139,24 @@ fn our_side_may_hold_the_previous_secret_too() {
 #[test]
 fn malformed_headers_get_typed_errors() {
     let s = WebhookSecret::new(SECRET);
-    assert_eq!(s.verify(BODY, None, at(T)), Err(WebhookError::MissingHeader));
+    assert_eq!(
+        s.verify(BODY, None, at(T)),
+        Err(WebhookError::MissingHeader)
+    );
     for h in ["", "garbage", "t=abc,v1=00", "v1=00", "t=1,t=2,v1=00"] {
         assert!(
-            matches!(s.verify(BODY, Some(h), at(T)), Err(WebhookError::MalformedHeader(_))),
+            matches!(
+                s.verify(BODY, Some(h), at(T)),
+                Err(WebhookError::MalformedHeader(_))
+            ),
             "{h:?}"
         );
     }
-    for h in [format!("t={T}"), format!("t={T},v0=abc"), format!("t={T},v1=nothex")] {
+    for h in [
+        format!("t={T}"),
+        format!("t={T},v0=abc"),
+        format!("t={T},v1=nothex"),
+    ] {
         assert_eq!(
             s.verify(BODY, Some(&h), at(T)),
             Err(WebhookError::NoSignature),
@@ -173,7 +186,10 @@ fn checkout_events_are_parsed() {
     assert_eq!(e.topup_id.as_deref(), Some("tu_ref"));
 
     let expired = br#"{"id":"evt_3","type":"checkout.session.expired","data":{"object":{"id":"cs_1","object":"checkout.session"}}}"#;
-    assert_eq!(StripeEvent::parse(expired).unwrap().kind, CheckoutEventKind::Failed);
+    assert_eq!(
+        StripeEvent::parse(expired).unwrap().kind,
+        CheckoutEventKind::Failed
+    );
 
     let other = br#"{"id":"evt_4","type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge"}}}"#;
     let e = StripeEvent::parse(other).unwrap();
