@@ -1,6 +1,13 @@
 //! The share token: a JWS compact serialization (RFC 7515) signed with HMAC-SHA256 (`HS256`),
 //! `base64url(header).base64url(claims).base64url(mac)`, header `{"alg":"HS256","typ":"JWT",
 //! "kid":...}`. Any JWT library can read it given the key; here it is built on `hmac` alone.
+//!
+//! Why not `jsonwebtoken`: the payments crate already needs HMAC-SHA256 (hmac 0.12 + sha2 0.10)
+//! for `Stripe-Signature`, so one crypto stack serves both; the refusal reasons the share page
+//! must tell apart (unsigned `base64(JSON)`, `alg: none`, unknown `kid`, bad signature) stay
+//! our own typed errors instead of being folded into a library's kinds; and there is no crypto
+//! backend feature to forget (jsonwebtoken 11 without one panics at the first encode). The
+//! MAC is checked with `Mac::verify_slice`, which compares in constant time.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
