@@ -1,6 +1,11 @@
 //! Rough cost of issuing and verifying a share token (release build, one thread):
 //! `cargo run -p quota-share --release --example token_cost`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -47,7 +52,9 @@ fn main() {
     let reject = t.elapsed() / n;
 
     let rev = MemoryRevocations::new();
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let t = Instant::now();
     rt.block_on(async {
         for _ in 0..n {
