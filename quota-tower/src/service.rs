@@ -39,14 +39,16 @@ impl<Svc: fmt::Debug, St: Store + ?Sized> fmt::Debug for QuotaService<Svc, St> {
     }
 }
 
-impl<Svc, St: Store + ?Sized + 'static> QuotaService<Svc, St> {
-    pub(crate) fn from_config(inner: Svc, config: Arc<Config<St>>) -> Self {
-        QuotaService { inner, config }
-    }
-
+impl<St: Store + ?Sized + 'static> QuotaService<(), St> {
     /// A layer over `guard` (same as [`QuotaLayer::new`]).
     pub fn layer(guard: QuotaGuard<St>) -> QuotaLayer<St> {
         QuotaLayer::new(guard)
+    }
+}
+
+impl<Svc, St: Store + ?Sized + 'static> QuotaService<Svc, St> {
+    pub(crate) fn from_config(inner: Svc, config: Arc<Config<St>>) -> Self {
+        QuotaService { inner, config }
     }
 
     /// The inner service.
