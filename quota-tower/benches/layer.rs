@@ -1,1 +1,105 @@
-fn main() {}
+//! Overhead of the quota layer: the same axum route called in-process (`oneshot`, i.e.
+//! `ready().call()`) bare and behind `QuotaLayer` over a `MemoryStore`, side by side.
+//!
+//! Run: `cargo bench -p quota-tower --bench layer`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::post;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::{HeaderName, Request};
+use quota_core::{Catalog, MemoryStore, QuotaGuard, Store, Subscription};
+use quota_tower::QuotaLayer;
+use tower::ServiceExt;
+
+/// One metric with an allowance the bench never exhausts.
+const CATALOG: &str = r#"
+currency = "EUR"
+[[metrics]]
+key = "renders_2d"
+kind = "counter"
+[[plans]]
+id = "bench"
+price = 0
+[plans.limits.renders_2d]
+included = 1000000000000
+overage = { policy = "block" }
+"#;
+
+fn route() -> Router {
+    Router::new().route("/renders", post(|| async { "rendered" }))
+}
+
+fn request() -> Request<Body> {
+    Request::post("/renders")
+        .header("x-brand-id", "acme")
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn guard<S: Store + 'static>(store: S) -> QuotaGuard<S> {
+    let catalog = Catalog::from_toml(CATALOG).unwrap();
+    let guard = QuotaGuard::builder(catalog).build(Arc::new(store));
+    guard
+        .subscribe(Subscription::new("acme", "bench", chrono::Utc::now()))
+        .await
+        .unwrap();
+    guard
+}
+
+fn layer_overhead(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let header = HeaderName::from_static("x-brand-id");
+
+    let bare = route();
+    let guarded = route().layer(
+        QuotaLayer::new(rt.block_on(guard(MemoryStore::new())))
+            .brand_from_header(header.clone())
+            .metric("renders_2d"),
+    );
+    let dyn_guard: QuotaGuard = {
+        let g = rt.block_on(guard(MemoryStore::new()));
+        QuotaGuard::builder(Catalog::from_toml(CATALOG).unwrap())
+            .build(Arc::clone(g.store()) as Arc<dyn Store>)
+    };
+    let guarded_dyn = route().layer(
+        QuotaLayer::new(dyn_guard)
+            .brand_from_header(header.clone())
+            .metric("renders_2d"),
+    );
+    let guarded_burst = route().layer(
+        QuotaLayer::new(rt.block_on(guard(MemoryStore::new())))
+            .brand_from_header(header)
+            .metric("renders_2d")
+            .burst(NonZeroU32::new(u32::MAX).unwrap(), Duration::from_secs(1)),
+    );
+
+    let mut group = c.benchmark_group("layer");
+    for (name, app) in [
+        ("bare", &bare),
+        ("quota_layer", &guarded),
+        ("quota_layer_dyn_store", &guarded_dyn),
+        ("quota_layer_with_burst", &guarded_burst),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let res = app.clone().oneshot(request()).await.unwrap();
+                assert!(res.status().is_success());
+                black_box(res)
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, layer_overhead);
+criterion_main!(benches);

@@ -187,7 +187,7 @@ pub(crate) async fn decide<St: Store + ?Sized + 'static>(
                 .period(brand.as_str())
                 .await
                 .ok()
-                .and_then(|p| (p.end - p.start).to_std().ok())
+                .and_then(|p| p.duration().to_std().ok())
                 .map(ceil_secs),
             _ => None,
         };
@@ -219,7 +219,7 @@ fn quota_item(
 
 fn reset_secs(now: chrono::DateTime<chrono::Utc>, d: &Decision) -> Option<u64> {
     let at = d.resets_at?;
-    Some((at - now).to_std().map_or(0, ceil_secs))
+    Some(at.signed_duration_since(now).to_std().map_or(0, ceil_secs))
 }
 
 fn answer<St: Store + ?Sized + 'static>(

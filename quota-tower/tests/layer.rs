@@ -269,7 +269,7 @@ async fn a_closure_can_meter_and_resolve() {
                 head.uri()
                     .query()
                     .and_then(|q| q.strip_prefix("brand="))
-                    .map(|b| Brand::new(b))
+                    .map(Brand::new)
             })
             .meter(|head: RequestHead<'_>| {
                 (head.uri().path() == "/renders").then(|| Cost::new("renders_2d", 3))
@@ -450,7 +450,7 @@ async fn the_burst_limit_answers_429_with_its_own_policy_item() {
 
     let res = send(&app, request("POST", "/renders", Some(BRAND))).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = res.headers()["retry-after"]
+    let retry: i64 = res.headers()["retry-after"]
         .to_str()
         .unwrap()
         .parse()
@@ -466,7 +466,7 @@ async fn the_burst_limit_answers_429_with_its_own_policy_item() {
     let state = sf_list(&res.headers()["ratelimit"]);
     assert_eq!(
         state,
-        vec![("burst".to_owned(), params(&[("r", 0), ("t", retry as i64)]))]
+        vec![("burst".to_owned(), params(&[("r", 0), ("t", retry)]))]
     );
     let p = problem(res).await;
     assert_eq!(p["type"], "urn:quota-guardian:problem:burst-limit");
