@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderName, StatusCode};
+use http::{HeaderName, HeaderValue, StatusCode};
 use quota_core::{QuotaGuard, Store};
 
 use crate::brand::{BrandResolver, ExtensionBrand};
@@ -60,6 +60,8 @@ pub(crate) type RefundFilter = Arc<dyn Fn(StatusCode) -> bool + Send + Sync>;
 
 /// Default time a store call may take.
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Default challenge of 401 answers (RFC 9110 requires one).
+pub const DEFAULT_WWW_AUTHENTICATE: &str = "Bearer realm=\"quota\"";
 /// Default base of problem `type` URIs.
 pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "urn:quota-guardian:problem:";
 
@@ -77,12 +79,14 @@ pub(crate) struct Config<St: Store + ?Sized> {
     pub(crate) type_base: Arc<str>,
     pub(crate) idempotency_header: Option<HeaderName>,
     pub(crate) releaser: Arc<dyn Release>,
+    pub(crate) www_authenticate: Option<HeaderValue>,
 }
 
 impl<St: Store + ?Sized + 'static> Config<St> {
     pub(crate) fn new(guard: QuotaGuard<St>) -> Self {
         Config {
             releaser: Arc::new(GuardRelease(guard.clone())),
+            www_authenticate: Some(HeaderValue::from_static(DEFAULT_WWW_AUTHENTICATE)),
             guard,
             resolver: Arc::new(ExtensionBrand),
             meter: None,
@@ -115,6 +119,7 @@ impl<St: Store + ?Sized> Clone for Config<St> {
             type_base: Arc::clone(&self.type_base),
             idempotency_header: self.idempotency_header.clone(),
             releaser: Arc::clone(&self.releaser),
+            www_authenticate: self.www_authenticate.clone(),
         }
     }
 }

@@ -115,12 +115,18 @@ fn problem<St: Store + ?Sized>(
 fn unresolved<St: Store + ?Sized>(cfg: &Config<St>, why: &str) -> Gate {
     count("unresolved");
     tracing::debug!(reason = why, "quota: brand not resolved");
-    reject(problem(
+    let mut res = problem(
         cfg,
         ProblemKind::UnresolvedBrand,
         StatusCode::UNAUTHORIZED,
         format!("The caller could not be identified: {why}."),
-    ))
+    )
+    .into_response();
+    if let Some(challenge) = &cfg.www_authenticate {
+        res.headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, challenge.clone());
+    }
+    Gate::Reject(res)
 }
 
 pub(crate) fn misconfigured<St: Store + ?Sized>(cfg: &Config<St>, detail: String) -> Gate {

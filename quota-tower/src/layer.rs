@@ -154,6 +154,14 @@ impl<St: Store + ?Sized + 'static> QuotaLayer<St> {
         self
     }
 
+    /// The `WWW-Authenticate` challenge of 401 answers (default `Bearer realm="quota"`;
+    /// `None` leaves it out).
+    #[must_use]
+    pub fn www_authenticate(mut self, challenge: Option<http::HeaderValue>) -> Self {
+        self.config_mut().www_authenticate = challenge;
+        self
+    }
+
     // ---- failures --------------------------------------------------------------------
 
     /// What to do when the store is down or slow (fail-closed by default).

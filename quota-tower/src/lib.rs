@@ -44,7 +44,7 @@
 //! | admitted | inner's | `RateLimit-Policy`, `RateLimit`; on overage also `Quota-Overage-Units`, `Quota-Overage-Charge` |
 //! | hard quota exhausted | 429 (or 402) | problem `quota-exceeded` with `brandId`, `metric`, `used`, `limit`, `resetsAt`, `upgradeUrl`/`topupUrl`; `Retry-After` |
 //! | burst limit hit | 429 | problem `burst-limit`, `"burst"` RateLimit items, `Retry-After` |
-//! | brand not resolved | 401 | problem `unresolved-brand` |
+//! | brand not resolved | 401 | problem `unresolved-brand`, `WWW-Authenticate` |
 //! | brand without subscription | 403 | problem `unknown-brand` |
 //! | bad `Idempotency-Key` | 400 | problem `invalid-request` |
 //! | store down or slow | 503 | fail-closed (default); fail-open lets the request through unmetered |
@@ -75,7 +75,8 @@ pub use brand::{
 };
 pub use burst::BurstLimit;
 pub use config::{
-    DEFAULT_PROBLEM_TYPE_BASE, DEFAULT_STORE_TIMEOUT, ExhaustedStatus, FailurePolicy,
+    DEFAULT_PROBLEM_TYPE_BASE, DEFAULT_STORE_TIMEOUT, DEFAULT_WWW_AUTHENTICATE, ExhaustedStatus,
+    FailurePolicy,
 };
 pub use cost::{Cost, Flat, Meter, MetricName, RouteTable};
 pub use future::ResponseFuture;

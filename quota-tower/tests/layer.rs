@@ -183,6 +183,7 @@ async fn a_request_without_brand_gets_401_never_500() {
     let (app, calls, _, _) = setup().await;
     let res = send(&app, request("POST", "/renders", None)).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"quota\"");
     let p = problem(res).await;
     assert_eq!(p["type"], "urn:quota-guardian:problem:unresolved-brand");
     assert_eq!(p["status"], 401);
