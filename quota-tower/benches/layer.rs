@@ -61,6 +61,7 @@ fn layer_overhead(c: &mut Criterion) {
     let header = HeaderName::from_static("x-brand-id");
 
     let bare = route();
+    let core_only = rt.block_on(guard(MemoryStore::new()));
     let guarded = route().layer(
         QuotaLayer::new(rt.block_on(guard(MemoryStore::new())))
             .brand_from_header(header.clone())
@@ -98,6 +99,16 @@ fn layer_overhead(c: &mut Criterion) {
             });
         });
     }
+    // The core decision alone (what the layer awaits), to split the overhead.
+    group.bench_function("guard_consume_only", |b| {
+        b.to_async(&rt).iter(|| async {
+            let d = core_only
+                .consume("acme", "renders_2d", 1, None)
+                .await
+                .unwrap();
+            black_box(d)
+        });
+    });
     group.finish();
 }
 
