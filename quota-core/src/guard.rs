@@ -85,8 +85,7 @@ impl GuardBuilder {
 
     /// Builds the guard over `store`.
     pub fn build<S: Store + ?Sized>(self, store: Arc<S>) -> QuotaGuard<S> {
-        let chrono_ttl =
-            chrono::Duration::from_std(self.cache_ttl).unwrap_or(chrono::Duration::MAX);
+        let ttl_us = i64::try_from(self.cache_ttl.as_micros()).unwrap_or(i64::MAX);
         let retention =
             chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::days(35));
         QuotaGuard {
@@ -95,7 +94,7 @@ impl GuardBuilder {
                 clock: self.clock,
                 listeners: self.listeners,
                 cache: DashMap::with_hasher(Hasher::default()),
-                cache_ttl: chrono_ttl,
+                cache_ttl_us: ttl_us,
                 retention,
                 salt: id_salt(),
                 seq: AtomicU64::new(0),
@@ -135,7 +134,7 @@ struct Inner<S: Store + ?Sized> {
     clock: Arc<dyn Clock>,
     listeners: Vec<Arc<dyn AlertListener>>,
     cache: DashMap<Box<str>, Arc<BrandContext>, Hasher>,
-    cache_ttl: chrono::Duration,
+    cache_ttl_us: i64,
     retention: chrono::Duration,
     salt: u64,
     seq: AtomicU64,
@@ -144,29 +143,42 @@ struct Inner<S: Store + ?Sized> {
 
 /// What the guard knows of a brand between store reads.
 #[derive(Debug)]
-struct BrandContext {
-    subscription: Subscription,
-    plan: Plan,
-    period: BillingPeriod,
+pub(crate) struct BrandContext {
+    pub(crate) subscription: Subscription,
+    pub(crate) plan: Plan,
+    pub(crate) period: BillingPeriod,
     metrics: Vec<ResolvedMetric>,
-    fetched_at: DateTime<Utc>,
+    // Precomputed so the hot path does integer compares instead of calendar math.
+    key: PeriodKey,
+    start_us: i64,
+    /// The cache entry is used while `start_us <= now < fresh_until_us`.
+    fresh_until_us: i64,
+    last_day: i64,
+    retain_until: DateTime<Utc>,
 }
 
+const DAY_US: i64 = 86_400_000_000;
+
 #[derive(Debug)]
-struct ResolvedMetric {
+pub(crate) struct ResolvedMetric {
     key: String,
-    kind: MetricKind,
-    limit: Limit,
+    pub(crate) kind: MetricKind,
+    pub(crate) limit: Limit,
     ceiling: Option<u64>,
     thresholds: Vec<Threshold>,
 }
 
 impl BrandContext {
-    fn metric(&self, key: &str) -> Result<&ResolvedMetric> {
+    pub(crate) fn metric(&self, key: &str) -> Result<&ResolvedMetric> {
         self.metrics
             .iter()
             .find(|m| m.key == key)
             .ok_or_else(|| QuotaError::UnknownMetric(key.chars().take(80).collect()))
+    }
+
+    pub(crate) fn day_of(&self, now_us: i64) -> u16 {
+        let day = now_us.saturating_sub(self.start_us) / DAY_US;
+        u16::try_from(day.clamp(0, self.last_day)).unwrap_or(0)
     }
 }
 
@@ -356,27 +368,28 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let ctx = self.context(brand, now).await?;
         let m = ctx.metric(metric)?;
         if m.kind == MetricKind::Gauge {
-            return self.consume_gauge(&ctx, m, quantity, now).await;
+            return Box::pin(self.consume_gauge(&ctx, m, quantity, now)).await;
         }
         let period = ctx.period;
-        let key = CounterKey::new(brand, metric, period.key());
         let req = ConsumeRequest {
-            key,
+            key: CounterKey::new(brand, metric, ctx.key),
             quantity,
             ceiling: m.ceiling,
             idempotency_key,
-            day: period.day_index(now),
+            day: ctx.day_of(now.timestamp_micros()),
             at: now,
-            retain_until: period
-                .end
-                .checked_add_signed(self.inner.retention)
-                .unwrap_or(period.end),
+            retain_until: ctx.retain_until,
         };
-        let out = self.inner.store.consume(&req).await?;
+        let store = &self.inner.store;
+        let out = match store.try_consume(&req) {
+            Some(out) => out?,
+            None => store.consume(&req).await?,
+        };
         let allowance = m.limit.included.map(|i| i.saturating_add(out.topup_units));
         if !out.admitted {
             if let Some(limit) = allowance {
-                self.claim_and_emit(
+                // Rare path: boxed so the common future stays small.
+                Box::pin(self.claim_and_emit(
                     &ctx,
                     m,
                     BLOCKED_CLAIM,
@@ -386,7 +399,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                         limit,
                     },
                     now,
-                )
+                ))
                 .await;
             }
             return Ok(Decision {
@@ -594,18 +607,26 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
 
     // ---- support tooling -----------------------------------------------------------------
 
-    /// Resets a brand's current period (all metrics): usage, daily curve and alert claims
-    /// start again from zero; a `period_reset` event records who did it.
-    pub async fn reset_period(&self, brand: &str, reason: &str) -> Result<PeriodKey> {
+    /// Resets a brand's current period, for one metric or all: usage, daily curve and alert
+    /// claims start again from zero; a `period_reset` event records who did it.
+    pub async fn reset_period(
+        &self,
+        brand: &str,
+        metric: Option<&str>,
+        reason: &str,
+    ) -> Result<PeriodKey> {
         let now = self.now();
         let ctx = self.context(brand, now).await?;
+        if let Some(m) = metric {
+            ctx.metric(m)?;
+        }
         let key = ctx.period.key();
-        self.inner.store.reset_period(brand, key).await?;
+        self.inner.store.reset_period(brand, metric, key).await?;
         self.emit(TimelineEvent::new(
             brand,
             now,
             key,
-            None,
+            metric.map(str::to_owned),
             Severity::Info,
             EventKind::PeriodReset {
                 reason: reason.chars().take(200).collect(),
@@ -759,18 +780,26 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
 
     // ---- internals -----------------------------------------------------------------------
 
-    fn now(&self) -> DateTime<Utc> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
         self.inner.clock.now()
     }
 
-    async fn context(&self, brand: &str, now: DateTime<Utc>) -> Result<Arc<BrandContext>> {
+    pub(crate) async fn context(
+        &self,
+        brand: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<BrandContext>> {
+        let now_us = now.timestamp_micros();
         if let Some(ctx) = self.inner.cache.get(brand) {
-            let fresh = ctx.period.contains(now)
-                && now.signed_duration_since(ctx.fetched_at) < self.inner.cache_ttl;
-            if fresh {
+            if ctx.start_us <= now_us && now_us < ctx.fresh_until_us {
                 return Ok(Arc::clone(ctx.value()));
             }
         }
+        Box::pin(self.load_context(brand, now)).await
+    }
+
+    /// Reads the subscription and resolves the plan (cache miss, period change, expiry).
+    async fn load_context(&self, brand: &str, now: DateTime<Utc>) -> Result<Arc<BrandContext>> {
         validate_brand_id(brand)?;
         let sub = self
             .inner
@@ -808,12 +837,24 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 })
             })
             .collect();
+        let period = BillingPeriod::containing(subscription.anchor, now);
+        let end_us = period.end.timestamp_micros();
         Ok(BrandContext {
-            period: BillingPeriod::containing(subscription.anchor, now),
+            key: period.key(),
+            start_us: period.start.timestamp_micros(),
+            fresh_until_us: end_us.min(
+                now.timestamp_micros()
+                    .saturating_add(self.inner.cache_ttl_us),
+            ),
+            last_day: i64::from(period.length_days().saturating_sub(1)),
+            retain_until: period
+                .end
+                .checked_add_signed(self.inner.retention)
+                .unwrap_or(period.end),
+            period,
             subscription,
             plan,
             metrics,
-            fetched_at: now,
         })
     }
 
@@ -935,7 +976,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         }
     }
 
-    async fn emit(&self, event: TimelineEvent) {
+    pub(crate) async fn emit(&self, event: TimelineEvent) {
         if let Err(error) = self.inner.store.append_event(&event).await {
             tracing::warn!(%error, brand = %event.brand, kind = event.kind.name(), "timeline append failed");
         }

@@ -41,6 +41,7 @@
 //! # }).unwrap();
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
 
 pub mod alert;
 pub mod catalog;
@@ -57,6 +58,7 @@ pub mod period;
 pub mod plan;
 pub mod projection;
 pub mod recommendation;
+pub mod reset;
 pub mod snapshot;
 pub mod store;
 pub mod subscription;
@@ -81,9 +83,15 @@ pub use period::{BillingAnchor, BillingPeriod, PeriodKey};
 pub use plan::{Limit, Plan};
 pub use projection::{Projection, ProjectionStatus};
 pub use recommendation::{Recommendation, RecommendationReason};
+pub use reset::{ResetOutcome, ResetPlan, ResetRequest};
 pub use snapshot::{MetricSnapshot, PlanCard, Snapshot};
 pub use store::Store;
 pub use subscription::Subscription;
 pub use threshold::{Severity, Threshold};
 pub use timeline::{EventKind, TimelineEvent};
 pub use topup::{TopUpStatus, UsageTopUp};
+
+/// The README's quick start, compiled as a doc test so it stays true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

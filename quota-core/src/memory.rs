@@ -53,7 +53,8 @@ struct Inner {
 
 #[derive(Debug, Default)]
 struct BrandData {
-    metrics: HashMap<Box<str>, MetricData, Hasher>,
+    /// A brand has a handful of metrics: a linear scan beats hashing.
+    metrics: Vec<(Box<str>, MetricData)>,
     idempotency: HashMap<Box<str>, (ConsumeOutcome, DateTime<Utc>), Hasher>,
     events: Vec<TimelineEvent>,
     topups: Vec<UsageTopUp>,
@@ -149,6 +150,67 @@ impl MemoryStore {
         Arc::clone(self.inner.brands.entry(brand.into()).or_default().value())
     }
 
+    /// The atomic check-and-add, synchronously (nothing here waits on I/O).
+    fn consume_now(&self, req: &ConsumeRequest<'_>) -> ConsumeOutcome {
+        self.with_brand(req.key.brand, |data| {
+            if let Some(key) = req.idempotency_key {
+                if let Some((outcome, expires)) = data.idempotency.get(key) {
+                    if *expires > req.at {
+                        return ConsumeOutcome {
+                            replayed: true,
+                            ..*outcome
+                        };
+                    }
+                }
+            }
+            let counter = metric_mut(&mut data.metrics, req.key.metric).counter_mut(req.key.period);
+            let limit = req
+                .ceiling
+                .map_or(u64::MAX, |c| c.saturating_add(counter.topup_units));
+            let admitted = counter
+                .used
+                .checked_add(req.quantity)
+                .is_some_and(|after| after <= limit);
+            if admitted {
+                counter.used = counter.used.saturating_add(req.quantity);
+                let bucket = counter.bucket_mut(req.day);
+                *bucket = bucket.saturating_add(req.quantity);
+            }
+            let outcome = ConsumeOutcome {
+                admitted,
+                used: counter.used,
+                topup_units: counter.topup_units,
+                replayed: false,
+            };
+            if let (true, Some(key)) = (admitted, req.idempotency_key) {
+                if data.idempotency.len() >= SWEEP_AT {
+                    data.idempotency.retain(|_, (_, exp)| *exp > req.at);
+                }
+                let expires = ttl_deadline(req.at, self.inner.idempotency_ttl);
+                data.idempotency.insert(key.into(), (outcome, expires));
+            }
+            outcome
+        })
+    }
+
+    /// Runs `f` under the brand's lock without cloning its `Arc` on the hot path.
+    fn with_brand<R>(&self, brand: &str, f: impl FnOnce(&mut BrandData) -> R) -> R {
+        if let Some(b) = self.inner.brands.get(brand) {
+            return f(&mut lock(b.value()));
+        }
+        let b = self.brand(brand);
+        f(&mut lock(&b))
+    }
+
+    /// Reads one counter of a brand that may not exist yet.
+    fn read_counter<R>(&self, key: CounterKey<'_>, f: impl FnOnce(&Counter) -> R) -> Option<R> {
+        let brand = self.existing_brand(key.brand)?;
+        let data = lock(&brand);
+        data.metric(key.metric)
+            .and_then(|m| m.counter(key.period))
+            .map(f)
+    }
+
     fn existing_brand(&self, brand: &str) -> Option<Arc<Mutex<BrandData>>> {
         self.inner.brands.get(brand).map(|b| Arc::clone(b.value()))
     }
@@ -162,13 +224,29 @@ fn lock(m: &Mutex<BrandData>) -> MutexGuard<'_, BrandData> {
 
 /// The metric's data, created on first use; looked up by `&str` so the hot path does not
 /// allocate once the metric exists.
-fn metric_mut<'a>(data: &'a mut BrandData, metric: &str) -> &'a mut MetricData {
-    if !data.metrics.contains_key(metric) {
-        data.metrics.insert(metric.into(), MetricData::default());
+fn metric_mut<'a>(
+    metrics: &'a mut Vec<(Box<str>, MetricData)>,
+    metric: &str,
+) -> &'a mut MetricData {
+    let pos = match metrics.iter().position(|(k, _)| &**k == metric) {
+        Some(pos) => pos,
+        None => {
+            metrics.push((metric.into(), MetricData::default()));
+            metrics.len().saturating_sub(1)
+        }
+    };
+    match metrics.get_mut(pos) {
+        Some((_, m)) => m,
+        None => unreachable!("position is in bounds"),
     }
-    match data.metrics.get_mut(metric) {
-        Some(m) => m,
-        None => unreachable!("inserted above"),
+}
+
+impl BrandData {
+    fn metric(&self, metric: &str) -> Option<&MetricData> {
+        self.metrics
+            .iter()
+            .find(|(k, _)| &**k == metric)
+            .map(|(_, m)| m)
     }
 }
 
@@ -182,51 +260,17 @@ fn ttl_deadline(at: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
 #[async_trait]
 impl UsageStore for MemoryStore {
     async fn consume(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome> {
-        let brand = self.brand(req.key.brand);
-        let mut data = lock(&brand);
-        if let Some(key) = req.idempotency_key {
-            if let Some((outcome, expires)) = data.idempotency.get(key) {
-                if *expires > req.at {
-                    return Ok(ConsumeOutcome {
-                        replayed: true,
-                        ..*outcome
-                    });
-                }
-            }
-        }
-        let counter = metric_mut(&mut data, req.key.metric).counter_mut(req.key.period);
-        let limit = req
-            .ceiling
-            .map_or(u64::MAX, |c| c.saturating_add(counter.topup_units));
-        let admitted = counter
-            .used
-            .checked_add(req.quantity)
-            .is_some_and(|after| after <= limit);
-        if admitted {
-            counter.used = counter.used.saturating_add(req.quantity);
-            let bucket = counter.bucket_mut(req.day);
-            *bucket = bucket.saturating_add(req.quantity);
-        }
-        let outcome = ConsumeOutcome {
-            admitted,
-            used: counter.used,
-            topup_units: counter.topup_units,
-            replayed: false,
-        };
-        if let (true, Some(key)) = (admitted, req.idempotency_key) {
-            if data.idempotency.len() >= SWEEP_AT {
-                data.idempotency.retain(|_, (_, exp)| *exp > req.at);
-            }
-            let expires = ttl_deadline(req.at, self.inner.idempotency_ttl);
-            data.idempotency.insert(key.into(), (outcome, expires));
-        }
-        Ok(outcome)
+        Ok(self.consume_now(req))
+    }
+
+    fn try_consume(&self, req: &ConsumeRequest<'_>) -> Option<StoreResult<ConsumeOutcome>> {
+        Some(Ok(self.consume_now(req)))
     }
 
     async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage> {
         let brand = self.brand(key.brand);
         let mut data = lock(&brand);
-        let metric = metric_mut(&mut data, key.metric);
+        let metric = metric_mut(&mut data.metrics, key.metric);
         let counter = metric.counter_mut(key.period);
         let given_back = quantity.min(counter.used);
         counter.used = counter.used.saturating_sub(given_back);
@@ -239,15 +283,8 @@ impl UsageStore for MemoryStore {
     }
 
     async fn usage(&self, key: CounterKey<'_>) -> StoreResult<Usage> {
-        let Some(brand) = self.existing_brand(key.brand) else {
-            return Ok(Usage::default());
-        };
-        let data = lock(&brand);
-        Ok(data
-            .metrics
-            .get(key.metric)
-            .and_then(|m| m.counter(key.period))
-            .map(|c| Usage {
+        Ok(self
+            .read_counter(key, |c| Usage {
                 used: c.used,
                 topup_units: c.topup_units,
             })
@@ -255,15 +292,8 @@ impl UsageStore for MemoryStore {
     }
 
     async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>> {
-        let Some(brand) = self.existing_brand(key.brand) else {
-            return Ok(Vec::new());
-        };
-        let data = lock(&brand);
-        Ok(data
-            .metrics
-            .get(key.metric)
-            .and_then(|m| m.counter(key.period))
-            .map(|c| c.days.clone())
+        Ok(self
+            .read_counter(key, |c| c.days.clone())
             .unwrap_or_default())
     }
 
@@ -276,7 +306,7 @@ impl UsageStore for MemoryStore {
     ) -> StoreResult<GaugeOutcome> {
         let brand = self.brand(brand);
         let mut data = lock(&brand);
-        let m = metric_mut(&mut data, metric);
+        let m = metric_mut(&mut data.metrics, metric);
         let step = delta.unsigned_abs();
         if delta >= 0 {
             let admitted = m
@@ -302,7 +332,7 @@ impl UsageStore for MemoryStore {
     async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> StoreResult<u64> {
         let brand = self.brand(brand);
         let mut data = lock(&brand);
-        let m = metric_mut(&mut data, metric);
+        let m = metric_mut(&mut data.metrics, metric);
         Ok(std::mem::replace(&mut m.gauge, level))
     }
 
@@ -311,15 +341,24 @@ impl UsageStore for MemoryStore {
             return Ok(0);
         };
         let data = lock(&brand);
-        Ok(data.metrics.get(metric).map_or(0, |m| m.gauge))
+        Ok(data.metric(metric).map_or(0, |m| m.gauge))
     }
 
-    async fn reset_period(&self, brand: &str, period: PeriodKey) -> StoreResult<()> {
+    async fn reset_period(
+        &self,
+        brand: &str,
+        metric: Option<&str>,
+        period: PeriodKey,
+    ) -> StoreResult<()> {
         let Some(brand) = self.existing_brand(brand) else {
             return Ok(());
         };
         let mut data = lock(&brand);
-        for m in data.metrics.values_mut() {
+        let chosen = data
+            .metrics
+            .iter_mut()
+            .filter(|(k, _)| metric.is_none_or(|m| &**k == m));
+        for (_, m) in chosen {
             if let Some((_, c)) = m.periods.iter_mut().find(|(p, _)| *p == period) {
                 c.used = 0;
                 c.days.clear();
@@ -397,10 +436,7 @@ impl TopUpStore for MemoryStore {
         topup.status = target;
         topup.settled_at = Some(at);
         if target == TopUpStatus::Completed {
-            let metric = data
-                .metrics
-                .entry(topup.metric.as_str().into())
-                .or_default();
+            let metric = metric_mut(&mut data.metrics, &topup.metric);
             let counter = metric.counter_mut(topup.period);
             counter.topup_units = counter.topup_units.saturating_add(topup.units);
         }
@@ -421,27 +457,20 @@ impl AlertStore for MemoryStore {
     async fn claim_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool> {
         let brand = self.brand(key.brand);
         let mut data = lock(&brand);
-        let metric = metric_mut(&mut data, key.metric);
+        let metric = metric_mut(&mut data.metrics, key.metric);
         Ok(metric.counter_mut(key.period).claims.insert(threshold))
     }
 
     async fn release_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool> {
         let brand = self.brand(key.brand);
         let mut data = lock(&brand);
-        let metric = metric_mut(&mut data, key.metric);
+        let metric = metric_mut(&mut data.metrics, key.metric);
         Ok(metric.counter_mut(key.period).claims.remove(&threshold))
     }
 
     async fn claimed_alerts(&self, key: CounterKey<'_>) -> StoreResult<Vec<u16>> {
-        let Some(brand) = self.existing_brand(key.brand) else {
-            return Ok(Vec::new());
-        };
-        let data = lock(&brand);
-        Ok(data
-            .metrics
-            .get(key.metric)
-            .and_then(|m| m.counter(key.period))
-            .map(|c| c.claims.iter().copied().collect())
+        Ok(self
+            .read_counter(key, |c| c.claims.iter().copied().collect())
             .unwrap_or_default())
     }
 

@@ -139,9 +139,9 @@ impl fmt::Display for Money {
         if exp == 0 {
             return write!(f, "{sign}{abs} {}", self.currency);
         }
-        let scale = 10u64.pow(exp);
-        let whole = abs / scale;
-        let frac = abs % scale;
+        let scale = 10u64.saturating_pow(exp);
+        let whole = abs.checked_div(scale).unwrap_or(abs);
+        let frac = abs.checked_rem(scale).unwrap_or(0);
         write!(
             f,
             "{sign}{whole}.{frac:0width$} {}",

@@ -44,8 +44,9 @@ impl OveragePolicy {
                 per_units,
                 cap: Some(cap),
             } => {
-                let blocks = u128::from(cap / unit_price);
-                Some(u64::try_from(blocks * u128::from(per_units.get())).unwrap_or(u64::MAX))
+                let blocks = u128::from(cap.checked_div(unit_price).unwrap_or(0));
+                let units = blocks.saturating_mul(u128::from(per_units.get()));
+                Some(u64::try_from(units).unwrap_or(u64::MAX))
             }
         }
     }
@@ -70,7 +71,7 @@ impl OveragePolicy {
                 cap,
             } => {
                 let blocks = u128::from(units).div_ceil(u128::from(per_units.get()));
-                let mut amount = blocks * u128::from(unit_price);
+                let mut amount = blocks.saturating_mul(u128::from(unit_price));
                 if let Some(cap) = cap {
                     amount = amount.min(u128::from(cap));
                 }

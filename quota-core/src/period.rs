@@ -86,9 +86,13 @@ fn start_in_month(year: i32, month: u32, anchor: BillingAnchor) -> Option<DateTi
 }
 
 fn shift_month(year: i32, month: u32, by: i32) -> Option<(i32, u32)> {
-    let index = i64::from(year) * 12 + i64::from(month) - 1 + i64::from(by);
+    let index = i64::from(year)
+        .checked_mul(12)?
+        .checked_add(i64::from(month))?
+        .checked_sub(1)?
+        .checked_add(i64::from(by))?;
     let y = i32::try_from(index.div_euclid(12)).ok()?;
-    let m = u32::try_from(index.rem_euclid(12)).ok()? + 1;
+    let m = u32::try_from(index.rem_euclid(12)).ok()?.checked_add(1)?;
     Some((y, m))
 }
 
@@ -137,7 +141,12 @@ impl BillingPeriod {
     pub fn key(&self) -> PeriodKey {
         let d = self.start.date_naive();
         let y = u32::try_from(d.year().clamp(0, 9999)).unwrap_or(0);
-        PeriodKey(y * 10_000 + d.month() * 100 + d.day())
+        // y <= 9999, so the key stays below 10^8.
+        PeriodKey(
+            y.saturating_mul(10_000)
+                .saturating_add(d.month().saturating_mul(100))
+                .saturating_add(d.day()),
+        )
     }
 
     /// Length of the period.

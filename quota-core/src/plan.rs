@@ -64,7 +64,8 @@ impl Limit {
     /// Free tolerance units past the allowance: `included * grace% / 100`, floored.
     pub fn grace_units(&self) -> u64 {
         let included = u128::from(self.included.unwrap_or(0));
-        u64::try_from(included * u128::from(self.grace_percent) / 100).unwrap_or(u64::MAX)
+        let scaled = included.saturating_mul(u128::from(self.grace_percent));
+        u64::try_from(scaled.checked_div(100).unwrap_or(0)).unwrap_or(u64::MAX)
     }
 
     /// Units past the allowance that are free (the grace) before any charge or denial.
@@ -109,6 +110,31 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A plan without limits yet; add one per catalog metric with [`Plan::with_limit`].
+    pub fn new(id: impl Into<String>, name: impl Into<String>, price: Money) -> Self {
+        Plan {
+            id: id.into(),
+            name: name.into(),
+            price,
+            limits: BTreeMap::new(),
+            thresholds: None,
+        }
+    }
+
+    /// Sets the limit of `metric`.
+    #[must_use]
+    pub fn with_limit(mut self, metric: impl Into<String>, limit: Limit) -> Self {
+        self.limits.insert(metric.into(), limit);
+        self
+    }
+
+    /// Sets the plan's own thresholds.
+    #[must_use]
+    pub fn with_thresholds(mut self, thresholds: Vec<Threshold>) -> Self {
+        self.thresholds = Some(thresholds);
+        self
+    }
+
     /// The limit of `metric`, if the plan knows it.
     pub fn limit(&self, metric: &str) -> Option<&Limit> {
         self.limits.get(metric)

@@ -107,6 +107,13 @@ pub trait UsageStore: Send + Sync {
     /// Must be exact under any concurrency, across processes for shared backends.
     async fn consume(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome>;
 
+    /// The same as [`UsageStore::consume`] when the store can answer without waiting (an
+    /// in-process store); `None` (the default) sends the caller to `consume`. It saves the
+    /// future allocation on the hot path.
+    fn try_consume(&self, _req: &ConsumeRequest<'_>) -> Option<StoreResult<ConsumeOutcome>> {
+        None
+    }
+
     /// Gives back up to `quantity` units (saturating at zero), also from the day's bucket.
     async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage>;
 
@@ -133,9 +140,15 @@ pub trait UsageStore: Send + Sync {
     /// Reads a gauge (zero when absent).
     async fn gauge(&self, brand: &str, metric: &str) -> StoreResult<u64>;
 
-    /// Deletes one brand's counters, daily buckets and alert claims of `period` (all
-    /// metrics). Other brands and periods, top-ups and the timeline stay.
-    async fn reset_period(&self, brand: &str, period: PeriodKey) -> StoreResult<()>;
+    /// Deletes one brand's usage, daily buckets and alert claims of `period`, for `metric`
+    /// only or for all metrics (`None`). Other brands, metrics and periods, top-ups (and
+    /// their units), gauges and the timeline stay.
+    async fn reset_period(
+        &self,
+        brand: &str,
+        metric: Option<&str>,
+        period: PeriodKey,
+    ) -> StoreResult<()>;
 
     /// Checks the backend answers.
     async fn ping(&self) -> StoreResult<()> {

@@ -84,12 +84,17 @@ pub(crate) fn invalid_thresholds(plan: &str, metric: &str, reason: String) -> Ca
 
 /// Whether `used` units reach `percent` % of `allowance`. Nothing is reached at zero usage.
 pub fn reached(used: u64, allowance: u64, percent: u16) -> bool {
-    used > 0 && u128::from(used) * 100 >= u128::from(percent) * u128::from(allowance)
+    used > 0
+        && u128::from(used).saturating_mul(100)
+            >= u128::from(percent).saturating_mul(u128::from(allowance))
 }
 
 /// Usage in whole percent of the allowance (floor); an allowance of 0 counts as 1 unit.
 pub fn percent_of(used: u64, allowance: u64) -> u64 {
-    let pct = u128::from(used) * 100 / u128::from(allowance.max(1));
+    let pct = u128::from(used)
+        .saturating_mul(100)
+        .checked_div(u128::from(allowance.max(1)))
+        .unwrap_or(0);
     u64::try_from(pct).unwrap_or(u64::MAX)
 }
 

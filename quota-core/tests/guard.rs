@@ -530,7 +530,7 @@ async fn reset_period_starts_usage_again_and_is_recorded() {
     let f = fixture("free").await;
     f.guard.consume(B, "renders_2d", 20, None).await.unwrap();
     f.guard
-        .reset_period(B, "quota reset (support)")
+        .reset_period(B, None, "quota reset (support)")
         .await
         .unwrap();
     let d = f.guard.consume(B, "renders_2d", 10, None).await.unwrap();
@@ -538,4 +538,50 @@ async fn reset_period_starts_usage_again_and_is_recorded() {
     assert!(kinds(&f.alerts).contains(&"period_reset".to_owned()));
     // Alerts can fire again after a reset.
     assert_eq!(kinds(&f.alerts).last().unwrap(), "crossed:50");
+}
+
+#[tokio::test]
+async fn the_runbook_reset_aims_at_a_target_and_adds_a_top_up() {
+    let f = fixture("free").await; // ai: 100 included, charged
+    f.guard
+        .consume(B, "ai_generations", 40, None)
+        .await
+        .unwrap();
+    f.guard.consume(B, "renders_2d", 7, None).await.unwrap();
+    let req = quota_core::ResetRequest::new(B, "ai_generations", 92).with_topup(25);
+    let dry = f.guard.plan_reset(&req).await.unwrap();
+    assert_eq!(
+        (dry.used_before, dry.target_units, dry.included),
+        (40, 92, 100)
+    );
+    assert_eq!(
+        f.guard.check(B, "ai_generations", 0).await.unwrap().used,
+        40,
+        "dry run writes nothing"
+    );
+    let done = f.guard.apply_reset(&req).await.unwrap();
+    assert_eq!((done.used_after, done.limit_after), (92, 125));
+    assert!(done.topup.is_some());
+    assert_eq!(
+        f.guard.check(B, "renders_2d", 0).await.unwrap().used,
+        7,
+        "other metrics stay"
+    );
+    // 92 / 125 = 73.6 %: crossing 75 % fires again after the reset.
+    f.guard.consume(B, "ai_generations", 2, None).await.unwrap();
+    assert_eq!(kinds(&f.alerts).last().unwrap(), "crossed:75");
+    let renders = quota_core::ResetRequest::new(B, "renders_2d", 85).with_topup(5);
+    let plan = f.guard.plan_reset(&renders).await.unwrap();
+    assert!(plan.topup_refused.is_some());
+    assert_eq!(plan.target_units, 17);
+    let gauge = quota_core::ResetRequest::new(B, "team_members", 50);
+    assert!(matches!(
+        f.guard.plan_reset(&gauge).await,
+        Err(QuotaError::WrongMetricKind { .. })
+    ));
+    let too_much = quota_core::ResetRequest::new(B, "ai_generations", 5000);
+    assert!(matches!(
+        f.guard.plan_reset(&too_much).await,
+        Err(QuotaError::InvalidArgument(_))
+    ));
 }
