@@ -85,6 +85,7 @@ impl FlakyStore {
     }
 }
 
+// `try_consume` keeps its default (`None`) so every consume goes through the gate.
 #[async_trait]
 impl UsageStore for FlakyStore {
     async fn consume(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome> {
@@ -119,8 +120,13 @@ impl UsageStore for FlakyStore {
         self.gate().await?;
         self.inner.gauge(brand, metric).await
     }
-    async fn reset_period(&self, brand: &str, period: PeriodKey) -> StoreResult<()> {
-        self.inner.reset_period(brand, period).await
+    async fn reset_period(
+        &self,
+        brand: &str,
+        metric: Option<&str>,
+        period: PeriodKey,
+    ) -> StoreResult<()> {
+        self.inner.reset_period(brand, metric, period).await
     }
 }
 
