@@ -669,3 +669,61 @@ impl<Svc, L: tower::Layer<Svc>> LayerOn<Svc> for L {
         self.layer(svc)
     }
 }
+
+struct BrokenDirectory;
+
+#[async_trait::async_trait]
+impl quota_tower::ApiKeyLookup for BrokenDirectory {
+    async fn brand_for_key(&self, _key: &str) -> Result<Option<Brand>, quota_tower::BoxError> {
+        Err("directory unreachable".into())
+    }
+}
+
+#[tokio::test]
+async fn a_failing_key_lookup_is_a_503_not_a_401() {
+    let (guard, _) = guard().await;
+    let calls = Calls::default();
+    let app = app(&calls).layer(
+        QuotaLayer::new(guard)
+            .brand_from_api_key(BrokenDirectory)
+            .routes(routes()),
+    );
+    let mut req = request("POST", "/renders", None);
+    req.headers_mut()
+        .insert("x-api-key", "pk_live_acme".parse().unwrap());
+    let res = send(&app, req).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        problem(res).await["type"],
+        "urn:quota-guardian:problem:store-unavailable"
+    );
+    assert_eq!(calls.get(), 0);
+}
+
+#[tokio::test]
+async fn reads_a_bearer_api_key_from_authorization() {
+    let (guard, _) = guard().await;
+    let calls = Calls::default();
+    let keys: HashMap<String, Brand> =
+        HashMap::from([("pk_live_acme".to_owned(), Brand::from_static(BRAND))]);
+    let app = app(&calls).layer(
+        QuotaLayer::new(guard)
+            .brand_resolver(quota_tower::ApiKeyBrand::new(keys).header(http::header::AUTHORIZATION))
+            .routes(routes()),
+    );
+    let with_auth = |value: &str| {
+        let mut req = request("POST", "/renders", None);
+        req.headers_mut()
+            .insert("authorization", value.parse().unwrap());
+        req
+    };
+    assert_eq!(
+        send(&app, with_auth("Bearer pk_live_acme")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&app, with_auth("Basic pk_live_acme")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(calls.get(), 1);
+}
