@@ -2,12 +2,16 @@
 //! `ready().call()`) bare and behind `QuotaLayer` over a `MemoryStore`, side by side.
 //!
 //! Run: `cargo bench -p quota-tower --bench layer`
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::arithmetic_side_effects
+)]
 
 use std::hint::black_box;
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -109,6 +113,42 @@ fn layer_overhead(c: &mut Criterion) {
             black_box(d)
         });
     });
+    group.finish();
+
+    // Interleaved: each iteration calls the bare route then the guarded one, so both see the
+    // same machine load (the 2 cores are shared); `bare` reports the bare calls' time,
+    // `quota_layer` the guarded calls' time, so their ratio compares like with like.
+    let mut group = c.benchmark_group("interleaved");
+    for report_guarded in [false, true] {
+        let name = if report_guarded {
+            "quota_layer"
+        } else {
+            "bare"
+        };
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter_custom(|iters| {
+                let bare = bare.clone();
+                let guarded = guarded.clone();
+                async move {
+                    let mut bare_time = Duration::ZERO;
+                    let mut guarded_time = Duration::ZERO;
+                    for _ in 0..iters {
+                        let t = Instant::now();
+                        black_box(bare.clone().oneshot(request()).await.unwrap());
+                        bare_time += t.elapsed();
+                        let t = Instant::now();
+                        black_box(guarded.clone().oneshot(request()).await.unwrap());
+                        guarded_time += t.elapsed();
+                    }
+                    if report_guarded {
+                        guarded_time
+                    } else {
+                        bare_time
+                    }
+                }
+            });
+        });
+    }
     group.finish();
 }
 
