@@ -73,7 +73,7 @@ pub use catalog::{Catalog, PLAN_DEFINITIONS};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use decision::{Decision, Verdict};
 pub use error::{CatalogError, QuotaError, Result, StoreError};
-pub use guard::{GuardBuilder, QuotaGuard};
+pub use guard::{ConsumeFuture, GuardBuilder, QuotaGuard};
 pub use ids::{validate_brand_id, validate_metric_key, validate_plan_id};
 pub use memory::MemoryStore;
 pub use metric::{MetricDef, MetricKind};
