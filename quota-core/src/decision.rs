@@ -49,6 +49,9 @@ pub struct Decision {
     pub limit: Option<u64>,
     /// When the counter starts again from zero (`None` for gauges, which never reset).
     pub resets_at: Option<DateTime<Utc>>,
+    /// Start of the period the counter belongs to (`None` for gauges): with `resets_at`, the
+    /// window length a `RateLimit-Policy` header announces.
+    pub period_start: Option<DateTime<Utc>>,
     /// Whether this answer replays an earlier consume with the same idempotency key.
     pub replayed: bool,
 }

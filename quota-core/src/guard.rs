@@ -443,6 +443,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     used: usage.used,
                     limit: allowance,
                     resets_at: Some(ctx.period.end),
+                    period_start: Some(ctx.period.start),
                     replayed: false,
                 })
             }
@@ -559,12 +560,14 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         };
         let allowance = m.limit.included.map(|i| i.saturating_add(out.topup_units));
         let resets_at = Some(ctx.period.end);
+        let period_start = Some(ctx.period.start);
         if !out.admitted {
             let decision = Decision {
                 verdict: self.denied(&ctx, m, out.used, quantity),
                 used: out.used,
                 limit: allowance,
                 resets_at,
+                period_start,
                 replayed: false,
             };
             let Some(limit) = allowance else {
@@ -594,6 +597,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             used: out.used,
             limit: allowance,
             resets_at,
+            period_start,
             replayed: out.replayed,
         };
         match allowance {
@@ -1082,6 +1086,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             used: level,
             limit: m.limit.included,
             resets_at: None,
+            period_start: None,
             replayed: false,
         }
     }

@@ -37,7 +37,7 @@ type Hasher = foldhash::fast::RandomState;
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct MemoryStore {
     inner: Arc<Inner>,
 }
@@ -124,6 +124,13 @@ impl Counter {
             Some(b) => b,
             None => unreachable!("resized above"),
         }
+    }
+}
+
+impl Default for MemoryStore {
+    /// The same as [`MemoryStore::new`] (idempotency keys remembered for 24 hours).
+    fn default() -> Self {
+        MemoryStore::new()
     }
 }
 

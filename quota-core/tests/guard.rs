@@ -585,3 +585,17 @@ async fn the_runbook_reset_aims_at_a_target_and_adds_a_top_up() {
         Err(QuotaError::InvalidArgument(_))
     ));
 }
+
+#[tokio::test]
+async fn a_default_memory_store_remembers_idempotency_keys() {
+    let guard = QuotaGuard::new(Catalog::demo(), Arc::new(MemoryStore::default()));
+    guard
+        .subscribe(Subscription::new(B, "free", Utc::now()))
+        .await
+        .unwrap();
+    guard.consume(B, "renders_2d", 1, Some("k")).await.unwrap();
+    let replay = guard.consume(B, "renders_2d", 1, Some("k")).await.unwrap();
+    assert!(replay.replayed);
+    assert_eq!(replay.used, 1);
+    assert!(replay.period_start.unwrap() < replay.resets_at.unwrap());
+}
