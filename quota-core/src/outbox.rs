@@ -110,6 +110,25 @@ pub struct OutboxRecord {
     pub last_error: Option<String>,
 }
 
+impl OutboxRecord {
+    /// Builds a record (for store implementations).
+    pub fn new(
+        message: OutboxMessage,
+        status: OutboxStatus,
+        attempts: u32,
+        leased_until: Option<DateTime<Utc>>,
+        last_error: Option<String>,
+    ) -> Self {
+        OutboxRecord {
+            message,
+            status,
+            attempts,
+            leased_until,
+            last_error,
+        }
+    }
+}
+
 /// The right to finish one delivery attempt: returned by a claim, required to reschedule or
 /// dead-letter the message so a claimer whose lease ran out cannot undo a newer attempt.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
