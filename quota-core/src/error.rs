@@ -109,6 +109,10 @@ pub enum StoreError {
     /// A write conflicts with existing data (duplicate id, invalid state transition).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A value is outside what the backend can store (e.g. above a Postgres BIGINT); nothing
+    /// was written.
+    #[error("value out of range for this store: {0}")]
+    OutOfRange(String),
     /// The backend holds data this version cannot read.
     #[error("corrupt data in store: {0}")]
     Corrupt(String),

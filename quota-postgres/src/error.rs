@@ -10,11 +10,10 @@ pub const BIGINT_MAX: u64 = i64::MAX.unsigned_abs();
 /// Converts a value for a BIGINT column, refusing (with a typed error, never wrapping) values
 /// above [`BIGINT_MAX`].
 pub(crate) fn to_bigint(value: u64, what: &str) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Backend {
-        message: format!(
+    i64::try_from(value).map_err(|_| {
+        StoreError::OutOfRange(format!(
             "{what} {value} is above {BIGINT_MAX}, the largest value a Postgres BIGINT holds"
-        ),
-        source: None,
+        ))
     })
 }
 

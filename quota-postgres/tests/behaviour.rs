@@ -203,7 +203,7 @@ async fn values_past_bigint_are_refused_not_wrapped() {
         .set_gauge(&brand, "seats", u64::MAX)
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Backend { .. }), "{err}");
+    assert!(matches!(err, StoreError::OutOfRange(_)), "{err}");
     assert!(err.to_string().contains("BIGINT"), "{err}");
     let big = UsageTopUp::pending(
         format!("{brand}-t"),
@@ -216,7 +216,7 @@ async fn values_past_bigint_are_refused_not_wrapped() {
     );
     assert!(matches!(
         store.insert_topup(&big).await.unwrap_err(),
-        StoreError::Backend { .. }
+        StoreError::OutOfRange(_)
     ));
     // A ceiling above BIGINT is clamped: i64::MAX units fit, one more does not.
     let out = store

@@ -1,0 +1,441 @@
+//! The decision taken before the inner service: brand, burst, quota, and the answer to give.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::RETRY_AFTER;
+use http::{HeaderValue, Response, StatusCode};
+use quota_core::{Decision, QuotaError, QuotaGuard, Store, StoreError, Verdict, validate_brand_id};
+
+use crate::brand::{BoxFuture, Brand, Resolution};
+use crate::burst::ceil_secs;
+use crate::config::{Config, FailurePolicy, RefundFilter};
+use crate::cost::{Cost, MetricName};
+use crate::headers::{
+    BurstItem, QUOTA_OVERAGE_CHARGE, QUOTA_OVERAGE_UNITS, QuotaItem, RATELIMIT, RATELIMIT_POLICY,
+    policy_value, ratelimit_value, seconds_value,
+};
+use crate::problem::{Problem, ProblemKind};
+
+/// Metric names.
+pub(crate) const DECISIONS_TOTAL: &str = "quota_decisions_total";
+pub(crate) const STORE_ERRORS_TOTAL: &str = "quota_store_errors_total";
+
+fn count(outcome: &'static str) {
+    metrics::counter!(DECISIONS_TOTAL, "outcome" => outcome).increment(1);
+}
+
+/// Gives units back through the guard (type-erased so the response future does not carry
+/// the store type).
+pub(crate) trait Release: Send + Sync + 'static {
+    fn release(&self, refund: &Refund) -> BoxFuture<()>;
+}
+
+pub(crate) struct GuardRelease<St: Store + ?Sized>(pub(crate) QuotaGuard<St>);
+
+impl<St: Store + ?Sized + 'static> Release for GuardRelease<St> {
+    fn release(&self, refund: &Refund) -> BoxFuture<()> {
+        let guard = self.0.clone();
+        let brand = refund.brand.clone();
+        let metric = refund.metric.clone();
+        let units = refund.units;
+        let timeout = refund.timeout;
+        Box::pin(async move {
+            let call = guard.release(brand.as_str(), metric.as_str(), units);
+            match tokio::time::timeout(timeout, call).await {
+                Ok(Ok(used)) => {
+                    tracing::debug!(brand = %brand, metric = %metric, units, used, "quota refunded");
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(brand = %brand, metric = %metric, units, error = %e, "quota refund failed");
+                }
+                Err(_) => {
+                    tracing::error!(brand = %brand, metric = %metric, units, ?timeout, "quota refund timed out");
+                }
+            }
+        })
+    }
+}
+
+/// What to give back if the inner answer matches the filter.
+pub(crate) struct Refund {
+    pub(crate) releaser: Arc<dyn Release>,
+    pub(crate) filter: RefundFilter,
+    pub(crate) brand: Brand,
+    pub(crate) metric: MetricName,
+    pub(crate) units: u64,
+    pub(crate) timeout: Duration,
+}
+
+/// What an admitted request's answer gets.
+#[derive(Default)]
+pub(crate) struct Admission {
+    pub(crate) policy: Option<HeaderValue>,
+    pub(crate) ratelimit: Option<HeaderValue>,
+    pub(crate) overage: Option<(HeaderValue, HeaderValue)>,
+    pub(crate) refund: Option<Refund>,
+}
+
+impl Admission {
+    pub(crate) fn apply<B>(&mut self, res: &mut Response<B>) {
+        let headers = res.headers_mut();
+        if let Some(v) = self.policy.take() {
+            headers.insert(RATELIMIT_POLICY, v);
+        }
+        if let Some(v) = self.ratelimit.take() {
+            headers.insert(RATELIMIT, v);
+        }
+        if let Some((units, charge)) = self.overage.take() {
+            headers.insert(QUOTA_OVERAGE_UNITS, units);
+            headers.insert(QUOTA_OVERAGE_CHARGE, charge);
+        }
+    }
+}
+
+/// The outcome of the decision.
+pub(crate) enum Gate {
+    Admit(Admission),
+    Reject(Response<Bytes>),
+}
+
+fn reject(problem: Problem) -> Gate {
+    Gate::Reject(problem.into_response())
+}
+
+fn problem<St: Store + ?Sized>(
+    cfg: &Config<St>,
+    kind: ProblemKind,
+    status: StatusCode,
+    detail: impl Into<String>,
+) -> Problem {
+    Problem::new(&cfg.type_base, kind, status, detail)
+}
+
+fn unresolved<St: Store + ?Sized>(cfg: &Config<St>, why: &str) -> Gate {
+    count("unresolved");
+    tracing::debug!(reason = why, "quota: brand not resolved");
+    let mut res = problem(
+        cfg,
+        ProblemKind::UnresolvedBrand,
+        StatusCode::UNAUTHORIZED,
+        format!("The caller could not be identified: {why}."),
+    )
+    .into_response();
+    if let Some(challenge) = &cfg.www_authenticate {
+        res.headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, challenge.clone());
+    }
+    Gate::Reject(res)
+}
+
+pub(crate) fn misconfigured<St: Store + ?Sized>(cfg: &Config<St>, detail: String) -> Gate {
+    count("misconfigured");
+    tracing::error!(detail = %detail, "quota layer misconfigured");
+    reject(problem(
+        cfg,
+        ProblemKind::Configuration,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        detail,
+    ))
+}
+
+/// Decides on a metered request.
+pub(crate) async fn decide<St: Store + ?Sized + 'static>(
+    cfg: Arc<Config<St>>,
+    resolution: Resolution,
+    cost: Cost,
+    idempotency_key: Option<HeaderValue>,
+) -> Gate {
+    let brand = match resolution {
+        Resolution::Resolved(b) => b,
+        Resolution::Unresolved(why) => return unresolved(&cfg, why),
+        Resolution::Pending(lookup) => {
+            match tokio::time::timeout(cfg.store_timeout, lookup).await {
+                Ok(Ok(Some(b))) => b,
+                Ok(Ok(None)) => return unresolved(&cfg, "unknown or revoked API key"),
+                Ok(Err(e)) => return lookup_failed(&cfg, &e.to_string()),
+                Err(_) => return lookup_failed(&cfg, "the brand lookup timed out"),
+            }
+        }
+    };
+    if validate_brand_id(brand.as_str()).is_err() {
+        return unresolved(&cfg, "the brand id is malformed");
+    }
+    let key = match &idempotency_key {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(s) => Some(s),
+            Err(_) => return invalid(&cfg, "the Idempotency-Key header must be visible ASCII"),
+        },
+    };
+
+    let burst = match &cfg.burst {
+        None => None,
+        Some(limit) => match limit.check(&brand) {
+            Ok(item) => Some(item),
+            Err((item, wait)) => return burst_denied(&cfg, &brand, &item, wait),
+        },
+    };
+
+    let metric = cost.metric().as_str();
+    let units = cost.units();
+    let guard = &cfg.guard;
+    let call = async {
+        let d = if units == 0 {
+            guard.check(brand.as_str(), metric, 0).await?
+        } else {
+            guard.consume(brand.as_str(), metric, units, key).await?
+        };
+        // The period length (for `w`) comes from the brand context the call just cached.
+        let window = match (d.limit, d.resets_at) {
+            (Some(_), Some(_)) => guard
+                .period(brand.as_str())
+                .await
+                .ok()
+                .and_then(|p| p.duration().to_std().ok())
+                .map(ceil_secs),
+            _ => None,
+        };
+        Ok::<_, QuotaError>((d, window))
+    };
+    let result = match tokio::time::timeout(cfg.store_timeout, call).await {
+        Ok(r) => r,
+        Err(_) => Err(QuotaError::Store(StoreError::Timeout(cfg.store_timeout))),
+    };
+    match result {
+        Ok((d, window)) => answer(&cfg, brand, &cost, &d, window, burst),
+        Err(e) => failure(&cfg, &brand, metric, e),
+    }
+}
+
+fn quota_item(
+    now: chrono::DateTime<chrono::Utc>,
+    d: &Decision,
+    window: Option<u64>,
+) -> Option<QuotaItem> {
+    let limit = d.limit?;
+    Some(QuotaItem {
+        limit,
+        window_secs: window,
+        remaining: d.remaining().unwrap_or(0),
+        reset_secs: reset_secs(now, d),
+    })
+}
+
+fn reset_secs(now: chrono::DateTime<chrono::Utc>, d: &Decision) -> Option<u64> {
+    let at = d.resets_at?;
+    Some(at.signed_duration_since(now).to_std().map_or(0, ceil_secs))
+}
+
+fn answer<St: Store + ?Sized + 'static>(
+    cfg: &Config<St>,
+    brand: Brand,
+    cost: &Cost,
+    d: &Decision,
+    window: Option<u64>,
+    burst: Option<BurstItem>,
+) -> Gate {
+    let now = cfg.guard.clock().now();
+    let quota = quota_item(now, d, window);
+    let policy = policy_value(quota.as_ref(), burst.as_ref());
+    let ratelimit = ratelimit_value(quota.as_ref(), burst.as_ref());
+    match &d.verdict {
+        Verdict::Denied {
+            requested,
+            suggested_plan,
+        } => {
+            count("denied");
+            let metric = cost.metric().as_str();
+            let limit_text = d
+                .limit
+                .map_or_else(|| "unlimited".to_owned(), |l| l.to_string());
+            let mut p = problem(
+                cfg,
+                ProblemKind::QuotaExceeded,
+                cfg.exhausted.status(),
+                format!(
+                    "Brand {brand} has used {} of {limit_text} {metric} this period; {requested} more cannot be admitted.",
+                    d.used
+                ),
+            )
+            .with("brandId", brand.as_str())
+            .with("metric", metric)
+            .with("used", d.used)
+            .with("limit", d.limit)
+            .with("requested", *requested);
+            if let Some(at) = d.resets_at {
+                p = p.with(
+                    "resetsAt",
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                );
+            }
+            if let Some(plan) = suggested_plan {
+                p = p.with("suggestedPlan", plan.as_str());
+            }
+            if let Some(u) = &cfg.upgrade_url {
+                p = p.with("upgradeUrl", &**u);
+            }
+            if let Some(u) = &cfg.topup_url {
+                p = p.with("topupUrl", &**u);
+            }
+            let mut res = p.into_response();
+            let headers = res.headers_mut();
+            if let Some(v) = policy {
+                headers.insert(RATELIMIT_POLICY, v);
+            }
+            if let Some(v) = ratelimit {
+                headers.insert(RATELIMIT, v);
+            }
+            if let Some(secs) = reset_secs(now, d) {
+                headers.insert(RETRY_AFTER, seconds_value(secs));
+            }
+            Gate::Reject(res)
+        }
+        verdict => {
+            let overage = match verdict {
+                Verdict::AllowedWithOverage {
+                    overage_units,
+                    charge,
+                    ..
+                } => {
+                    count("overage");
+                    HeaderValue::from_str(&charge.to_string())
+                        .ok()
+                        .map(|c| (HeaderValue::from(*overage_units), c))
+                }
+                _ => {
+                    count("allowed");
+                    None
+                }
+            };
+            let refund = match &cfg.refund {
+                Some(filter) if cost.units() > 0 && !d.replayed => Some(Refund {
+                    releaser: Arc::clone(&cfg.releaser),
+                    filter: Arc::clone(filter),
+                    brand,
+                    metric: cost.metric().clone(),
+                    units: cost.units(),
+                    timeout: cfg.store_timeout,
+                }),
+                _ => None,
+            };
+            Gate::Admit(Admission {
+                policy,
+                ratelimit,
+                overage,
+                refund,
+            })
+        }
+    }
+}
+
+fn burst_denied<St: Store + ?Sized>(
+    cfg: &Config<St>,
+    brand: &Brand,
+    item: &BurstItem,
+    wait: u64,
+) -> Gate {
+    count("burst");
+    let mut res = problem(
+        cfg,
+        ProblemKind::BurstLimited,
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "Brand {brand} sent more than {} requests in {} s; retry in {wait} s.",
+            item.max, item.window_secs
+        ),
+    )
+    .with("brandId", brand.as_str())
+    .into_response();
+    let headers = res.headers_mut();
+    if let Some(v) = policy_value(None, Some(item)) {
+        headers.insert(RATELIMIT_POLICY, v);
+    }
+    if let Some(v) = ratelimit_value(None, Some(item)) {
+        headers.insert(RATELIMIT, v);
+    }
+    headers.insert(RETRY_AFTER, seconds_value(wait));
+    Gate::Reject(res)
+}
+
+fn invalid<St: Store + ?Sized>(cfg: &Config<St>, detail: &str) -> Gate {
+    count("invalid");
+    reject(problem(
+        cfg,
+        ProblemKind::InvalidRequest,
+        StatusCode::BAD_REQUEST,
+        detail,
+    ))
+}
+
+fn lookup_failed<St: Store + ?Sized>(cfg: &Config<St>, error: &str) -> Gate {
+    count("lookup_failed");
+    tracing::warn!(error, "quota: brand lookup failed");
+    reject(problem(
+        cfg,
+        ProblemKind::StoreUnavailable,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The caller could not be identified right now; retry later.",
+    ))
+}
+
+fn failure<St: Store + ?Sized>(
+    cfg: &Config<St>,
+    brand: &Brand,
+    metric: &str,
+    e: QuotaError,
+) -> Gate {
+    match e {
+        QuotaError::Store(e) => {
+            // Only an outage may be waved through: a corrupt or conflicting store is a bug
+            // that fail-open would hide.
+            let policy = if e.is_unavailable() {
+                cfg.failure
+            } else {
+                FailurePolicy::Closed
+            };
+            metrics::counter!(STORE_ERRORS_TOTAL, "policy" => policy.as_str()).increment(1);
+            match policy {
+                FailurePolicy::Open => {
+                    count("fail_open");
+                    tracing::warn!(brand = %brand, metric, error = %e, policy = "open", "quota store failed: request let through unmetered");
+                    Gate::Admit(Admission::default())
+                }
+                _ => {
+                    count("fail_closed");
+                    tracing::error!(brand = %brand, metric, error = %e, policy = "closed", "quota store failed: request refused");
+                    reject(problem(
+                        cfg,
+                        ProblemKind::StoreUnavailable,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The quota service cannot decide right now; retry later.",
+                    ))
+                }
+            }
+        }
+        QuotaError::UnknownBrand(_) => {
+            count("unknown_brand");
+            reject(
+                problem(
+                    cfg,
+                    ProblemKind::UnknownBrand,
+                    StatusCode::FORBIDDEN,
+                    format!("Brand {brand} has no subscription."),
+                )
+                .with("brandId", brand.as_str()),
+            )
+        }
+        QuotaError::InvalidArgument(msg) => invalid(cfg, &msg),
+        QuotaError::UnknownMetric(m) => misconfigured(
+            cfg,
+            format!(
+                "The route consumes metric {m:?}, which the catalog does not declare or the brand's plan does not limit."
+            ),
+        ),
+        other => misconfigured(
+            cfg,
+            format!("The quota of metric {metric:?} cannot be evaluated: {other}."),
+        ),
+    }
+}
