@@ -53,6 +53,7 @@ pub mod ids;
 pub mod memory;
 pub mod metric;
 pub mod money;
+pub mod outbox;
 pub mod overage;
 pub mod period;
 pub mod plan;
@@ -78,6 +79,10 @@ pub use ids::{validate_brand_id, validate_metric_key, validate_plan_id};
 pub use memory::MemoryStore;
 pub use metric::{MetricDef, MetricKind};
 pub use money::{Currency, Money};
+pub use outbox::{
+    ClaimRequest, ClaimedMessage, OutboxLease, OutboxMessage, OutboxRecord, OutboxStatus,
+    OutboxStore,
+};
 pub use overage::OveragePolicy;
 pub use period::{BillingAnchor, BillingPeriod, PeriodKey};
 pub use plan::{Limit, Plan};

@@ -46,6 +46,7 @@
 mod alerts;
 mod error;
 mod options;
+mod outbox;
 mod share_links;
 mod store;
 mod subscriptions;

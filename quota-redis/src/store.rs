@@ -774,3 +774,8 @@ impl SubscriptionStore for RedisStore {
         Ok(out)
     }
 }
+
+// The alert outbox (`OutboxStore`), in its own file; a child module so it shares the
+// connection and timeouts above.
+#[path = "outbox.rs"]
+mod outbox;

@@ -1,0 +1,11 @@
+//! The outbox conformance suite against `MemoryStore`.
+
+use std::sync::Arc;
+
+use quota_core::{MemoryStore, OutboxStore};
+
+async fn make_outbox() -> Arc<dyn OutboxStore> {
+    Arc::new(MemoryStore::new())
+}
+
+quota_core::outbox_conformance_tests!(make_outbox);
