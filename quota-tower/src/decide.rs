@@ -187,13 +187,12 @@ pub(crate) async fn decide<St: Store + ?Sized + 'static>(
         } else {
             guard.consume(brand.as_str(), metric, units, key).await?
         };
-        // The period length (for `w`) comes from the brand context the call just cached.
-        let window = match (d.limit, d.resets_at) {
-            (Some(_), Some(_)) => guard
-                .period(brand.as_str())
-                .await
+        // The window (`w`) is the period the decision belongs to.
+        let window = match (d.limit, d.period_start, d.resets_at) {
+            (Some(_), Some(start), Some(end)) => end
+                .signed_duration_since(start)
+                .to_std()
                 .ok()
-                .and_then(|p| p.duration().to_std().ok())
                 .map(ceil_secs),
             _ => None,
         };
