@@ -95,13 +95,17 @@ impl Secrets {
 
     /// Signs an admin JWT valid for `ttl_secs`.
     pub fn admin_token(&self, ttl_secs: u64) -> Result<String, AuthError> {
-        let now = unix_now();
+        self.admin_token_expiring(unix_now().saturating_add(ttl_secs))
+    }
+
+    /// Signs an admin JWT that expires at `exp` (Unix seconds).
+    pub fn admin_token_expiring(&self, exp: u64) -> Result<String, AuthError> {
         let claims = AdminClaims {
             sub: "quota-admin".into(),
             role: ADMIN_ROLE.into(),
             iss: ISSUER.into(),
-            iat: now,
-            exp: now.saturating_add(ttl_secs),
+            iat: unix_now().min(exp),
+            exp,
         };
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

@@ -154,6 +154,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         admin_secret: env_secret("QUOTA_ADMIN_JWT_SECRET"),
         api_key_secret: env_secret("QUOTA_API_KEY_SECRET"),
         banner: true,
+        clock: None,
     };
     let server = spawn(config).await.map_err(|e| e.to_string())?;
     println!("{}", banner(&server));

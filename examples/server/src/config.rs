@@ -2,8 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use quota_core::Catalog;
+use quota_core::{Catalog, Clock};
 
 /// Default port (the runbook's `BASE_URL=http://localhost:3333`).
 pub const DEFAULT_PORT: u16 = 3333;
@@ -39,6 +40,8 @@ pub struct ServeConfig {
     pub api_key_secret: Option<String>,
     /// Print the start banner.
     pub banner: bool,
+    /// The base clock (the system clock when `None`); tests pin time with a fake one.
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 impl Default for ServeConfig {
@@ -55,6 +58,7 @@ impl Default for ServeConfig {
             admin_secret: None,
             api_key_secret: None,
             banner: false,
+            clock: None,
         }
     }
 }

@@ -1,26 +1,42 @@
 //! The dev clock (`quota serve --dev-clock`): the system clock plus an offset that QA moves
 //! forward through an admin endpoint, to rehearse the month-end reset without waiting.
+//! The base clock is the system clock, or one given by the embedder (tests).
 
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
-use quota_core::Clock;
+use quota_core::{Clock, SystemClock};
 
 /// Longest single jump accepted, in seconds (about 400 days).
 pub const MAX_ADVANCE_SECS: i64 = 400 * 86_400;
 
-/// System time plus a forward-only offset. Clones share the offset.
-#[derive(Clone, Default)]
+/// A base clock plus a forward-only offset. Clones share the offset.
+#[derive(Clone)]
 pub struct DevClock {
+    base: Arc<dyn Clock>,
     offset_us: Arc<AtomicI64>,
+}
+
+impl Default for DevClock {
+    fn default() -> Self {
+        DevClock::over(Arc::new(SystemClock))
+    }
 }
 
 impl DevClock {
     /// A dev clock showing the system time.
     pub fn new() -> Self {
         DevClock::default()
+    }
+
+    /// A dev clock over another base clock.
+    pub fn over(base: Arc<dyn Clock>) -> Self {
+        DevClock {
+            base,
+            offset_us: Arc::new(AtomicI64::new(0)),
+        }
     }
 
     /// The current offset from the system clock.
@@ -59,7 +75,8 @@ impl DevClock {
 
 impl Clock for DevClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        self.base
+            .now()
             .checked_add_signed(self.offset())
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }

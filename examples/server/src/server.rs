@@ -39,10 +39,14 @@ pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
     let (store, store_kind) = open_store(&config.store)
         .await
         .map_err(ServerError::Config)?;
-    let dev_clock = config.dev_clock.then(DevClock::new);
+    let base: Arc<dyn Clock> = config
+        .clock
+        .clone()
+        .unwrap_or_else(|| Arc::new(SystemClock));
+    let dev_clock = config.dev_clock.then(|| DevClock::over(Arc::clone(&base)));
     let clock: Arc<dyn Clock> = match &dev_clock {
         Some(c) => Arc::new(c.clone()),
-        None => Arc::new(SystemClock),
+        None => base,
     };
     let guard = QuotaGuard::builder(catalog).clock(clock).build(store);
     let secrets = match &config.admin_secret {
