@@ -5,6 +5,7 @@
 //! period boundaries and on local plan changes), and alert claims are only asked for when
 //! a threshold is actually crossed.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -40,6 +41,74 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 pub const MAX_TOPUP_UNITS: u64 = 1_000_000_000;
 /// Events kept in a snapshot's timeline.
 pub const SNAPSHOT_TIMELINE_LEN: usize = 50;
+
+/// The future of [`QuotaGuard::consume`]: already complete when the decision was made
+/// synchronously (cached brand, in-process store, nothing to announce), else boxed.
+#[must_use = "futures do nothing unless awaited"]
+pub struct ConsumeFuture<'a> {
+    state: ConsumeState<'a>,
+}
+
+type BoxedDecision<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Decision>> + Send + 'a>>;
+
+enum ConsumeState<'a> {
+    Ready(Option<Result<Decision>>),
+    Boxed(BoxedDecision<'a>),
+}
+
+impl<'a> ConsumeFuture<'a> {
+    fn ready(result: Result<Decision>) -> Self {
+        ConsumeFuture {
+            state: ConsumeState::Ready(Some(result)),
+        }
+    }
+
+    fn boxed(fut: impl Future<Output = Result<Decision>> + Send + 'a) -> Self {
+        ConsumeFuture {
+            state: ConsumeState::Boxed(Box::pin(fut)),
+        }
+    }
+
+    /// The decision, if it was made without waiting (then polling is not needed).
+    pub fn now_or_never(self) -> std::result::Result<Result<Decision>, Self> {
+        match self.state {
+            ConsumeState::Ready(Some(result)) => Ok(result),
+            state => Err(ConsumeFuture { state }),
+        }
+    }
+}
+
+impl Future for ConsumeFuture<'_> {
+    type Output = Result<Decision>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match &mut self.get_mut().state {
+            ConsumeState::Ready(result) => {
+                std::task::Poll::Ready(result.take().unwrap_or_else(|| {
+                    Err(QuotaError::InvalidArgument(
+                        "consume future polled after completion".into(),
+                    ))
+                }))
+            }
+            ConsumeState::Boxed(fut) => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConsumeFuture<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.state {
+            ConsumeState::Ready(_) => "ready",
+            ConsumeState::Boxed(_) => "pending",
+        };
+        f.debug_struct("ConsumeFuture")
+            .field("state", &state)
+            .finish()
+    }
+}
 
 /// Options of a [`QuotaGuard`].
 #[derive(Clone, Debug)]
@@ -159,6 +228,10 @@ pub(crate) struct BrandContext {
 
 const DAY_US: i64 = 86_400_000_000;
 
+fn unknown_metric(key: &str) -> QuotaError {
+    QuotaError::UnknownMetric(key.chars().take(80).collect())
+}
+
 #[derive(Debug)]
 pub(crate) struct ResolvedMetric {
     key: String,
@@ -173,7 +246,34 @@ impl BrandContext {
         self.metrics
             .iter()
             .find(|m| m.key == key)
-            .ok_or_else(|| QuotaError::UnknownMetric(key.chars().take(80).collect()))
+            .ok_or_else(|| unknown_metric(key))
+    }
+
+    fn metric_index(&self, key: &str) -> Result<usize> {
+        self.metrics
+            .iter()
+            .position(|m| m.key == key)
+            .ok_or_else(|| unknown_metric(key))
+    }
+
+    fn counter_request<'a>(
+        &self,
+        m: &ResolvedMetric,
+        brand: &'a str,
+        metric: &'a str,
+        quantity: u64,
+        idempotency_key: Option<&'a str>,
+        (now, now_us): (DateTime<Utc>, i64),
+    ) -> ConsumeRequest<'a> {
+        ConsumeRequest {
+            key: CounterKey::new(brand, metric, self.key),
+            quantity,
+            ceiling: m.ceiling,
+            idempotency_key,
+            day: self.day_of(now_us),
+            at: now,
+            retain_until: self.retain_until,
+        }
     }
 
     pub(crate) fn day_of(&self, now_us: i64) -> u16 {
@@ -354,68 +454,136 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
     ///
     /// Quantity 0 is a check that also reports usage. For gauges, consume raises the level
     /// (a seat taken) and [`QuotaGuard::release`] lowers it.
-    pub async fn consume(
+    ///
+    /// When the brand is cached and the store answers in-process, the decision is made
+    /// synchronously inside this call and the returned future is already complete: no
+    /// allocation, nothing to poll. Otherwise the future does the store round trip.
+    pub fn consume<'a>(
+        &'a self,
+        brand: &'a str,
+        metric: &'a str,
+        quantity: u64,
+        idempotency_key: Option<&'a str>,
+    ) -> ConsumeFuture<'a> {
+        if let Some(key) = idempotency_key {
+            if let Err(e) = validate_idempotency_key(key) {
+                return ConsumeFuture::ready(Err(e));
+            }
+        }
+        let now = self.now();
+        if let Some(fast) = self.consume_fast(brand, metric, quantity, idempotency_key, now) {
+            return fast;
+        }
+        ConsumeFuture::boxed(self.consume_slow(brand, metric, quantity, idempotency_key, now))
+    }
+
+    /// The synchronous path: cached brand, counter metric, in-process store.
+    fn consume_fast<'a>(
+        &'a self,
+        brand: &'a str,
+        metric: &'a str,
+        quantity: u64,
+        idempotency_key: Option<&'a str>,
+        now: DateTime<Utc>,
+    ) -> Option<ConsumeFuture<'a>> {
+        let now_us = now.timestamp_micros();
+        let ctx = {
+            let cached = self.inner.cache.get(brand)?;
+            if !(cached.start_us <= now_us && now_us < cached.fresh_until_us) {
+                return None;
+            }
+            Arc::clone(cached.value())
+        };
+        let index = match ctx.metric_index(metric) {
+            Ok(i) => i,
+            Err(e) => return Some(ConsumeFuture::ready(Err(e))),
+        };
+        let m = ctx.metrics.get(index)?;
+        if m.kind != MetricKind::Counter {
+            return None;
+        }
+        let req = ctx.counter_request(m, brand, metric, quantity, idempotency_key, (now, now_us));
+        let out = match self.inner.store.try_consume(&req)? {
+            Ok(out) => out,
+            Err(e) => return Some(ConsumeFuture::ready(Err(e.into()))),
+        };
+        Some(self.finish_counter(ctx, index, out, quantity, now))
+    }
+
+    async fn consume_slow(
         &self,
         brand: &str,
         metric: &str,
         quantity: u64,
         idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
     ) -> Result<Decision> {
-        if let Some(key) = idempotency_key {
-            validate_idempotency_key(key)?;
-        }
-        let now = self.now();
         let ctx = self.context(brand, now).await?;
-        let m = ctx.metric(metric)?;
-        if m.kind == MetricKind::Gauge {
-            return Box::pin(self.consume_gauge(&ctx, m, quantity, now)).await;
-        }
-        let period = ctx.period;
-        let req = ConsumeRequest {
-            key: CounterKey::new(brand, metric, ctx.key),
-            quantity,
-            ceiling: m.ceiling,
-            idempotency_key,
-            day: ctx.day_of(now.timestamp_micros()),
-            at: now,
-            retain_until: ctx.retain_until,
+        let index = ctx.metric_index(metric)?;
+        let Some(m) = ctx.metrics.get(index) else {
+            return Err(QuotaError::UnknownMetric(metric.to_owned()));
         };
+        if m.kind == MetricKind::Gauge {
+            return self.consume_gauge(&ctx, m, quantity, now).await;
+        }
+        let req = ctx.counter_request(
+            m,
+            brand,
+            metric,
+            quantity,
+            idempotency_key,
+            (now, now.timestamp_micros()),
+        );
         let store = &self.inner.store;
         let out = match store.try_consume(&req) {
             Some(out) => out?,
             None => store.consume(&req).await?,
         };
+        self.finish_counter(ctx, index, out, quantity, now).await
+    }
+
+    /// Turns a store outcome into a decision; the alert work that follows a denial or a
+    /// crossing (rare) runs in a boxed future, the common case completes at once.
+    fn finish_counter(
+        &self,
+        ctx: Arc<BrandContext>,
+        index: usize,
+        out: crate::store::ConsumeOutcome,
+        quantity: u64,
+        now: DateTime<Utc>,
+    ) -> ConsumeFuture<'_> {
+        let Some(m) = ctx.metrics.get(index) else {
+            return ConsumeFuture::ready(Err(QuotaError::InvalidArgument(
+                "metric index out of range".into(),
+            )));
+        };
         let allowance = m.limit.included.map(|i| i.saturating_add(out.topup_units));
+        let resets_at = Some(ctx.period.end);
         if !out.admitted {
-            if let Some(limit) = allowance {
-                // Rare path: boxed so the common future stays small.
-                Box::pin(self.claim_and_emit(
-                    &ctx,
-                    m,
-                    BLOCKED_CLAIM,
-                    Severity::Blocked,
-                    EventKind::Blocked {
-                        used: out.used,
-                        limit,
-                    },
-                    now,
-                ))
-                .await;
-            }
-            return Ok(Decision {
+            let decision = Decision {
                 verdict: self.denied(&ctx, m, out.used, quantity),
                 used: out.used,
                 limit: allowance,
-                resets_at: Some(period.end),
+                resets_at,
                 replayed: false,
+            };
+            let Some(limit) = allowance else {
+                return ConsumeFuture::ready(Ok(decision));
+            };
+            return ConsumeFuture::boxed(async move {
+                if let Some(m) = ctx.metrics.get(index) {
+                    let kind = EventKind::Blocked {
+                        used: out.used,
+                        limit,
+                    };
+                    self.claim_and_emit(&ctx, m, BLOCKED_CLAIM, Severity::Blocked, kind, now)
+                        .await;
+                }
+                Ok(decision)
             });
         }
         let before = out.used.saturating_sub(quantity);
-        if let (Some(limit), false) = (allowance, out.replayed) {
-            self.emit_crossings(&ctx, m, before, out.used, limit, now)
-                .await;
-        }
-        Ok(Decision {
+        let decision = Decision {
             verdict: admitted_verdict(
                 &m.limit,
                 allowance,
@@ -425,9 +593,21 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             ),
             used: out.used,
             limit: allowance,
-            resets_at: Some(period.end),
+            resets_at,
             replayed: out.replayed,
-        })
+        };
+        match allowance {
+            Some(limit) if !out.replayed && crosses_any(&m.thresholds, before, out.used, limit) => {
+                ConsumeFuture::boxed(async move {
+                    if let Some(m) = ctx.metrics.get(index) {
+                        self.emit_crossings(&ctx, m, before, out.used, limit, now)
+                            .await;
+                    }
+                    Ok(decision)
+                })
+            }
+            _ => ConsumeFuture::ready(Ok(decision)),
+        }
     }
 
     /// Gives back `quantity` units (a refund after a failed job, a seat freed). Alerts that
@@ -1038,6 +1218,15 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         }
         Ok(())
     }
+}
+
+/// Whether going from `before` to `after` crosses a threshold: only the lowest threshold not
+/// yet reached at `before` needs checking (thresholds are increasing).
+fn crosses_any(thresholds: &[Threshold], before: u64, after: u64, allowance: u64) -> bool {
+    thresholds
+        .iter()
+        .find(|t| !reached(before, allowance, t.percent))
+        .is_some_and(|t| reached(after, allowance, t.percent))
 }
 
 /// The verdict for an admitted move from `before` to `after` units.

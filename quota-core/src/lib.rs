@@ -73,7 +73,7 @@ pub use catalog::{Catalog, PLAN_DEFINITIONS};
 pub use clock::{Clock, FakeClock, SystemClock};
 pub use decision::{Decision, Verdict};
 pub use error::{CatalogError, QuotaError, Result, StoreError};
-pub use guard::{GuardBuilder, QuotaGuard};
+pub use guard::{ConsumeFuture, GuardBuilder, QuotaGuard};
 pub use ids::{validate_brand_id, validate_metric_key, validate_plan_id};
 pub use memory::MemoryStore;
 pub use metric::{MetricDef, MetricKind};
@@ -90,3 +90,8 @@ pub use subscription::Subscription;
 pub use threshold::{Severity, Threshold};
 pub use timeline::{EventKind, TimelineEvent};
 pub use topup::{TopUpStatus, UsageTopUp};
+
+/// The README's quick start, compiled as a doc test so it stays true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

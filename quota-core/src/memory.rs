@@ -202,6 +202,15 @@ impl MemoryStore {
         f(&mut lock(&b))
     }
 
+    /// Reads one counter of a brand that may not exist yet.
+    fn read_counter<R>(&self, key: CounterKey<'_>, f: impl FnOnce(&Counter) -> R) -> Option<R> {
+        let brand = self.existing_brand(key.brand)?;
+        let data = lock(&brand);
+        data.metric(key.metric)
+            .and_then(|m| m.counter(key.period))
+            .map(f)
+    }
+
     fn existing_brand(&self, brand: &str) -> Option<Arc<Mutex<BrandData>>> {
         self.inner.brands.get(brand).map(|b| Arc::clone(b.value()))
     }
@@ -274,14 +283,8 @@ impl UsageStore for MemoryStore {
     }
 
     async fn usage(&self, key: CounterKey<'_>) -> StoreResult<Usage> {
-        let Some(brand) = self.existing_brand(key.brand) else {
-            return Ok(Usage::default());
-        };
-        let data = lock(&brand);
-        Ok(data
-            .metric(key.metric)
-            .and_then(|m| m.counter(key.period))
-            .map(|c| Usage {
+        Ok(self
+            .read_counter(key, |c| Usage {
                 used: c.used,
                 topup_units: c.topup_units,
             })
@@ -289,14 +292,8 @@ impl UsageStore for MemoryStore {
     }
 
     async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>> {
-        let Some(brand) = self.existing_brand(key.brand) else {
-            return Ok(Vec::new());
-        };
-        let data = lock(&brand);
-        Ok(data
-            .metric(key.metric)
-            .and_then(|m| m.counter(key.period))
-            .map(|c| c.days.clone())
+        Ok(self
+            .read_counter(key, |c| c.days.clone())
             .unwrap_or_default())
     }
 
@@ -472,14 +469,8 @@ impl AlertStore for MemoryStore {
     }
 
     async fn claimed_alerts(&self, key: CounterKey<'_>) -> StoreResult<Vec<u16>> {
-        let Some(brand) = self.existing_brand(key.brand) else {
-            return Ok(Vec::new());
-        };
-        let data = lock(&brand);
-        Ok(data
-            .metric(key.metric)
-            .and_then(|m| m.counter(key.period))
-            .map(|c| c.claims.iter().copied().collect())
+        Ok(self
+            .read_counter(key, |c| c.claims.iter().copied().collect())
             .unwrap_or_default())
     }
 

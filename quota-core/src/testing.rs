@@ -77,6 +77,15 @@ pub fn request<'a>(
     }
 }
 
+/// Units used of a counter of [`PERIOD`] (or another period).
+async fn used(store: &Arc<dyn Store>, brand: &str, metric: &str, period: PeriodKey) -> u64 {
+    store
+        .usage(CounterKey::new(brand, metric, period))
+        .await
+        .unwrap()
+        .used
+}
+
 fn event(brand: &str, n: i64) -> TimelineEvent {
     TimelineEvent::new(
         brand,
@@ -165,14 +174,7 @@ pub async fn denies_the_unit_past_the_ceiling(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(!big.admitted);
-    assert_eq!(
-        store
-            .usage(CounterKey::new(&brand, "m", PERIOD))
-            .await
-            .unwrap()
-            .used,
-        10
-    );
+    assert_eq!(used(&store, &brand, "m", PERIOD).await, 10);
 }
 
 /// Without a ceiling, ordinary amounts pass, and a sum that cannot be represented is refused
@@ -191,14 +193,7 @@ pub async fn no_ceiling_admits_but_never_wraps(store: Arc<dyn Store>) {
         Ok(out) => assert!(!out.admitted, "u64::MAX more units cannot be admitted"),
         Err(e) => assert!(!e.is_unavailable(), "an overflow is not an outage: {e}"),
     }
-    assert_eq!(
-        store
-            .usage(CounterKey::new(&brand, "m", PERIOD))
-            .await
-            .unwrap()
-            .used,
-        1_000_000
-    );
+    assert_eq!(used(&store, &brand, "m", PERIOD).await, 1_000_000);
 }
 
 /// A replayed idempotency key returns the first outcome and counts once, per brand.
@@ -220,14 +215,7 @@ pub async fn idempotent_replay_counts_once(store: Arc<dyn Store>) {
         .unwrap();
     assert!(again.admitted && again.replayed);
     assert_eq!(again.used, 3, "a replay returns the first outcome");
-    assert_eq!(
-        store
-            .usage(CounterKey::new(&brand, "m", PERIOD))
-            .await
-            .unwrap()
-            .used,
-        4
-    );
+    assert_eq!(used(&store, &brand, "m", PERIOD).await, 4);
     let elsewhere = store
         .consume(&request(&other, "m", 3, Some(100), Some("k1")))
         .await
@@ -278,14 +266,7 @@ pub async fn concurrent_replays_count_once(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(fresh, 1);
-    assert_eq!(
-        store
-            .usage(CounterKey::new(&brand, "m", PERIOD))
-            .await
-            .unwrap()
-            .used,
-        7
-    );
+    assert_eq!(used(&store, &brand, "m", PERIOD).await, 7);
 }
 
 /// Daily buckets follow consumes and releases; releases saturate at zero.
@@ -625,14 +606,7 @@ pub async fn reset_leaves_others_alone(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store.reset_period(&c, Some("m"), PERIOD).await.unwrap();
-    assert_eq!(
-        store
-            .usage(CounterKey::new(&c, "m", PERIOD))
-            .await
-            .unwrap()
-            .used,
-        0
-    );
+    assert_eq!(used(&store, &c, "m", PERIOD).await, 0);
     assert!(
         store
             .claimed_alerts(CounterKey::new(&c, "m", PERIOD))
@@ -641,11 +615,7 @@ pub async fn reset_leaves_others_alone(store: Arc<dyn Store>) {
             .is_empty()
     );
     assert_eq!(
-        store
-            .usage(CounterKey::new(&c, "n", PERIOD))
-            .await
-            .unwrap()
-            .used,
+        used(&store, &c, "n", PERIOD).await,
         2,
         "a metric reset leaves the other metrics alone"
     );
@@ -663,24 +633,10 @@ pub async fn reset_leaves_others_alone(store: Arc<dyn Store>) {
     let usage = store.usage(ka).await.unwrap();
     assert_eq!(usage.used, 0);
     assert_eq!(usage.topup_units, 4, "top-ups stay");
-    assert_eq!(
-        store
-            .usage(CounterKey::new(&a, "n", PERIOD))
-            .await
-            .unwrap()
-            .used,
-        0
-    );
+    assert_eq!(used(&store, &a, "n", PERIOD).await, 0);
     assert!(store.daily_usage(ka).await.unwrap().iter().all(|d| *d == 0));
     assert!(store.claimed_alerts(ka).await.unwrap().is_empty());
-    assert_eq!(
-        store
-            .usage(CounterKey::new(&a, "m", NEXT_PERIOD))
-            .await
-            .unwrap()
-            .used,
-        3
-    );
+    assert_eq!(used(&store, &a, "m", NEXT_PERIOD).await, 3);
     assert_eq!(
         store.gauge(&a, "seats").await.unwrap(),
         2,

@@ -1,5 +1,5 @@
 //! Test harness: a server in-process on a free loopback port, and a small HTTP client.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 /// Who calls.
 #[derive(Clone, Copy)]
-pub enum Auth<'a> {
+pub(crate) enum Auth<'a> {
     Admin,
     Key(&'a str),
     Bearer(&'a str),
@@ -20,15 +20,15 @@ pub enum Auth<'a> {
 
 /// A response, read whole.
 #[derive(Debug)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub text: String,
-    pub body: Value,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) text: String,
+    pub(crate) body: Value,
 }
 
 impl Resp {
-    pub fn header(&self, name: &str) -> Option<String> {
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -36,7 +36,7 @@ impl Resp {
     }
 
     /// Asserts a 4xx problem+json answer with a detail, and returns the body.
-    pub fn assert_problem(&self, status: u16) -> &Value {
+    pub(crate) fn assert_problem(&self, status: u16) -> &Value {
         assert_eq!(
             self.status, status,
             "unexpected status, body: {}",
@@ -59,46 +59,61 @@ impl Resp {
     }
 }
 
-/// The store under test: `QUOTA_TEST_STORE` (default `memory`).
-pub fn store_url() -> String {
-    std::env::var("QUOTA_TEST_STORE").unwrap_or_else(|_| "memory".into())
+/// The URL of a backend from `var`, with a fresh key prefix so that parallel test servers
+/// never share data. `None` (skip) when unset outside CI; a failure in CI.
+pub(crate) fn backend_url(var: &str, what: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            Some(format!("{url}{sep}prefix={}", unique("t")))
+        }
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{var} is not set: CI must run the {what} cases (source scripts/{what}-env.sh)")
+        }
+        _ => {
+            eprintln!(
+                "skipping: {var} is not set (source scripts/{what}-env.sh to run the {what} cases)"
+            );
+            None
+        }
+    }
 }
 
 /// 2026-11-30 12:00 UTC: late in a 30-day period, so projections are easy to reason about.
-pub fn late_november() -> FakeClock {
+pub(crate) fn late_november() -> FakeClock {
     FakeClock::at(Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap())
 }
 
 /// A brand id unique in this process and run.
-pub fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let n = N.fetch_add(1, Ordering::Relaxed);
     let nanos = Utc::now().timestamp_nanos_opt().unwrap_or(0) % 1_000_000_000;
     format!("{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
-pub struct Harness {
-    pub server: RunningServer,
-    pub http: reqwest::Client,
-    pub base: String,
-    pub admin: String,
-    pub clock: FakeClock,
+pub(crate) struct Harness {
+    pub(crate) server: RunningServer,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) admin: String,
+    pub(crate) clock: FakeClock,
 }
 
 impl Harness {
-    pub async fn start() -> Harness {
-        Harness::start_with(|_| {}).await
+    pub(crate) async fn start(store: &str) -> Harness {
+        Harness::start_with(store, |_| {}).await
     }
 
-    pub async fn start_with(tune: impl FnOnce(&mut ServeConfig)) -> Harness {
+    pub(crate) async fn start_with(store: &str, tune: impl FnOnce(&mut ServeConfig)) -> Harness {
         let clock = late_november();
         let mut cfg = ServeConfig::for_tests();
-        cfg.store = store_url();
+        cfg.store = store.to_owned();
         cfg.clock = Some(Arc::new(clock.clone()));
         tune(&mut cfg);
         let server = match spawn(cfg).await {
             Ok(s) => s,
-            Err(e) => panic!("server does not start on store {}: {e}", store_url()),
+            Err(e) => panic!("server does not start on store {store}: {e}"),
         };
         let base = server.base_url();
         let admin = server.admin_token();
@@ -120,7 +135,7 @@ impl Harness {
         }
     }
 
-    pub async fn send(&self, rb: reqwest::RequestBuilder, auth: Auth<'_>) -> Resp {
+    pub(crate) async fn send(&self, rb: reqwest::RequestBuilder, auth: Auth<'_>) -> Resp {
         let res = self.auth(rb, auth).send().await.unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();
@@ -134,18 +149,18 @@ impl Harness {
         }
     }
 
-    pub async fn post(&self, path: &str, body: Value, auth: Auth<'_>) -> Resp {
+    pub(crate) async fn post(&self, path: &str, body: Value, auth: Auth<'_>) -> Resp {
         let rb = self.http.post(format!("{}{path}", self.base)).json(&body);
         self.send(rb, auth).await
     }
 
-    pub async fn get(&self, path: &str, auth: Auth<'_>) -> Resp {
+    pub(crate) async fn get(&self, path: &str, auth: Auth<'_>) -> Resp {
         let rb = self.http.get(format!("{}{path}", self.base));
         self.send(rb, auth).await
     }
 
     /// Creates a brand on `plan`; returns its id and public API key.
-    pub async fn brand(&self, plan: &str) -> (String, String) {
+    pub(crate) async fn brand(&self, plan: &str) -> (String, String) {
         let id = unique("brand");
         let r = self
             .post(
@@ -158,7 +173,7 @@ impl Harness {
         (id, r.body["apiKey"].as_str().unwrap().to_owned())
     }
 
-    pub async fn summary(&self, brand: &str) -> Value {
+    pub(crate) async fn summary(&self, brand: &str) -> Value {
         let r = self
             .get(
                 &format!("/api/v1/usage-billing/summary?brandId={brand}"),
@@ -170,7 +185,7 @@ impl Harness {
     }
 
     /// The summary's entry for one metric.
-    pub async fn metric(&self, brand: &str, metric: &str) -> Value {
+    pub(crate) async fn metric(&self, brand: &str, metric: &str) -> Value {
         let s = self.summary(brand).await;
         s["metrics"]
             .as_array()
@@ -181,11 +196,11 @@ impl Harness {
             .unwrap()
     }
 
-    pub async fn used(&self, brand: &str, metric: &str) -> u64 {
+    pub(crate) async fn used(&self, brand: &str, metric: &str) -> u64 {
         self.metric(brand, metric).await["used"].as_u64().unwrap()
     }
 
-    pub async fn record(&self, brand: &str, metric: &str, quantity: u64) -> Resp {
+    pub(crate) async fn record(&self, brand: &str, metric: &str, quantity: u64) -> Resp {
         self.post(
             "/api/v1/usage-billing/record",
             serde_json::json!({ "brandId": brand, "metric": metric, "quantity": quantity }),
@@ -194,13 +209,13 @@ impl Harness {
         .await
     }
 
-    pub async fn metrics_text(&self) -> String {
+    pub(crate) async fn metrics_text(&self) -> String {
         self.get("/metrics", Auth::None).await.text
     }
 }
 
 /// The value of one sample line of the Prometheus text.
-pub fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }

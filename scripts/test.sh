@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace: formatting, clippy (warnings are errors) and all
+# tests. Starts — and on a fresh Debian machine installs — the services the tests need
+# (Redis standalone + cluster, Postgres) through the scripts/*-env.sh helpers.
+# In CI (CI=true) a test that cannot reach its service fails; it never skips.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quota-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+for env_script in scripts/redis-env.sh scripts/pg-env.sh; do
+  if [ -f "$env_script" ]; then
+    step "services: $env_script"
+    # shellcheck source=/dev/null
+    source "$env_script"
+  fi
+done
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
