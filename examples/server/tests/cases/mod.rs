@@ -482,11 +482,122 @@ pub(crate) async fn health_openapi_and_unknown_routes(store: &str) {
         .assert_problem(405);
 }
 
+pub(crate) async fn every_bad_input_is_a_4xx_problem_and_changes_nothing(store: &str) {
+    let h = Harness::start_with(store, |c| c.body_limit = 2048).await;
+    let (brand, _) = h.brand("starter").await;
+    assert_eq!(h.record(&brand, "ai_generations", 5).await.status, 200);
+    let before = h.summary(&brand).await;
+    let record = format!("{}/api/v1/usage-billing/record", h.base);
+    let raw = |body: String, ctype: Option<&str>| {
+        let mut rb = h.http.post(&record).body(body);
+        if let Some(c) = ctype {
+            rb = rb.header("content-type", c);
+        }
+        rb
+    };
+    let json_ct = Some("application/json");
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        ("malformed JSON", raw("{\"brandId\": ".into(), json_ct), 400),
+        ("not an object", raw("[1,2]".into(), json_ct), 422),
+        ("missing metric", raw(json!({ "brandId": brand }).to_string(), json_ct), 422),
+        ("unknown field", raw(json!({ "brandId": brand, "metric": "ai_generations", "qty": 1 }).to_string(), json_ct), 422),
+        ("unknown brand", raw(json!({ "brandId": "nobody_here", "metric": "ai_generations" }).to_string(), json_ct), 404),
+        ("bad brand id", raw(json!({ "brandId": "a{b}", "metric": "ai_generations" }).to_string(), json_ct), 400),
+        ("unknown metric", raw(json!({ "brandId": brand, "metric": "video_minutes" }).to_string(), json_ct), 422),
+        ("bad metric key", raw(json!({ "brandId": brand, "metric": "AI Gens" }).to_string(), json_ct), 400),
+        ("quantity 0", raw(json!({ "brandId": brand, "metric": "ai_generations", "quantity": 0 }).to_string(), json_ct), 400),
+        ("negative quantity", raw(json!({ "brandId": brand, "metric": "ai_generations", "quantity": -3 }).to_string(), json_ct), 422),
+        ("fractional quantity", raw(json!({ "brandId": brand, "metric": "ai_generations", "quantity": 1.5 }).to_string(), json_ct), 422),
+        ("quantity as text", raw(json!({ "brandId": brand, "metric": "ai_generations", "quantity": "3" }).to_string(), json_ct), 422),
+        ("quantity beyond u64", raw(format!("{{\"brandId\":\"{brand}\",\"metric\":\"ai_generations\",\"quantity\":18446744073709551616}}"), json_ct), 422),
+        ("idempotency key too long", raw(json!({ "brandId": brand, "metric": "ai_generations", "idempotencyKey": "k".repeat(300) }).to_string(), json_ct), 400),
+        ("body over the limit", raw(json!({ "brandId": brand, "metric": "ai_generations", "idempotencyKey": "k".repeat(5000) }).to_string(), json_ct), 413),
+        ("wrong content type", raw(json!({ "brandId": brand, "metric": "ai_generations" }).to_string(), Some("text/plain")), 415),
+        ("no content type", raw(json!({ "brandId": brand, "metric": "ai_generations" }).to_string(), None), 415),
+    ];
+    for (what, rb, status) in cases {
+        let r = h.send(rb, Auth::Admin).await;
+        assert_eq!(r.status, status, "{what}: {}", r.text);
+        r.assert_problem(status);
+    }
+    // check-quota and reset validate the same way.
+    let bad_checks = [
+        (
+            json!({ "brandId": brand, "metric": "ai_generations", "quantity": 0 }),
+            400,
+        ),
+        (json!({ "brandId": brand, "metric": "nope" }), 422),
+        (json!({ "metric": "ai_generations" }), 422),
+    ];
+    for (body, status) in bad_checks {
+        h.post("/api/v1/usage-billing/check-quota", body, Auth::Admin)
+            .await
+            .assert_problem(status);
+    }
+    let bad_resets = [
+        (
+            json!({ "brandId": brand, "metric": "ai_generations", "target": 5000 }),
+            400,
+        ),
+        (
+            json!({ "brandId": brand, "metric": "ai_generations", "target": -1 }),
+            422,
+        ),
+        (
+            json!({ "brandId": brand, "metric": "ai_generations", "target": 70000 }),
+            422,
+        ),
+        (
+            json!({ "brandId": brand, "metric": "ai_generations", "target": 50, "topup": 0 }),
+            400,
+        ),
+        (
+            json!({ "brandId": brand, "metric": "team_members", "target": 50 }),
+            422,
+        ),
+        (
+            json!({ "brandId": brand, "metric": "nope", "target": 50 }),
+            422,
+        ),
+        (
+            json!({ "brandId": "nobody_here", "metric": "ai_generations", "target": 50 }),
+            404,
+        ),
+    ];
+    for (body, status) in bad_resets {
+        h.post("/api/v1/usage-billing/reset", body, Auth::Admin)
+            .await
+            .assert_problem(status);
+    }
+    h.get("/api/v1/usage-billing/summary", Auth::Admin)
+        .await
+        .assert_problem(400);
+    h.get(
+        "/api/v1/usage-billing/summary?brandId=nobody_here",
+        Auth::Admin,
+    )
+    .await
+    .assert_problem(404);
+    let after = h.summary(&brand).await;
+    assert_eq!(
+        before["metrics"], after["metrics"],
+        "a bad request changed usage"
+    );
+    assert_eq!(before["timeline"], after["timeline"]);
+    assert_eq!(before["topups"], after["topups"]);
+}
+
 /// Expands into one `#[tokio::test]` per case, each given the store URL from `$store`
 /// (an expression yielding `Option<String>`; `None` skips, or fails in CI).
 
 macro_rules! runbook_suite {
     ($store:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn every_bad_input_is_a_4xx_problem_and_changes_nothing() {
+            if let Some(store) = $store {
+                $crate::cases::every_bad_input_is_a_4xx_problem_and_changes_nothing(&store).await;
+            }
+        }
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn reset_to_92_with_topup_shows_in_summary_as_under_strain_and_in_metrics_at_once() {
             if let Some(store) = $store {
