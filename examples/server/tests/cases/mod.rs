@@ -589,7 +589,6 @@ pub(crate) async fn every_bad_input_is_a_4xx_problem_and_changes_nothing(store: 
 
 /// Expands into one `#[tokio::test]` per case, each given the store URL from `$store`
 /// (an expression yielding `Option<String>`; `None` skips, or fails in CI).
-
 macro_rules! runbook_suite {
     ($store:expr) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
