@@ -12,13 +12,11 @@ export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-for env_script in scripts/redis-env.sh scripts/pg-env.sh; do
-  if [ -f "$env_script" ]; then
-    step "services: $env_script"
-    # shellcheck source=/dev/null
-    source "$env_script"
-  fi
-done
+step "services: Redis (standalone + 3-master cluster)"
+# shellcheck source=/dev/null
+source scripts/redis-env.sh
+step "services: Postgres"
+eval "$(bash scripts/pg-env.sh)"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

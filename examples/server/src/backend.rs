@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use quota_core::{MemoryStore, Store};
+use quota_postgres::{PostgresOptions, PostgresStore};
 use quota_redis::{RedisOptions, RedisStore};
 
 /// The kinds of store the URL can name.
@@ -46,12 +47,11 @@ pub async fn open_store(url: &str) -> Result<(Arc<dyn Store>, StoreKind), String
     let store: Arc<dyn Store> = match kind {
         StoreKind::Memory => Arc::new(MemoryStore::new()),
         StoreKind::Redis => Arc::new(open_redis(url).await?),
-        StoreKind::Postgres => {
-            return Err(format!(
-                "the {} store is not built into quota-server yet (its crate has not landed); use --store memory",
-                kind.name()
-            ));
-        }
+        StoreKind::Postgres => Arc::new(
+            PostgresStore::connect(url, PostgresOptions::new())
+                .await
+                .map_err(|e| format!("cannot open the postgres store {}: {e}", redact(url)))?,
+        ),
     };
     Ok((store, kind))
 }

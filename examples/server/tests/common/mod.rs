@@ -63,6 +63,7 @@ impl Resp {
 /// never share data. `None` (skip) when unset outside CI; a failure in CI.
 pub(crate) fn backend_url(var: &str, what: &str) -> Option<String> {
     match std::env::var(var) {
+        Ok(url) if !url.is_empty() && what == "pg" => Some(url),
         Ok(url) if !url.is_empty() => {
             let sep = if url.contains('?') { '&' } else { '?' };
             Some(format!("{url}{sep}prefix={}", unique("t")))

@@ -1,0 +1,122 @@
+//! `PostgresOptions`: pool and behaviour settings of a [`crate::PostgresStore`].
+
+use std::time::Duration;
+
+use quota_core::store::DEFAULT_IDEMPOTENCY_TTL;
+
+/// Settings of a [`crate::PostgresStore`], built with consuming `set_*` methods.
+///
+/// ```
+/// use std::time::Duration;
+/// use quota_postgres::PostgresOptions;
+/// let options = PostgresOptions::new()
+///     .set_max_connections(16)
+///     .set_statement_timeout(Some(Duration::from_secs(2)));
+/// assert_eq!(options.max_connections(), 16);
+/// ```
+#[derive(Clone, Debug)]
+pub struct PostgresOptions {
+    max_connections: u32,
+    acquire_timeout: Duration,
+    statement_timeout: Option<Duration>,
+    idempotency_ttl: Duration,
+    idle_check_after: Duration,
+    run_migrations: bool,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(10)),
+            idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
+            idle_check_after: Duration::from_secs(1),
+            run_migrations: true,
+        }
+    }
+}
+
+impl PostgresOptions {
+    /// Defaults: 10 connections, 5 s acquire timeout, 10 s statement timeout, idempotency
+    /// keys kept 24 h, migrations run at connect.
+    pub fn new() -> Self {
+        PostgresOptions::default()
+    }
+
+    /// Largest number of pooled connections (at least 1).
+    #[must_use]
+    pub fn set_max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// How long an operation waits for a pooled connection (including opening one) before it
+    /// fails with [`quota_core::StoreError::Unavailable`].
+    #[must_use]
+    pub fn set_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Server-side `statement_timeout` of every connection (`None` = the server's setting).
+    /// A statement cancelled by it fails with [`quota_core::StoreError::Timeout`].
+    #[must_use]
+    pub fn set_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// How long an idempotency key is remembered after its consume.
+    #[must_use]
+    pub fn set_idempotency_ttl(mut self, ttl: Duration) -> Self {
+        self.idempotency_ttl = ttl;
+        self
+    }
+
+    /// A pooled connection idle for longer than this is pinged before use, so connections
+    /// killed by a server restart are replaced instead of failing a request. Busy connections
+    /// skip the ping (it would cost a round trip per operation).
+    #[must_use]
+    pub fn set_idle_check_after(mut self, idle: Duration) -> Self {
+        self.idle_check_after = idle;
+        self
+    }
+
+    /// Whether [`crate::PostgresStore::connect`] runs the embedded migrations (default true).
+    #[must_use]
+    pub fn set_run_migrations(mut self, run: bool) -> Self {
+        self.run_migrations = run;
+        self
+    }
+
+    /// Largest number of pooled connections.
+    pub fn max_connections(&self) -> u32 {
+        self.max_connections
+    }
+
+    /// Acquire timeout.
+    pub fn acquire_timeout(&self) -> Duration {
+        self.acquire_timeout
+    }
+
+    /// Statement timeout.
+    pub fn statement_timeout(&self) -> Option<Duration> {
+        self.statement_timeout
+    }
+
+    /// Idempotency key time to live.
+    pub fn idempotency_ttl(&self) -> Duration {
+        self.idempotency_ttl
+    }
+
+    /// Idle time after which a connection is pinged before use.
+    pub fn idle_check_after(&self) -> Duration {
+        self.idle_check_after
+    }
+
+    /// Whether migrations run at connect.
+    pub fn run_migrations(&self) -> bool {
+        self.run_migrations
+    }
+}

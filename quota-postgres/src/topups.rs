@@ -1,0 +1,132 @@
+//! Top-ups (`UsageTopUp`, `TopUpStore`): records, status transitions, allowance.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use quota_core::StoreError;
+use quota_core::store::{StoreResult, TopUpStore};
+use quota_core::topup::{TopUpStatus, TopUpTransition, UsageTopUp};
+use sqlx::types::Json;
+
+use crate::error::to_bigint;
+use crate::store::PostgresStore;
+
+fn doc(topup: &UsageTopUp) -> StoreResult<serde_json::Value> {
+    serde_json::to_value(topup)
+        .map_err(|e| StoreError::backend(format!("cannot encode top-up {:?}", topup.id), e))
+}
+
+#[async_trait]
+impl TopUpStore for PostgresStore {
+    async fn insert_topup(&self, topup: &UsageTopUp) -> StoreResult<()> {
+        let units = to_bigint(topup.units, "top-up units")?;
+        let inserted = sqlx::query(
+            "INSERT INTO usage_topup
+               (id, brand, metric, units, status, period, created_at, settled_at, expires_at, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&topup.id)
+        .bind(&topup.brand)
+        .bind(&topup.metric)
+        .bind(units)
+        .bind(topup.status.as_str())
+        .bind(i64::from(topup.period.0))
+        .bind(topup.created_at)
+        .bind(topup.settled_at)
+        .bind(topup.expires_at)
+        .bind(Json(doc(topup)?))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.err("insert_topup", e))?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!(
+                "top-up {:?} already exists",
+                topup.id
+            )));
+        }
+        Ok(())
+    }
+
+    async fn topup(&self, id: &str) -> StoreResult<Option<UsageTopUp>> {
+        let row: Option<(Json<UsageTopUp>,)> =
+            sqlx::query_as("SELECT doc FROM usage_topup WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.err("topup", e))?;
+        Ok(row.map(|(Json(t),)| t))
+    }
+
+    async fn set_topup_status(
+        &self,
+        id: &str,
+        to: TopUpStatus,
+        at: DateTime<Utc>,
+    ) -> StoreResult<TopUpTransition> {
+        let op = "set_topup_status";
+        let mut tx = self.pool.begin().await.map_err(|e| self.err(op, e))?;
+        // The row lock serializes concurrent webhooks: exactly one completion adds units.
+        let row: Option<(Json<UsageTopUp>,)> =
+            sqlx::query_as("SELECT doc FROM usage_topup WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| self.err(op, e))?;
+        let Some((Json(mut topup),)) = row else {
+            return Err(StoreError::NotFound(format!("top-up {id:?}")));
+        };
+        if topup.status == to && to != TopUpStatus::Pending {
+            return Ok(TopUpTransition::new(topup, false));
+        }
+        if !topup.status.can_become(to) {
+            return Err(StoreError::Conflict(format!(
+                "top-up {id:?} is {} and cannot become {to}",
+                topup.status
+            )));
+        }
+        let target = if to == TopUpStatus::Completed && topup.expires_at <= at {
+            TopUpStatus::Expired
+        } else {
+            to
+        };
+        topup.status = target;
+        topup.settled_at = Some(at);
+        sqlx::query("UPDATE usage_topup SET status = $2, settled_at = $3, doc = $4 WHERE id = $1")
+            .bind(id)
+            .bind(target.as_str())
+            .bind(at)
+            .bind(Json(doc(&topup)?))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(op, e))?;
+        if target == TopUpStatus::Completed {
+            // Saturates at BIGINT max like the memory store saturates at u64::MAX.
+            sqlx::query(
+                "INSERT INTO usage_counters AS c (brand, metric, period, used, topup_units)
+                 VALUES ($1, $2, $3, 0, $4)
+                 ON CONFLICT (brand, metric, period) DO UPDATE
+                 SET topup_units = LEAST(c.topup_units::NUMERIC + EXCLUDED.topup_units,
+                                         9223372036854775807)::BIGINT",
+            )
+            .bind(&topup.brand)
+            .bind(&topup.metric)
+            .bind(i64::from(topup.period.0))
+            .bind(to_bigint(topup.units, "top-up units")?)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.err(op, e))?;
+        }
+        tx.commit().await.map_err(|e| self.err(op, e))?;
+        Ok(TopUpTransition::new(topup, true))
+    }
+
+    async fn topups(&self, brand: &str) -> StoreResult<Vec<UsageTopUp>> {
+        let rows: Vec<(Json<UsageTopUp>,)> =
+            sqlx::query_as("SELECT doc FROM usage_topup WHERE brand = $1 ORDER BY seq DESC")
+                .bind(brand)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.err("topups", e))?;
+        Ok(rows.into_iter().map(|(Json(t),)| t).collect())
+    }
+}

@@ -1,0 +1,19 @@
+//! The core store conformance suite (`quota_core::testing`) against Postgres, unskipped: in
+//! CI a missing server fails every case. Each case gets a database of its own.
+
+mod common;
+
+use std::sync::Arc;
+
+use quota_core::Store;
+use quota_postgres::PostgresOptions;
+
+async fn make_store() -> Arc<dyn Store> {
+    let db = common::TestDb::create("conf").await;
+    let store = db
+        .store(PostgresOptions::new().set_max_connections(16))
+        .await;
+    Arc::new(common::Owned::new(store, db))
+}
+
+quota_core::store_conformance_tests!(make_store);
