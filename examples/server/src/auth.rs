@@ -1,0 +1,338 @@
+//! Authentication: admin JWTs (HS256, fixed algorithm list, `exp` checked) for the
+//! `/usage-billing/*` routes, and per-brand public API keys for public calls.
+//!
+//! Public API keys are stateless: `pk_<brandId>_<mac>` where `mac` is a truncated
+//! HMAC-SHA256 of the brand id under the key secret. Any server instance that shares the
+//! secret verifies them, whatever the store, and a key names exactly one brand.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::FromRequestParts;
+use hmac::{Hmac, Mac};
+use http::request::Parts;
+use http::{HeaderMap, header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::problem::Problem;
+use crate::state::AppState;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Role claim of admin tokens.
+pub const ADMIN_ROLE: &str = "admin";
+/// Issuer claim of tokens minted here.
+pub const ISSUER: &str = "quota";
+/// Prefix of public API keys.
+pub const PUBLIC_KEY_PREFIX: &str = "pk_";
+const MAC_BYTES: usize = 16;
+const KEY_LABEL: &[u8] = b"quota-public-api-key:v1:";
+
+/// The secrets of a server.
+#[derive(Clone)]
+pub struct Secrets {
+    admin: Vec<u8>,
+    api_keys: Vec<u8>,
+    generated: bool,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("generated", &self.generated)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Errors of the auth module.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The secret is too short to be safe.
+    #[error("{0} must be at least 32 bytes long")]
+    WeakSecret(&'static str),
+    /// The random source failed.
+    #[error("cannot generate a secret: {0}")]
+    Random(String),
+    /// Token encoding failed.
+    #[error("cannot sign the token: {0}")]
+    Sign(String),
+}
+
+impl Secrets {
+    /// Secrets from configuration: `admin` is `QUOTA_ADMIN_JWT_SECRET`; `api_keys`
+    /// (`QUOTA_API_KEY_SECRET`) defaults to a key derived from the admin secret.
+    pub fn from_config(admin: &str, api_keys: Option<&str>) -> Result<Self, AuthError> {
+        if admin.len() < 32 {
+            return Err(AuthError::WeakSecret("QUOTA_ADMIN_JWT_SECRET"));
+        }
+        let api_keys = match api_keys {
+            Some(k) if k.len() < 32 => return Err(AuthError::WeakSecret("QUOTA_API_KEY_SECRET")),
+            Some(k) => k.as_bytes().to_vec(),
+            None => derive(admin.as_bytes(), b"quota-api-key-secret:v1"),
+        };
+        Ok(Secrets {
+            admin: admin.as_bytes().to_vec(),
+            api_keys,
+            generated: false,
+        })
+    }
+
+    /// Fresh random secrets (dev mode: nothing configured).
+    pub fn generate() -> Result<Self, AuthError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| AuthError::Random(e.to_string()))?;
+        let admin = hex(&bytes);
+        let mut s = Secrets::from_config(&admin, None)?;
+        s.generated = true;
+        Ok(s)
+    }
+
+    /// Whether the secrets were generated for this run (dev mode).
+    pub fn generated(&self) -> bool {
+        self.generated
+    }
+
+    /// Signs an admin JWT valid for `ttl_secs`.
+    pub fn admin_token(&self, ttl_secs: u64) -> Result<String, AuthError> {
+        self.admin_token_expiring(unix_now().saturating_add(ttl_secs))
+    }
+
+    /// Signs an admin JWT that expires at `exp` (Unix seconds).
+    pub fn admin_token_expiring(&self, exp: u64) -> Result<String, AuthError> {
+        let claims = AdminClaims {
+            sub: "quota-admin".into(),
+            role: ADMIN_ROLE.into(),
+            iss: ISSUER.into(),
+            iat: unix_now().min(exp),
+            exp,
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&self.admin),
+        )
+        .map_err(|e| AuthError::Sign(e.to_string()))
+    }
+
+    /// Verifies an admin JWT: HS256 only, signature, `exp`, issuer and role.
+    pub fn verify_admin(&self, token: &str) -> Result<AdminClaims, String> {
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_required_spec_claims(&["exp", "sub", "iss"]);
+        v.set_issuer(&[ISSUER]);
+        v.leeway = 30;
+        let data =
+            jsonwebtoken::decode::<AdminClaims>(token, &DecodingKey::from_secret(&self.admin), &v)
+                .map_err(|e| format!("invalid admin token: {e}"))?;
+        if data.claims.role != ADMIN_ROLE {
+            return Err(format!(
+                "token role {:?} is not {ADMIN_ROLE:?}",
+                data.claims.role
+            ));
+        }
+        Ok(data.claims)
+    }
+
+    /// The public API key of `brand`.
+    pub fn public_key(&self, brand: &str) -> String {
+        let mac = self.mac(brand).finalize().into_bytes();
+        let short = mac.get(..MAC_BYTES).unwrap_or(&mac);
+        format!("{PUBLIC_KEY_PREFIX}{brand}_{}", hex(short))
+    }
+
+    /// The brand a public API key belongs to, if the key is genuine.
+    pub fn verify_public_key(&self, key: &str) -> Option<String> {
+        let rest = key.strip_prefix(PUBLIC_KEY_PREFIX)?;
+        let (brand, mac_hex) = rest.rsplit_once('_')?;
+        quota_core::validate_brand_id(brand).ok()?;
+        let mac = unhex(mac_hex)?;
+        if mac.len() != MAC_BYTES {
+            return None;
+        }
+        self.mac(brand)
+            .verify_truncated_left(&mac)
+            .ok()
+            .map(|()| brand.to_owned())
+    }
+
+    fn mac(&self, brand: &str) -> HmacSha256 {
+        let mut mac = keyed(&self.api_keys);
+        mac.update(KEY_LABEL);
+        mac.update(brand.as_bytes());
+        mac
+    }
+}
+
+/// Claims of an admin JWT.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminClaims {
+    /// Subject.
+    pub sub: String,
+    /// Must be `admin`.
+    pub role: String,
+    /// Issuer (`quota`).
+    pub iss: String,
+    /// Issued at (Unix seconds).
+    pub iat: u64,
+    /// Expiry (Unix seconds).
+    pub exp: u64,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// An admin (JWT).
+    Admin,
+    /// A brand, through its public API key.
+    Brand(String),
+}
+
+impl Caller {
+    /// Refuses a brand key that tries to read or write another brand (403).
+    pub fn may_access(&self, brand: &str) -> Result<(), Problem> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::Brand(own) if own == brand => Ok(()),
+            Caller::Brand(own) => Err(Problem::forbidden(format!(
+                "the API key of brand {own:?} cannot access brand {brand:?}"
+            ))
+            .with("brandId", brand)),
+        }
+    }
+
+    /// Refuses anything but an admin (403).
+    pub fn require_admin(&self) -> Result<(), Problem> {
+        match self {
+            Caller::Admin => Ok(()),
+            Caller::Brand(_) => Err(Problem::forbidden(
+                "this route needs an admin token; public API keys cannot use it",
+            )),
+        }
+    }
+}
+
+/// Reads the credentials of a request: `Authorization: Bearer <jwt | pk_...>` or `X-Api-Key`.
+pub fn authenticate(secrets: &Secrets, headers: &HeaderMap) -> Result<Caller, Problem> {
+    let bearer = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| Problem::unauthorized("the Authorization header is not ASCII"))?;
+            let token = v
+                .strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+                .ok_or_else(|| {
+                    Problem::unauthorized("the Authorization header must be `Bearer <token>`")
+                })?;
+            Some(token.trim())
+        }
+    };
+    let api_key = match headers.get("x-api-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| Problem::unauthorized("the X-Api-Key header is not ASCII"))?
+                .trim(),
+        ),
+    };
+    match (bearer, api_key) {
+        (Some(t), _) if !t.starts_with(PUBLIC_KEY_PREFIX) => secrets
+            .verify_admin(t)
+            .map(|_| Caller::Admin)
+            .map_err(Problem::unauthorized),
+        (Some(key), _) | (None, Some(key)) => secrets
+            .verify_public_key(key)
+            .map(Caller::Brand)
+            .ok_or_else(|| Problem::unauthorized("unknown or malformed public API key")),
+        (None, None) => Err(Problem::unauthorized(
+            "send an admin JWT (`Authorization: Bearer <jwt>`) or a public API key (`X-Api-Key`)",
+        )),
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(&state.secrets, &parts.headers)
+    }
+}
+
+fn keyed(key: &[u8]) -> HmacSha256 {
+    match HmacSha256::new_from_slice(key) {
+        Ok(m) => m,
+        // HMAC takes keys of any length.
+        Err(_) => unreachable!("HMAC accepts any key length"),
+    }
+}
+
+fn derive(secret: &[u8], label: &[u8]) -> Vec<u8> {
+    let mut mac = keyed(secret);
+    mac.update(label);
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            s.get(i..i.saturating_add(2))
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> Secrets {
+        Secrets::from_config("0123456789abcdef0123456789abcdef", None).unwrap_or_else(|_| {
+            unreachable!("valid secret");
+        })
+    }
+
+    #[test]
+    fn public_keys_name_one_brand_and_resist_forgery() {
+        let s = secrets();
+        let k = s.public_key("brand_dashboard");
+        assert_eq!(s.verify_public_key(&k).as_deref(), Some("brand_dashboard"));
+        let forged = k.replace("brand_dashboard", "brand_other");
+        assert_eq!(s.verify_public_key(&forged), None);
+        assert_eq!(s.verify_public_key("pk_brand_zz"), None);
+        let other = Secrets::generate().unwrap_or_else(|_| unreachable!());
+        assert_eq!(other.verify_public_key(&k), None);
+    }
+
+    #[test]
+    fn admin_tokens_verify_and_expire() {
+        let s = secrets();
+        let t = s.admin_token(60).unwrap_or_default();
+        assert!(s.verify_admin(&t).is_ok());
+        let other = Secrets::generate().unwrap_or_else(|_| unreachable!());
+        assert!(other.verify_admin(&t).is_err());
+        assert!(s.verify_admin("not.a.jwt").is_err());
+    }
+}

@@ -1,0 +1,274 @@
+//! The `quota` command line: `serve`, `reset`, `token`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use quota_core::{QuotaGuard, ResetRequest};
+
+use crate::auth::Secrets;
+use crate::backend::{StoreKind, open_store};
+use crate::config::{
+    DEFAULT_BODY_LIMIT, DEFAULT_FRONTEND_URL, DEFAULT_PORT, ServeConfig, load_catalog,
+};
+use crate::reset::{ResetReport, run_reset};
+use crate::server::{banner, spawn};
+
+/// Usage Quota Guardian QA server and support tooling.
+#[derive(Debug, Parser)]
+#[command(name = "quota", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server (memory store and demo brand by default).
+    Serve(ServeArgs),
+    /// Reset a brand's metric to a target % of its plan (the runbook's `quota:reset`).
+    Reset(ResetArgs),
+    /// Print tokens and keys for the configured secrets.
+    Token {
+        /// Which token.
+        #[command(subcommand)]
+        kind: TokenKind,
+    },
+}
+
+/// `quota serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, env = "QUOTA_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Store: `memory`, `redis://...`, `postgres://...`.
+    #[arg(long, env = "QUOTA_STORE_URL", default_value = "memory")]
+    pub store: String,
+    /// Plan catalog file (TOML, or JSON by extension); the demo catalog otherwise.
+    #[arg(long, env = "QUOTA_PLANS")]
+    pub plans: Option<PathBuf>,
+    /// Frontend base URL (links printed after resets).
+    #[arg(long, env = "FRONTEND_URL", default_value = DEFAULT_FRONTEND_URL)]
+    pub frontend_url: String,
+    /// Let admins move the server's time forward (month-end rehearsal).
+    #[arg(long)]
+    pub dev_clock: bool,
+    /// Largest accepted request body, bytes.
+    #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
+    pub body_limit: usize,
+    /// Do not seed the demo brand `brand_dashboard`.
+    #[arg(long)]
+    pub no_seed: bool,
+}
+
+/// `quota reset`.
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// The brand.
+    #[arg(long)]
+    pub brand: String,
+    /// The metric (a counter).
+    #[arg(long)]
+    pub metric: String,
+    /// Target usage, % of the plan's included units.
+    #[arg(long)]
+    pub target: u16,
+    /// Units of a completed top-up to add (if the metric accepts overage charge).
+    #[arg(long)]
+    pub topup: Option<u64>,
+    /// Print what would be done; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A running server (default http://localhost:3333).
+    #[arg(long, env = "QUOTA_API_URL", conflicts_with = "store")]
+    pub api: Option<String>,
+    /// Work on a store directly instead (`redis://...`, `postgres://...`).
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Admin JWT for `--api` (else `QUOTA_ADMIN_TOKEN`, `ADMIN_JWT`, or one minted from
+    /// `QUOTA_ADMIN_JWT_SECRET`).
+    #[arg(long, env = "QUOTA_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Plan catalog for `--store` (as `quota serve --plans`).
+    #[arg(long, env = "QUOTA_PLANS")]
+    pub plans: Option<PathBuf>,
+    /// Frontend base URL for the printed links (`--store` mode).
+    #[arg(long, env = "FRONTEND_URL", default_value = DEFAULT_FRONTEND_URL)]
+    pub frontend_url: String,
+}
+
+/// `quota token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenKind {
+    /// An admin JWT signed with `QUOTA_ADMIN_JWT_SECRET`.
+    Admin {
+        /// Validity in hours.
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: u64,
+    },
+    /// The public API key of a brand.
+    Public {
+        /// The brand.
+        #[arg(long)]
+        brand: String,
+    },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(a) => serve(a).await,
+        Command::Reset(a) => reset(a).await,
+        Command::Token { kind } => token(&kind),
+    }
+}
+
+fn env_secret(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.is_empty())
+}
+
+fn configured_secrets() -> Result<Secrets, String> {
+    let admin = env_secret("QUOTA_ADMIN_JWT_SECRET").ok_or(
+        "QUOTA_ADMIN_JWT_SECRET is not set: a dev server generates its own secrets and prints an admin JWT and public key at start",
+    )?;
+    Secrets::from_config(&admin, env_secret("QUOTA_API_KEY_SECRET").as_deref())
+        .map_err(|e| e.to_string())
+}
+
+async fn serve(a: ServeArgs) -> Result<(), String> {
+    let config = ServeConfig {
+        host: a.host,
+        port: a.port,
+        store: a.store,
+        plans: a.plans,
+        frontend_url: a.frontend_url,
+        dev_clock: a.dev_clock,
+        body_limit: a.body_limit,
+        seed: !a.no_seed,
+        admin_secret: env_secret("QUOTA_ADMIN_JWT_SECRET"),
+        api_key_secret: env_secret("QUOTA_API_KEY_SECRET"),
+        banner: true,
+        clock: None,
+    };
+    let server = spawn(config).await.map_err(|e| e.to_string())?;
+    println!("{}", banner(&server));
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => {
+            r.map_err(|e| e.to_string())?;
+            eprintln!("quota: shutting down");
+            server.stop().await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn token(kind: &TokenKind) -> Result<(), String> {
+    let secrets = configured_secrets()?;
+    match kind {
+        TokenKind::Admin { ttl_hours } => {
+            let t = secrets
+                .admin_token(ttl_hours.saturating_mul(3600))
+                .map_err(|e| e.to_string())?;
+            println!("{t}");
+        }
+        TokenKind::Public { brand } => {
+            quota_core::validate_brand_id(brand).map_err(|e| e.to_string())?;
+            println!("{}", secrets.public_key(brand));
+        }
+    }
+    Ok(())
+}
+
+/// Normalizes `--api` to the `/api/v1` base.
+pub fn api_base(api: &str) -> String {
+    let base = api.trim_end_matches('/');
+    if base.ends_with("/api/v1") {
+        base.to_owned()
+    } else {
+        format!("{base}/api/v1")
+    }
+}
+
+async fn reset(a: ResetArgs) -> Result<(), String> {
+    let mut req = ResetRequest::new(a.brand.clone(), a.metric.clone(), a.target);
+    if let Some(t) = a.topup {
+        req = req.with_topup(t);
+    }
+    let report = if let Some(url) = &a.store {
+        reset_on_store(url, a.plans.as_deref(), &req, a.dry_run, &a.frontend_url).await?
+    } else {
+        let api = a.api.as_deref().unwrap_or("http://localhost:3333");
+        let token = match a.token.clone().or_else(|| env_secret("ADMIN_JWT")) {
+            Some(t) => t,
+            None => configured_secrets()?
+                .admin_token(600)
+                .map_err(|e| e.to_string())?,
+        };
+        reset_via_api(api, &token, &a, &req).await?
+    };
+    print!("{}", report.render());
+    Ok(())
+}
+
+async fn reset_on_store(
+    url: &str,
+    plans: Option<&std::path::Path>,
+    req: &ResetRequest,
+    dry_run: bool,
+    frontend_url: &str,
+) -> Result<ResetReport, String> {
+    if StoreKind::of(url)? == StoreKind::Memory {
+        return Err(
+            "the memory store lives inside a running server: use `--api http://localhost:3333` instead of `--store memory`"
+                .into(),
+        );
+    }
+    let catalog = load_catalog(plans)?;
+    let (store, _) = open_store(url).await?;
+    let guard = QuotaGuard::builder(catalog).build(store);
+    run_reset(&guard, req, dry_run, frontend_url)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Calls `POST /api/v1/usage-billing/reset` on a running server.
+pub async fn reset_via_api(
+    api: &str,
+    token: &str,
+    a: &ResetArgs,
+    req: &ResetRequest,
+) -> Result<ResetReport, String> {
+    let url = format!("{}/usage-billing/reset", api_base(api));
+    let body = serde_json::json!({
+        "brandId": req.brand,
+        "metric": req.metric,
+        "target": req.target_percent,
+        "topup": req.topup_units,
+        "dryRun": a.dry_run,
+    });
+    let res = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {url}: {e} (is `quota serve` running?)"))?;
+    let status = res.status();
+    let value: serde_json::Value = res
+        .json()
+        .await
+        .map_err(|e| format!("{url} answered {status} with a body that is not JSON: {e}"))?;
+    if !status.is_success() {
+        let detail = value
+            .get("detail")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("no detail");
+        return Err(format!("reset refused ({status}): {detail}"));
+    }
+    serde_json::from_value(value).map_err(|e| format!("unexpected reset answer: {e}"))
+}

@@ -1,0 +1,101 @@
+//! Server configuration: flags and environment, and the plan catalog to load.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use quota_core::{Catalog, Clock};
+
+/// Default port (the runbook's `BASE_URL=http://localhost:3333`).
+pub const DEFAULT_PORT: u16 = 3333;
+/// Default request body limit (bytes).
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
+/// The demo brand seeded on start.
+pub const DEMO_BRAND: &str = "brand_dashboard";
+/// Default frontend URL (`FRONTEND_URL`).
+pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:3000";
+
+/// How `quota serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Address to bind (default loopback).
+    pub host: IpAddr,
+    /// Port (0 picks a free one).
+    pub port: u16,
+    /// Store URL: `memory`, `redis://...`, `postgres://...`.
+    pub store: String,
+    /// Plan catalog file (TOML or JSON); the demo catalog when `None`.
+    pub plans: Option<PathBuf>,
+    /// Frontend base URL printed after resets.
+    pub frontend_url: String,
+    /// Whether the admin dev clock endpoint is enabled.
+    pub dev_clock: bool,
+    /// Largest accepted request body, bytes.
+    pub body_limit: usize,
+    /// Seed the demo brand.
+    pub seed: bool,
+    /// `QUOTA_ADMIN_JWT_SECRET`; dev mode (generated secrets) when `None`.
+    pub admin_secret: Option<String>,
+    /// `QUOTA_API_KEY_SECRET`; derived from the admin secret when `None`.
+    pub api_key_secret: Option<String>,
+    /// Print the start banner.
+    pub banner: bool,
+    /// The base clock (the system clock when `None`); tests pin time with a fake one.
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: DEFAULT_PORT,
+            store: "memory".into(),
+            plans: None,
+            frontend_url: DEFAULT_FRONTEND_URL.into(),
+            dev_clock: false,
+            body_limit: DEFAULT_BODY_LIMIT,
+            seed: true,
+            admin_secret: None,
+            api_key_secret: None,
+            banner: false,
+            clock: None,
+        }
+    }
+}
+
+impl ServeConfig {
+    /// A config for tests: loopback, a free port, memory store, no banner.
+    pub fn for_tests() -> Self {
+        ServeConfig {
+            port: 0,
+            ..ServeConfig::default()
+        }
+    }
+}
+
+/// Loads the catalog: `path` (TOML, or JSON by extension) or the demo catalog.
+pub fn load_catalog(path: Option<&Path>) -> Result<Catalog, String> {
+    let Some(path) = path else {
+        return Ok(Catalog::demo());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read plans file {}: {e}", path.display()))?;
+    let parsed = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        Catalog::from_json(&text)
+    } else {
+        Catalog::from_toml(&text)
+    };
+    parsed.map_err(|e| format!("plans file {}: {e}", path.display()))
+}
+
+/// `FRONTEND_URL` links printed after a reset.
+pub fn frontend_links(frontend_url: &str, brand: &str) -> (String, String) {
+    let base = frontend_url.trim_end_matches('/');
+    (
+        format!("{base}/analytics?brandId={brand}"),
+        format!("{base}/monitoring?brandId={brand}"),
+    )
+}

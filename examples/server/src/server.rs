@@ -1,0 +1,210 @@
+//! Building, starting and stopping the server.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use quota_core::{Clock, QuotaGuard, Subscription, SystemClock};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::auth::Secrets;
+use crate::backend::{open_store, redact};
+use crate::config::{DEMO_BRAND, ServeConfig, load_catalog};
+use crate::devclock::DevClock;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+/// Lifetime of the admin token printed at start, seconds.
+pub const DEV_TOKEN_TTL_SECS: u64 = 24 * 3600;
+
+/// Start-up failures.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Bad configuration (store URL, plans file, secrets, metrics recorder).
+    #[error("{0}")]
+    Config(String),
+    /// Seeding the demo brand failed.
+    #[error("cannot seed the demo brand: {0}")]
+    Seed(#[from] quota_core::QuotaError),
+    /// Binding or serving failed.
+    #[error("server I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the state: store, catalog, clock, secrets, metrics; seeds the demo brand.
+pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
+    let catalog = load_catalog(config.plans.as_deref()).map_err(ServerError::Config)?;
+    let (store, store_kind) = open_store(&config.store)
+        .await
+        .map_err(ServerError::Config)?;
+    let base: Arc<dyn Clock> = config
+        .clock
+        .clone()
+        .unwrap_or_else(|| Arc::new(SystemClock));
+    let dev_clock = config.dev_clock.then(|| DevClock::over(Arc::clone(&base)));
+    let clock: Arc<dyn Clock> = match &dev_clock {
+        Some(c) => Arc::new(c.clone()),
+        None => base,
+    };
+    let guard = QuotaGuard::builder(catalog).clock(clock).build(store);
+    let secrets = match &config.admin_secret {
+        Some(s) => Secrets::from_config(s, config.api_key_secret.as_deref()),
+        None => Secrets::generate(),
+    }
+    .map_err(|e| ServerError::Config(e.to_string()))?;
+    let metrics = Metrics::install().map_err(ServerError::Config)?;
+    let state = AppState {
+        guard,
+        secrets: Arc::new(secrets),
+        metrics,
+        config: Arc::new(config),
+        dev_clock,
+        store_kind,
+        brands: Arc::new(Mutex::new(BTreeSet::new())),
+    };
+    if state.config.seed {
+        seed_demo_brand(&state).await?;
+    }
+    Ok(state)
+}
+
+/// Seeds `brand_dashboard` on the Starter plan (or the cheapest plan of a custom catalog),
+/// unless it already exists: a few units used, every seat taken (so check-quota on
+/// `team_members` shows the "Upgrade bloqué" case).
+pub async fn seed_demo_brand(state: &AppState) -> Result<(), ServerError> {
+    let guard = &state.guard;
+    state.track_brand(DEMO_BRAND);
+    if guard
+        .store()
+        .subscription(DEMO_BRAND)
+        .await
+        .map_err(quota_core::QuotaError::from)?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let catalog = guard.catalog();
+    let plan = catalog
+        .plan("starter")
+        .or_else(|| catalog.plans().first())
+        .map(|p| p.id.clone())
+        .ok_or_else(|| ServerError::Config("the catalog has no plan".into()))?;
+    guard
+        .subscribe(Subscription::new(DEMO_BRAND, &plan, guard.clock().now()))
+        .await?;
+    for (metric, units) in [("ai_generations", 40), ("renders_2d", 12)] {
+        if catalog.metric(metric).is_some() {
+            guard.consume(DEMO_BRAND, metric, units, None).await?;
+        }
+    }
+    if let Some(seats) = catalog
+        .plan(&plan)
+        .and_then(|p| p.limit("team_members"))
+        .and_then(|l| l.included)
+    {
+        guard.set_gauge(DEMO_BRAND, "team_members", seats).await?;
+    }
+    Ok(())
+}
+
+/// A server running in this process (tests, `quota serve`).
+#[derive(Debug)]
+pub struct RunningServer {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The state (guard, secrets...).
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// `http://addr`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A fresh admin JWT.
+    pub fn admin_token(&self) -> String {
+        self.state
+            .secrets
+            .admin_token(DEV_TOKEN_TTL_SECS)
+            .unwrap_or_default()
+    }
+
+    /// The public API key of `brand`.
+    pub fn public_key(&self, brand: &str) -> String {
+        self.state.secrets.public_key(brand)
+    }
+
+    /// Stops accepting, finishes in-flight requests and waits.
+    pub async fn stop(mut self) -> Result<(), ServerError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.await {
+            Ok(r) => Ok(r?),
+            Err(e) => Err(ServerError::Io(std::io::Error::other(e))),
+        }
+    }
+
+    /// Waits until the server stops (Ctrl-C for `quota serve`).
+    pub async fn wait(self) -> Result<(), ServerError> {
+        match self.task.await {
+            Ok(r) => Ok(r?),
+            Err(e) => Err(ServerError::Io(std::io::Error::other(e))),
+        }
+    }
+}
+
+/// Builds the state, binds and serves in a background task.
+pub async fn spawn(config: ServeConfig) -> Result<RunningServer, ServerError> {
+    let addr = SocketAddr::new(config.host, config.port);
+    let state = build_state(config).await?;
+    let listener = TcpListener::bind(addr).await.map_err(|e| {
+        ServerError::Config(format!("cannot listen on {addr}: {e} (try --port or PORT)"))
+    })?;
+    let addr = listener.local_addr()?;
+    let app = crate::api::router(state.clone());
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// The start banner: URLs and, in dev mode, the demo secrets.
+pub fn banner(server: &RunningServer) -> String {
+    let base = server.base_url();
+    let st = &server.state;
+    let mut out = format!(
+        "quota server listening on {base}\n  store     : {}\n  API       : {base}/api/v1\n  summary   : {base}/api/v1/usage-billing/summary?brandId={DEMO_BRAND}\n  metrics   : {base}/metrics\n  health    : {base}/healthz\n  openapi   : {base}/api/v1/openapi.json\n  dev clock : {}\n",
+        redact(&st.config.store),
+        if st.dev_clock.is_some() {
+            "on (POST /api/v1/admin/clock/advance)"
+        } else {
+            "off"
+        },
+    );
+    if st.secrets.generated() {
+        out.push_str(&format!(
+            "\nDev mode: no QUOTA_ADMIN_JWT_SECRET set, secrets generated for this run only.\n  export API_BASE={base}/api/v1\n  export ADMIN_JWT={}\n  export PUBLIC_KEY={}\n  (PUBLIC_KEY is the public API key of {DEMO_BRAND}; ADMIN_JWT is valid 24 h)\n",
+            server.admin_token(),
+            server.public_key(DEMO_BRAND),
+        ));
+    } else {
+        out.push_str("\nSecrets from the environment; `quota token admin` prints an admin JWT.\n");
+    }
+    out
+}

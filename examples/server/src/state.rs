@@ -1,0 +1,64 @@
+//! The shared state of the server's handlers. It grows with each feature (share links,
+//! top-up checkout and alert delivery will add their fields here).
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use quota_core::QuotaGuard;
+
+use crate::auth::Secrets;
+use crate::backend::StoreKind;
+use crate::config::ServeConfig;
+use crate::devclock::DevClock;
+use crate::metrics::Metrics;
+
+/// Most brands whose gauges are refreshed at each scrape.
+pub const MAX_TRACKED_BRANDS: usize = 1000;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The quota guard over the configured store.
+    pub guard: QuotaGuard,
+    /// JWT and API key secrets.
+    pub secrets: Arc<Secrets>,
+    /// The Prometheus recorder.
+    pub metrics: Metrics,
+    /// The configuration the server started with.
+    pub config: Arc<ServeConfig>,
+    /// The dev clock, when `--dev-clock` is on.
+    pub dev_clock: Option<DevClock>,
+    /// Which store backs the guard.
+    pub store_kind: StoreKind,
+    /// Brands this server has seen, whose gauges it keeps fresh.
+    pub brands: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl AppState {
+    /// Remembers a brand for gauge refreshes (bounded).
+    pub fn track_brand(&self, brand: &str) {
+        if let Ok(mut set) = self.brands.lock() {
+            if set.len() < MAX_TRACKED_BRANDS || set.contains(brand) {
+                set.insert(brand.to_owned());
+            }
+        }
+    }
+
+    /// The brands this server keeps gauges for.
+    pub fn tracked_brands(&self) -> Vec<String> {
+        self.brands
+            .lock()
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Refreshes the gauges of every tracked brand from its snapshot.
+    pub async fn refresh_gauges(&self) {
+        for brand in self.tracked_brands() {
+            match self.guard.snapshot(&brand).await {
+                Ok(s) => crate::metrics::observe_snapshot(&s),
+                Err(e) => tracing::debug!(brand, error = %e, "gauge refresh skipped"),
+            }
+        }
+    }
+}

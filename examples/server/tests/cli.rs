@@ -1,0 +1,232 @@
+//! The `quota` binary (reset against a running server, dry run, tokens) and the `/metrics`
+//! text checked with a real Prometheus parser.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{Auth, Harness};
+
+fn quota(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quota"));
+    cmd.args(args)
+        .env_remove("QUOTA_ADMIN_JWT_SECRET")
+        .env_remove("QUOTA_ADMIN_TOKEN")
+        .env_remove("ADMIN_JWT")
+        .env_remove("QUOTA_API_URL")
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+async fn quota_async(args: Vec<String>, env: Vec<(String, String)>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        quota(&args, &env)
+    })
+    .await
+    .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_reset_against_a_running_server_and_its_dry_run() {
+    let h = Harness::start("memory").await;
+    let (brand, _) = h.brand("starter").await;
+    let args = |extra: &[&str]| {
+        let mut v: Vec<String> = [
+            "reset",
+            &format!("--brand={brand}"),
+            "--metric=ai_generations",
+            "--target=92",
+            "--topup=25",
+            "--api",
+            &h.base,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    let token = vec![("QUOTA_ADMIN_TOKEN".to_owned(), h.admin.clone())];
+
+    let dry = quota_async(args(&["--dry-run"]), token.clone()).await;
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    let out = text(&dry.stdout);
+    assert!(out.contains("dry run: nothing written"), "{out}");
+    assert!(out.contains("= 460 units"), "{out}");
+    assert!(out.contains("/analytics?brandId="), "{out}");
+    assert!(out.contains("/monitoring?brandId="), "{out}");
+    assert_eq!(h.used(&brand, "ai_generations").await, 0);
+
+    let real = quota_async(args(&[]), token.clone()).await;
+    assert!(real.status.success(), "{}", text(&real.stderr));
+    let out = text(&real.stdout);
+    assert!(out.contains("top-up : +25 units, completed"), "{out}");
+    assert!(out.contains("after  : 460 used of 525 (87 %)"), "{out}");
+    assert_eq!(h.used(&brand, "ai_generations").await, 460);
+
+    // Without a token it says how to get one; with a bad one the server's refusal is shown.
+    let none = quota_async(args(&[]), vec![]).await;
+    assert!(!none.status.success());
+    assert!(text(&none.stderr).contains("QUOTA_ADMIN_JWT_SECRET"));
+    let bad = quota_async(args(&["--token", "nope"]), vec![]).await;
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("401"), "{}", text(&bad.stderr));
+    assert_eq!(h.used(&brand, "ai_generations").await, 460);
+}
+
+#[test]
+fn cli_token_admin_signs_with_the_configured_secret() {
+    let secret = "an-admin-secret-of-at-least-32-bytes!";
+    let out = quota(&["token", "admin"], &[("QUOTA_ADMIN_JWT_SECRET", secret)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_owned();
+    let secrets = quota_server::auth::Secrets::from_config(secret, None).unwrap();
+    assert!(secrets.verify_admin(&token).is_ok());
+    let key = quota(
+        &["token", "public", "--brand", "brand_dashboard"],
+        &[("QUOTA_ADMIN_JWT_SECRET", secret)],
+    );
+    assert_eq!(
+        secrets
+            .verify_public_key(text(&key.stdout).trim())
+            .as_deref(),
+        Some("brand_dashboard")
+    );
+    let missing = quota(&["token", "admin"], &[]);
+    assert!(!missing.status.success());
+    let weak = quota(&["token", "admin"], &[("QUOTA_ADMIN_JWT_SECRET", "short")]);
+    assert!(text(&weak.stderr).contains("at least 32 bytes"));
+}
+
+#[test]
+fn cli_reset_on_a_store_refuses_memory_and_unknown_schemes() {
+    let mem = quota(
+        &[
+            "reset",
+            "--brand=b",
+            "--metric=ai_generations",
+            "--target=5",
+            "--store",
+            "memory",
+        ],
+        &[],
+    );
+    assert!(!mem.status.success());
+    assert!(text(&mem.stderr).contains("--api"), "{}", text(&mem.stderr));
+    let bad = quota(
+        &[
+            "reset",
+            "--brand=b",
+            "--metric=ai_generations",
+            "--target=5",
+            "--store",
+            "mongo://x",
+        ],
+        &[],
+    );
+    assert!(
+        text(&bad.stderr).contains("unknown store"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+/// Parses the exposition with `promtool check metrics` when installed, else with Python's
+/// `prometheus_client` parser. In CI one of them must be there.
+fn parse_with_prometheus(exposition: &str) -> Option<String> {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let run = |mut cmd: Command| -> Option<Output> {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .ok()?;
+        child.stdin.take()?.write_all(exposition.as_bytes()).ok()?;
+        child.wait_with_output().ok()
+    };
+    let mut promtool = Command::new("promtool");
+    promtool.args(["check", "metrics"]);
+    if let Some(out) = run(promtool) {
+        // promtool exits 1 on lint *warnings* too (e.g. no _seconds suffix, which the runbook's
+        // `quota_summary_latency` name rules out); parse errors say "error while linting".
+        let err = text(&out.stderr);
+        assert!(!err.contains("error while linting"), "promtool: {err}");
+        return Some(format!("promtool: {err}"));
+    }
+    let script = "import sys\nfrom prometheus_client.parser import text_string_to_metric_families as p\nfams = list(p(sys.stdin.read()))\nprint(len(fams), sum(len(f.samples) for f in fams))\nfor f in fams:\n    print(f.name, f.type, len(f.samples))\n";
+    for python in ["python3", "/usr/bin/python3"] {
+        let mut cmd = Command::new(python);
+        cmd.args(["-c", script]);
+        if let Some(out) = run(cmd) {
+            let err = text(&out.stderr);
+            if err.contains("No module named") {
+                continue;
+            }
+            assert!(
+                out.status.success(),
+                "prometheus_client rejects /metrics: {err}"
+            );
+            return Some(text(&out.stdout));
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_parse_with_a_real_prometheus_parser() {
+    let h = Harness::start("memory").await;
+    let (brand, key) = h.brand("free").await;
+    h.record(&brand, "ai_generations", 95).await;
+    h.post("/renders", serde_json::json!({}), Auth::Key(&key))
+        .await;
+    h.summary(&brand).await;
+    let body = h.metrics_text().await;
+    for name in [
+        "quota_usage",
+        "quota_limit",
+        "quota_usage_ratio",
+        "quota_decisions_total",
+        "quota_summary_latency_bucket",
+        "render_queue_latency_bucket",
+    ] {
+        assert!(body.contains(name), "{name} missing from /metrics");
+    }
+    match parse_with_prometheus(&body) {
+        Some(report) => {
+            eprintln!("{report}");
+            if !report.starts_with("promtool") {
+                for family in [
+                    "quota_usage gauge",
+                    "quota_summary_latency histogram",
+                    "quota_decisions counter",
+                ] {
+                    assert!(report.contains(family), "{family} not parsed: {report}");
+                }
+            }
+        }
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+            "no Prometheus parser: install one (apt-get install -y prometheus, or pip install prometheus_client)"
+        ),
+        None => eprintln!(
+            "skipping the parser check: neither promtool nor python3 prometheus_client is installed"
+        ),
+    }
+}
