@@ -17,6 +17,8 @@ step "services: Redis (standalone + 3-master cluster)"
 source scripts/redis-env.sh
 step "services: Postgres"
 eval "$(bash scripts/pg-env.sh)"
+step "tools: a Prometheus text parser (for the /metrics test)"
+bash scripts/server-env.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -9,38 +9,29 @@ use axum::{Json, Router, middleware};
 use http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::guarded::{BrandId, Cost, authenticate_brand, meter};
+use quota_tower::{Cost, QuotaLayer};
+
+use crate::guarded::{BrandId, authenticate_brand};
 use crate::metrics;
 use crate::state::AppState;
 
-/// What `POST /designs` costs.
-pub const DESIGN_COST: Cost = Cost {
-    metric: "ai_generations",
-    units: 1,
-};
-/// What `POST /renders` costs.
-pub const RENDER_COST: Cost = Cost {
-    metric: "renders_2d",
-    units: 1,
-};
+/// The metric `POST /designs` consumes (one unit a call).
+pub const DESIGN_METRIC: &str = "ai_generations";
+/// The metric `POST /renders` consumes (one unit a call).
+pub const RENDER_METRIC: &str = "renders_2d";
 
-/// The public routes, each behind its meter and the API key check.
+/// The public routes: the API key check, then `QuotaLayer` (atomic consume, RateLimit
+/// headers, 429 problem+json past a hard limit), then the handler.
 pub fn routes(state: &AppState) -> Router<AppState> {
+    let layer = |metric: &'static str| {
+        QuotaLayer::new(state.guard.clone())
+            .brand_from_extension()
+            .cost(Cost::one(metric))
+            .refund_on_server_errors()
+    };
     Router::new()
-        .route(
-            "/designs",
-            post(design).route_layer(middleware::from_fn_with_state(
-                (state.clone(), DESIGN_COST),
-                meter,
-            )),
-        )
-        .route(
-            "/renders",
-            post(render).route_layer(middleware::from_fn_with_state(
-                (state.clone(), RENDER_COST),
-                meter,
-            )),
-        )
+        .route("/designs", post(design).route_layer(layer(DESIGN_METRIC)))
+        .route("/renders", post(render).route_layer(layer(RENDER_METRIC)))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             authenticate_brand,
@@ -69,6 +60,7 @@ fn job(
     histogram: &'static str,
 ) -> (StatusCode, Json<Value>) {
     let started = Instant::now();
+    state.track_brand(brand);
     let now = state.guard.clock().now();
     let id = format!("{kind}_{}", now.timestamp_micros());
     metrics::latency(histogram, started.elapsed().as_secs_f64());

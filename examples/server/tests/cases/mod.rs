@@ -233,10 +233,10 @@ pub(crate) async fn public_routes_carry_ratelimit_headers_and_deny_past_the_hard
         assert_eq!(r.status, 202, "call {i}: {}", r.text);
         assert_eq!(r.body["brandId"], brand.as_str());
         let policy = r.header("ratelimit-policy").unwrap();
-        assert!(policy.starts_with("\"renders_2d\";q=20;w="), "{policy}");
+        assert!(policy.starts_with("\"quota\";q=20;w="), "{policy}");
         let rl = r.header("ratelimit").unwrap();
         assert!(
-            rl.starts_with(&format!("\"renders_2d\";r={};t=", 20 - i)),
+            rl.starts_with(&format!("\"quota\";r={};t=", 20 - i)),
             "{rl}"
         );
         // The headers are RFC 9651 structured fields (lists of items with parameters).
