@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use quota_core::{MemoryStore, Store};
+use quota_core::{MemoryStore, OutboxStore, Store};
 use quota_postgres::{PostgresOptions, PostgresStore};
 use quota_redis::{RedisOptions, RedisStore};
 
@@ -41,19 +41,61 @@ impl StoreKind {
     }
 }
 
+/// An opened store, with the other faces the server uses.
+#[derive(Clone)]
+pub struct OpenedStore {
+    /// The usage store.
+    pub store: Arc<dyn Store>,
+    /// Which kind.
+    pub kind: StoreKind,
+    /// The alert outbox, in the same store.
+    pub outbox: Arc<dyn OutboxStore>,
+    /// The Postgres store itself (share-link revocations live there).
+    pub postgres: Option<Arc<PostgresStore>>,
+}
+
 /// Opens the store a URL names.
 pub async fn open_store(url: &str) -> Result<(Arc<dyn Store>, StoreKind), String> {
+    let opened = open(url).await?;
+    Ok((opened.store, opened.kind))
+}
+
+/// Opens the store a URL names, with its outbox and backend-specific faces.
+pub async fn open(url: &str) -> Result<OpenedStore, String> {
     let kind = StoreKind::of(url)?;
-    let store: Arc<dyn Store> = match kind {
-        StoreKind::Memory => Arc::new(MemoryStore::new()),
-        StoreKind::Redis => Arc::new(open_redis(url).await?),
-        StoreKind::Postgres => Arc::new(
-            PostgresStore::connect(url, PostgresOptions::new())
-                .await
-                .map_err(|e| format!("cannot open the postgres store {}: {e}", redact(url)))?,
-        ),
-    };
-    Ok((store, kind))
+    Ok(match kind {
+        StoreKind::Memory => {
+            let s = Arc::new(MemoryStore::new());
+            OpenedStore {
+                store: s.clone(),
+                kind,
+                outbox: s,
+                postgres: None,
+            }
+        }
+        StoreKind::Redis => {
+            let s = Arc::new(open_redis(url).await?);
+            OpenedStore {
+                store: s.clone(),
+                kind,
+                outbox: s,
+                postgres: None,
+            }
+        }
+        StoreKind::Postgres => {
+            let s = Arc::new(
+                PostgresStore::connect(url, PostgresOptions::new())
+                    .await
+                    .map_err(|e| format!("cannot open the postgres store {}: {e}", redact(url)))?,
+            );
+            OpenedStore {
+                store: s.clone(),
+                kind,
+                outbox: s.clone(),
+                postgres: Some(s),
+            }
+        }
+    })
 }
 
 /// `redis://host:port[/db][?prefix=p]` (one server), or a cluster: `redis+cluster://h1:p1,h2:p2`

@@ -155,6 +155,14 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         api_key_secret: env_secret("QUOTA_API_KEY_SECRET"),
         banner: true,
         clock: None,
+        share_keys: env_secret("QUOTA_SHARE_KEYS"),
+        share_ttl: quota_share::ShareTtl::from_env().map_err(|e| e.to_string())?,
+        stripe: match env_secret("STRIPE_SECRET_KEY") {
+            Some(_) => Some(quota_payments::StripeConfig::from_env().map_err(|e| e.to_string())?),
+            None => None,
+        },
+        webhook_secret: env_secret("STRIPE_WEBHOOK_SECRET"),
+        notify: Some(quota_notify::NotifyConfig::from_env().map_err(|e| e.to_string())?),
     };
     let server = spawn(config).await.map_err(|e| e.to_string())?;
     println!("{}", banner(&server));

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use quota_core::{Catalog, Clock};
+use quota_notify::NotifyConfig;
+use quota_payments::StripeConfig;
+use quota_share::ShareTtl;
 
 /// Default port (the runbook's `BASE_URL=http://localhost:3333`).
 pub const DEFAULT_PORT: u16 = 3333;
@@ -42,6 +45,17 @@ pub struct ServeConfig {
     pub banner: bool,
     /// The base clock (the system clock when `None`); tests pin time with a fake one.
     pub clock: Option<Arc<dyn Clock>>,
+    /// `QUOTA_SHARE_KEYS` (`kid:secret,...`, active first); generated when `None`.
+    pub share_keys: Option<String>,
+    /// Share link lifetimes (`QUOTA_SHARE_TTL_MS`, capped).
+    pub share_ttl: ShareTtl,
+    /// Stripe Checkout (`STRIPE_SECRET_KEY`, `STRIPE_API_BASE`); the simulated checkout when `None`.
+    pub stripe: Option<StripeConfig>,
+    /// `STRIPE_WEBHOOK_SECRET` (comma-separated while rolling); generated when `None`.
+    pub webhook_secret: Option<String>,
+    /// Alert delivery (`SLACK_WEBHOOK_URL`, `SMTP_URL` + `ALERT_EMAIL_TO`, `QUOTA_WEBHOOK_URL`);
+    /// alerts are only kept in the timeline when `None` or when no sink is on.
+    pub notify: Option<NotifyConfig>,
 }
 
 impl Default for ServeConfig {
@@ -59,6 +73,11 @@ impl Default for ServeConfig {
             api_key_secret: None,
             banner: false,
             clock: None,
+            share_keys: None,
+            share_ttl: ShareTtl::default(),
+            stripe: None,
+            webhook_secret: None,
+            notify: None,
         }
     }
 }

@@ -26,9 +26,11 @@ pub mod devclock;
 pub mod extract;
 pub mod guarded;
 pub mod metrics;
+pub mod payments;
 pub mod problem;
 pub mod reset;
 pub mod server;
+pub mod share;
 pub mod state;
 
 pub use config::{DEMO_BRAND, ServeConfig};

@@ -10,11 +10,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::auth::Secrets;
-use crate::backend::{open_store, redact};
+use crate::backend::{open, redact};
 use crate::config::{DEMO_BRAND, ServeConfig, load_catalog};
 use crate::devclock::DevClock;
 use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::state::{Alerts, AppState};
+use quota_notify::{Dispatcher, QuotaAlertListener};
 
 /// Lifetime of the admin token printed at start, seconds.
 pub const DEV_TOKEN_TTL_SECS: u64 = 24 * 3600;
@@ -33,12 +34,13 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
-/// Builds the state: store, catalog, clock, secrets, metrics; seeds the demo brand.
+/// Builds the state: store, catalog, clock, secrets, metrics, share links, payments and
+/// alert delivery (listener on the guard, dispatcher in the background when a sink is on);
+/// seeds the demo brand.
 pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
     let catalog = load_catalog(config.plans.as_deref()).map_err(ServerError::Config)?;
-    let (store, store_kind) = open_store(&config.store)
-        .await
-        .map_err(ServerError::Config)?;
+    let opened = open(&config.store).await.map_err(ServerError::Config)?;
+    let store_kind = opened.kind;
     let base: Arc<dyn Clock> = config
         .clock
         .clone()
@@ -48,13 +50,33 @@ pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
         Some(c) => Arc::new(c.clone()),
         None => base,
     };
-    let guard = QuotaGuard::builder(catalog).clock(clock).build(store);
+    let mut builder = QuotaGuard::builder(catalog).clock(Arc::clone(&clock));
+    let mut alerts = None;
+    if let Some(notify) = config.notify.clone().filter(|n| !n.sink_names().is_empty()) {
+        let (listener, _writer) =
+            QuotaAlertListener::start(Arc::clone(&opened.outbox), &notify, Arc::clone(&clock))
+                .map_err(|e| ServerError::Config(format!("alert delivery: {e}")))?;
+        let sinks = notify.sink_names();
+        let dispatcher =
+            Dispatcher::from_config(Arc::clone(&opened.outbox), notify, Arc::clone(&clock))
+                .and_then(|d| d.spawn())
+                .map_err(|e| ServerError::Config(format!("alert delivery: {e}")))?;
+        builder = builder.listener(Arc::new(listener));
+        alerts = Some(Alerts {
+            sinks,
+            dispatcher: Arc::new(tokio::sync::Mutex::new(Some(dispatcher))),
+        });
+    }
+    let guard = builder.build(Arc::clone(&opened.store));
     let secrets = match &config.admin_secret {
         Some(s) => Secrets::from_config(s, config.api_key_secret.as_deref()),
         None => Secrets::generate(),
     }
     .map_err(|e| ServerError::Config(e.to_string()))?;
     let metrics = Metrics::install().map_err(ServerError::Config)?;
+    let share =
+        crate::share::build(&config, &opened, Arc::clone(&clock)).map_err(ServerError::Config)?;
+    let payments = crate::payments::build(&config).map_err(ServerError::Config)?;
     let state = AppState {
         guard,
         secrets: Arc::new(secrets),
@@ -63,6 +85,9 @@ pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
         dev_clock,
         store_kind,
         brands: Arc::new(Mutex::new(BTreeSet::new())),
+        share,
+        payments,
+        alerts,
     };
     if state.config.seed {
         seed_demo_brand(&state).await?;
@@ -144,7 +169,9 @@ impl RunningServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        match self.task.await {
+        let served = self.task.await;
+        self.state.stop_alerts().await;
+        match served {
             Ok(r) => Ok(r?),
             Err(e) => Err(ServerError::Io(std::io::Error::other(e))),
         }
@@ -197,6 +224,24 @@ pub fn banner(server: &RunningServer) -> String {
             "off"
         },
     );
+    out.push_str(&format!(
+        "  share     : {base}/share/quota/<token> (revocations in {})\n  checkout  : {}\n  alerts    : {}\n",
+        st.share.revocations_in,
+        st.payments.provider.name(),
+        st.alerts
+            .as_ref()
+            .map_or_else(|| "off (no sink configured)".to_owned(), |a| a.sinks.join(", ")),
+    ));
+    if let Some(keys) = &st.share.generated_keys {
+        out.push_str(&format!(
+            "\nDev mode: no QUOTA_SHARE_KEYS set, share key generated for this run only.\n  export QUOTA_SHARE_KEYS={keys}\n"
+        ));
+    }
+    if let Some(secret) = &st.payments.generated_secret {
+        out.push_str(&format!(
+            "Dev mode: no STRIPE_WEBHOOK_SECRET set, generated for this run only.\n  export STRIPE_WEBHOOK_SECRET={secret}\n"
+        ));
+    }
     if st.secrets.generated() {
         out.push_str(&format!(
             "\nDev mode: no QUOTA_ADMIN_JWT_SECRET set, secrets generated for this run only.\n  export API_BASE={base}/api/v1\n  export ADMIN_JWT={}\n  export PUBLIC_KEY={}\n  (PUBLIC_KEY is the public API key of {DEMO_BRAND}; ADMIN_JWT is valid 24 h)\n",

@@ -11,6 +11,9 @@ use crate::backend::StoreKind;
 use crate::config::ServeConfig;
 use crate::devclock::DevClock;
 use crate::metrics::Metrics;
+use crate::payments::PaymentState;
+use crate::share::ShareState;
+use quota_notify::DispatcherHandle;
 
 /// Most brands whose gauges are refreshed at each scrape.
 pub const MAX_TRACKED_BRANDS: usize = 1000;
@@ -32,9 +35,33 @@ pub struct AppState {
     pub store_kind: StoreKind,
     /// Brands this server has seen, whose gauges it keeps fresh.
     pub brands: Arc<Mutex<BTreeSet<String>>>,
+    /// Share links: issuer and revocations.
+    pub share: ShareState,
+    /// Top-up checkout: provider and webhook secret.
+    pub payments: PaymentState,
+    /// Alert delivery, when a sink is configured.
+    pub alerts: Option<Alerts>,
+}
+
+/// Alert delivery of this server instance.
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    /// The sinks that are on (`slack`, `email`, `webhook`).
+    pub sinks: Vec<String>,
+    /// The outbox dispatcher, taken out at shutdown.
+    pub dispatcher: Arc<tokio::sync::Mutex<Option<DispatcherHandle>>>,
 }
 
 impl AppState {
+    /// Stops the alert dispatcher (what is still in the outbox waits for the next start).
+    pub async fn stop_alerts(&self) {
+        if let Some(alerts) = &self.alerts {
+            if let Some(handle) = alerts.dispatcher.lock().await.take() {
+                handle.shutdown().await;
+            }
+        }
+    }
+
     /// Remembers a brand for gauge refreshes (bounded).
     pub fn track_brand(&self, brand: &str) {
         if let Ok(mut set) = self.brands.lock() {

@@ -4,16 +4,21 @@ pub mod brands;
 pub mod clock;
 pub mod openapi;
 pub mod public;
+pub mod share;
+pub mod topups;
 pub mod usage;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::problem::Problem;
 use crate::state::AppState;
+
+/// Largest Stripe webhook body accepted (events carry the whole checkout session).
+pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
@@ -24,6 +29,14 @@ pub fn router(state: AppState) -> Router {
         .route("/usage-billing/check-quota", post(usage::check_quota))
         .route("/usage-billing/summary", get(usage::summary))
         .route("/usage-billing/reset", post(usage::reset))
+        .route("/usage-billing/share", post(share::create))
+        .route("/usage-billing/share/{id}", delete(share::revoke))
+        .route("/usage-billing/topups", get(topups::history))
+        .route("/usage-billing/topups/checkout", post(topups::checkout))
+        .route(
+            "/usage-billing/topups/webhook",
+            post(topups::webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
+        )
         .route("/brands", post(brands::create))
         .route("/admin/clock", get(clock::show))
         .route("/admin/clock/advance", post(clock::advance))
@@ -32,6 +45,16 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/share/quota/{token}", get(share::page))
+        .route("/checkout/simulated/{session}", get(topups::simulated_page))
+        .route(
+            "/checkout/simulated/{session}/confirm",
+            post(topups::simulated_confirm),
+        )
+        .route(
+            "/checkout/simulated/{session}/cancel",
+            post(topups::simulated_cancel),
+        )
         .nest("/api/v1", api)
         .merge(public::routes(&state))
         .fallback(not_found)

@@ -1,0 +1,102 @@
+//! Share links: the keyring (`QUOTA_SHARE_KEYS`, or generated keys in dev mode), the issuer
+//! and where revocations live (Postgres when the store is Postgres, memory otherwise).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use quota_core::{Clock, StoreError};
+use quota_postgres::PostgresStore;
+use quota_share::{MemoryRevocations, ShareIssuer, ShareKeyring, ShareRevocations};
+
+use crate::backend::OpenedStore;
+use crate::config::ServeConfig;
+
+/// Share-link revocations in the Postgres store (`share_link_revocations`): they survive a
+/// restart and are seen by every server instance.
+#[derive(Debug, Clone)]
+pub struct PostgresRevocations {
+    store: Arc<PostgresStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl PostgresRevocations {
+    /// Revocations in `store`, stamped with `clock`.
+    pub fn new(store: Arc<PostgresStore>, clock: Arc<dyn Clock>) -> Self {
+        PostgresRevocations { store, clock }
+    }
+}
+
+#[async_trait]
+impl ShareRevocations for PostgresRevocations {
+    async fn revoke(&self, id: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        // `DELETE /share/{id}` only knows the link id: the brand column gets "" (it only
+        // serves per-brand listings, which the server does not offer).
+        self.store
+            .revoke_share_link(id, "", self.clock.now(), Some(until))
+            .await
+            .map(|_| ())
+    }
+
+    async fn is_revoked(&self, id: &str) -> Result<bool, StoreError> {
+        self.store.is_share_link_revoked(id).await
+    }
+}
+
+/// What the share routes need.
+#[derive(Debug, Clone)]
+pub struct ShareState {
+    /// Issues and checks tokens.
+    pub issuer: Arc<ShareIssuer>,
+    /// Where revocations live.
+    pub revocations: Arc<dyn ShareRevocations>,
+    /// Where revocations live, for the banner: `postgres` or `memory`.
+    pub revocations_in: &'static str,
+    /// The generated `QUOTA_SHARE_KEYS` value in dev mode (printed in the banner).
+    pub generated_keys: Option<String>,
+}
+
+/// A random `dev:<64 hex>` key spec.
+fn generate_keys() -> Result<String, String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for share keys: {e}"))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("dev:{hex}"))
+}
+
+/// Builds the share state from the configuration.
+pub fn build(
+    config: &ServeConfig,
+    opened: &OpenedStore,
+    clock: Arc<dyn Clock>,
+) -> Result<ShareState, String> {
+    let (spec, generated_keys) = match &config.share_keys {
+        Some(s) => (s.clone(), None),
+        None => {
+            let s = generate_keys()?;
+            (s.clone(), Some(s))
+        }
+    };
+    let keyring = ShareKeyring::parse(&spec).map_err(|e| format!("QUOTA_SHARE_KEYS: {e}"))?;
+    let issuer = ShareIssuer::new(
+        Arc::new(keyring),
+        config.share_ttl,
+        &config.frontend_url,
+        Arc::clone(&clock),
+    )
+    .map_err(|e| format!("share links: {e}"))?;
+    let (revocations, revocations_in): (Arc<dyn ShareRevocations>, &'static str) =
+        match &opened.postgres {
+            Some(pg) => (
+                Arc::new(PostgresRevocations::new(Arc::clone(pg), clock)),
+                "postgres",
+            ),
+            None => (Arc::new(MemoryRevocations::new()), "memory"),
+        };
+    Ok(ShareState {
+        issuer: Arc::new(issuer),
+        revocations,
+        revocations_in,
+        generated_keys,
+    })
+}
