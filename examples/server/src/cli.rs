@@ -122,6 +122,7 @@ pub enum TokenKind {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), String> {
+    quota_payments::install_crypto_provider();
     match cli.command {
         Command::Serve(a) => serve(a).await,
         Command::Reset(a) => reset(a).await,

@@ -38,6 +38,9 @@ pub enum ServerError {
 /// alert delivery (listener on the guard, dispatcher in the background when a sink is on);
 /// seeds the demo brand.
 pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
+    // reqwest is built with rustls without a default provider (quota-payments): install ring
+    // once before any HTTP client (Stripe, alert sinks) is made.
+    quota_payments::install_crypto_provider();
     let catalog = load_catalog(config.plans.as_deref()).map_err(ServerError::Config)?;
     let opened = open(&config.store).await.map_err(ServerError::Config)?;
     let store_kind = opened.kind;

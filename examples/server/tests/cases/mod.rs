@@ -1,6 +1,8 @@
 //! The runbook cases, run by `runbook.rs` (memory) and `runbook_redis.rs` (Redis).
 #![allow(dead_code)]
 
+pub(crate) mod flows;
+
 use crate::common::{Auth, Harness, sample};
 use serde_json::json;
 
@@ -663,6 +665,36 @@ macro_rules! runbook_suite {
         async fn health_openapi_and_unknown_routes() {
             if let Some(store) = $store {
                 $crate::cases::health_openapi_and_unknown_routes(&store).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn alerts_past_90_reach_slack_and_email_once() {
+            if let Some(store) = $store {
+                $crate::cases::flows::alerts_past_90_reach_slack_and_email_once(&store).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn an_alert_waits_for_a_receiver_that_is_down_and_arrives_once() {
+            if let Some(store) = $store {
+                $crate::cases::flows::an_alert_waits_for_a_receiver_that_is_down_and_arrives_once(&store).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn share_links_show_the_snapshot_and_refuse_every_bad_token() {
+            if let Some(store) = $store {
+                $crate::cases::flows::share_links_show_the_snapshot_and_refuse_every_bad_token(&store).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn checkout_on_the_simulated_page_completes_the_topup() {
+            if let Some(store) = $store {
+                $crate::cases::flows::checkout_on_the_simulated_page_completes_the_topup(&store).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_stripe_signed_webhook_completes_the_topup_once() {
+            if let Some(store) = $store {
+                $crate::cases::flows::a_stripe_signed_webhook_completes_the_topup_once(&store).await;
             }
         }
     };

@@ -1,0 +1,323 @@
+//! Loopback stand-ins for Slack and SMTP (copied from quota-notify's test helpers): an HTTP
+//! receiver and an SMTP sink, both speaking the real protocols on random ports.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    dead_code,
+    unreachable_pub
+)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// One HTTP request as received.
+#[derive(Clone, Debug)]
+pub(crate) struct HttpRequest {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    /// Lower-case names.
+    pub(crate) headers: HashMap<String, String>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl HttpRequest {
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A tiny HTTP/1.1 server recording POSTs and answering with a settable status.
+#[derive(Debug)]
+pub(crate) struct HttpReceiver {
+    pub(crate) addr: SocketAddr,
+    requests: Arc<Mutex<Vec<HttpRequest>>>,
+    status: Arc<AtomicU16>,
+    hits: Arc<AtomicUsize>,
+    task: JoinHandle<()>,
+}
+
+impl HttpReceiver {
+    pub(crate) async fn start() -> HttpReceiver {
+        HttpReceiver::start_on(TcpListener::bind("127.0.0.1:0").await.unwrap())
+    }
+
+    /// Binds a given address (for "down then up": the address of a receiver not started yet).
+    pub(crate) async fn start_at(addr: SocketAddr) -> HttpReceiver {
+        HttpReceiver::start_on(TcpListener::bind(addr).await.unwrap())
+    }
+
+    fn start_on(listener: TcpListener) -> HttpReceiver {
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(200));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn({
+            let requests = Arc::clone(&requests);
+            let status = Arc::clone(&status);
+            let hits = Arc::clone(&hits);
+            async move {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        return;
+                    };
+                    let requests = Arc::clone(&requests);
+                    let status = Arc::clone(&status);
+                    let hits = Arc::clone(&hits);
+                    tokio::spawn(async move {
+                        let _ = serve_http(stream, &requests, &status, &hits).await;
+                    });
+                }
+            }
+        });
+        HttpReceiver {
+            addr,
+            requests,
+            status,
+            hits,
+            task,
+        }
+    }
+
+    /// Requests answered, whatever the status.
+    pub(crate) fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub(crate) fn set_status(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    pub(crate) fn requests(&self) -> Vec<HttpRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    /// Waits until at least `n` requests arrived (panics after `within`).
+    pub(crate) async fn wait_for(&self, n: usize, within: Duration) {
+        wait_until(
+            within,
+            || self.count() >= n,
+            || format!("{} of {n} requests", self.count()),
+        )
+        .await;
+    }
+}
+
+impl Drop for HttpReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve_http(
+    stream: TcpStream,
+    requests: &Mutex<Vec<HttpRequest>>,
+    status: &AtomicU16,
+    hits: &AtomicUsize,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let path = parts.next().unwrap_or_default().to_owned();
+        let mut headers = HashMap::new();
+        loop {
+            let mut h = String::new();
+            reader.read_line(&mut h).await?;
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
+        }
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).await?;
+        let code = status.load(Ordering::SeqCst);
+        hits.fetch_add(1, Ordering::SeqCst);
+        // A real endpoint takes a moment; it also lets concurrent dispatchers interleave.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if code == 200 {
+            requests.lock().unwrap().push(HttpRequest {
+                method,
+                path,
+                headers,
+                body,
+            });
+        }
+        let answer =
+            format!("HTTP/1.1 {code} X\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok");
+        reader.get_mut().write_all(answer.as_bytes()).await?;
+    }
+}
+
+/// One email as received.
+#[derive(Clone, Debug)]
+pub(crate) struct Mail {
+    pub(crate) from: String,
+    pub(crate) to: Vec<String>,
+    pub(crate) data: String,
+}
+
+/// A minimal SMTP server: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT.
+#[derive(Debug)]
+pub(crate) struct SmtpSink {
+    pub(crate) addr: SocketAddr,
+    mails: Arc<Mutex<Vec<Mail>>>,
+    task: JoinHandle<()>,
+}
+
+impl SmtpSink {
+    pub(crate) async fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mails = Arc::new(Mutex::new(Vec::new()));
+        let task = tokio::spawn({
+            let mails = Arc::clone(&mails);
+            async move {
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        return;
+                    };
+                    let mails = Arc::clone(&mails);
+                    tokio::spawn(async move {
+                        let _ = serve_smtp(stream, &mails).await;
+                    });
+                }
+            }
+        });
+        SmtpSink { addr, mails, task }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+
+    pub(crate) fn mails(&self) -> Vec<Mail> {
+        self.mails.lock().unwrap().clone()
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.mails.lock().unwrap().len()
+    }
+
+    pub(crate) async fn wait_for(&self, n: usize, within: Duration) {
+        wait_until(
+            within,
+            || self.count() >= n,
+            || format!("{} of {n} mails", self.count()),
+        )
+        .await;
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve_smtp(stream: TcpStream, mails: &Mutex<Vec<Mail>>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream);
+    reader
+        .get_mut()
+        .write_all(b"220 localhost ESMTP test\r\n")
+        .await?;
+    let mut from = String::new();
+    let mut to = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let upper = line.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") {
+            b"250-localhost\r\n250 8BITMIME\r\n"
+        } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
+            b"250 OK\r\n"
+        } else if upper.starts_with("MAIL FROM:") {
+            from = line[10..].trim().to_owned();
+            to.clear();
+            b"250 OK\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            to.push(line[8..].trim().to_owned());
+            b"250 OK\r\n"
+        } else if upper.starts_with("RSET") {
+            from.clear();
+            to.clear();
+            b"250 OK\r\n"
+        } else if upper.starts_with("DATA") {
+            reader.get_mut().write_all(b"354 end with .\r\n").await?;
+            let mut data = String::new();
+            loop {
+                let mut l = String::new();
+                if reader.read_line(&mut l).await? == 0 {
+                    return Ok(());
+                }
+                if l == ".\r\n" || l == ".\n" {
+                    break;
+                }
+                data.push_str(l.strip_prefix('.').unwrap_or(&l));
+            }
+            mails.lock().unwrap().push(Mail {
+                from: from.clone(),
+                to: std::mem::take(&mut to),
+                data,
+            });
+            b"250 OK queued\r\n"
+        } else if upper.starts_with("QUIT") {
+            reader.get_mut().write_all(b"221 bye\r\n").await?;
+            return Ok(());
+        } else {
+            b"502 not implemented\r\n"
+        };
+        reader.get_mut().write_all(reply).await?;
+    }
+}
+
+/// Polls `done` every 10 ms; panics with `state()` after `within`.
+pub(crate) async fn wait_until(
+    within: Duration,
+    mut done: impl FnMut() -> bool,
+    state: impl Fn() -> String,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done() {
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {within:?}: {}", state());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// An address nothing listens on (yet): bound, then released.
+pub(crate) async fn free_addr() -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    l.local_addr().unwrap()
+}
