@@ -66,6 +66,28 @@ pub fn document() -> Value {
             "summary": "Admin: the runbook's quota reset (dryRun writes nothing)",
             "requestBody": body("ResetRequest"),
             "responses": with(json!({ "200": json_ok("What was (or would be) done", "ResetReport") })) } },
+        "/usage-billing/share": { "post": {
+            "summary": "Admin: a signed, expiring read-only link to a brand's snapshot ($FRONTEND_URL/share/quota/<token>)",
+            "requestBody": body("ShareRequest"),
+            "responses": with(json!({ "201": json_ok("url, token, expiresAt, id", "ShareLink") })) } },
+        "/usage-billing/share/{id}": { "delete": {
+            "summary": "Admin: revoke a share link (its page answers 410 from now on)",
+            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+            "responses": with(json!({ "204": { "description": "Revoked" } })) } },
+        "/usage-billing/topups/checkout": { "post": {
+            "summary": "Start a top-up: a pending top-up and its checkout URL (simulated page, or Stripe Checkout)",
+            "requestBody": body("CheckoutRequest"),
+            "responses": with(json!({ "201": { "description": "checkoutUrl, sessionId, topupId, amount" },
+                                      "502": problem_response("The payment provider failed") })) } },
+        "/usage-billing/topups": { "get": {
+            "summary": "The brand's top-ups, newest first",
+            "parameters": [{ "name": "brandId", "in": "query", "required": true, "schema": { "type": "string" } }],
+            "responses": with(json!({ "200": { "description": "brandId, topups" } })) } },
+        "/usage-billing/topups/webhook": { "post": {
+            "summary": "Stripe webhook (raw body, Stripe-Signature t=,v1=; 300 s tolerance): completes a top-up once",
+            "security": [],
+            "responses": with(json!({ "200": { "description": "received, result: completed | already_completed | failed | ignored" },
+                                      "409": problem_response("The top-up failed earlier and cannot be completed") })) } },
         "/brands": { "post": {
             "summary": "Admin: create a brand and get its public API key",
             "requestBody": body("CreateBrand"),
@@ -114,6 +136,15 @@ pub fn document() -> Value {
                 "target": { "type": "integer", "minimum": 0, "maximum": 1000 },
                 "topup": { "type": "integer", "minimum": 1 }, "dryRun": { "type": "boolean" } } },
           "ResetReport": { "type": "object" },
+          "ShareRequest": { "type": "object", "required": ["brandId"], "additionalProperties": false,
+              "properties": { "brandId": { "type": "string" }, "ttlMs": { "type": "integer", "minimum": 1 } } },
+          "ShareLink": { "type": "object", "properties": { "url": { "type": "string" }, "token": { "type": "string" },
+              "expiresAt": { "type": "string", "format": "date-time" }, "id": { "type": "string" } } },
+          "CheckoutRequest": { "type": "object", "required": ["brandId", "metric", "units", "successUrl", "cancelUrl"],
+              "additionalProperties": false,
+              "properties": { "brandId": { "type": "string" }, "metric": { "type": "string" },
+                "units": { "type": "integer", "minimum": 1 }, "successUrl": { "type": "string" },
+                "cancelUrl": { "type": "string" } } },
           "CreateBrand": { "type": "object", "required": ["brandId", "planId"], "additionalProperties": false,
               "properties": { "brandId": { "type": "string" }, "planId": { "type": "string" } } }
         }

@@ -81,6 +81,39 @@ pub(crate) async fn alerts_past_90_reach_slack_and_email_once(store: &str) {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(slack_posts(&slack, &brand).len(), 1, "{posts:?}");
     assert_eq!(mails_about(&smtp, &brand), 1);
+
+    // A top-up of 100 (465 of 600 = 77 %) brings usage back under 90 %: one `resolved`
+    // alert per sink follows.
+    let r = checkout(&h, &brand, "ai_generations", 100).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let url = r.body["checkoutUrl"].as_str().unwrap().to_owned();
+    let res = no_redirect()
+        .post(format!("{url}/confirm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    wait_until(
+        Duration::from_secs(15),
+        || slack_posts(&slack, &brand).len() >= 2 && mails_about(&smtp, &brand) >= 2,
+        || {
+            format!(
+                "slack {} mails {}",
+                slack_posts(&slack, &brand).len(),
+                mails_about(&smtp, &brand)
+            )
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let posts = slack_posts(&slack, &brand);
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert!(
+        posts[1].to_string().contains("resolved"),
+        "second post is not a resolution: {}",
+        posts[1]
+    );
+    assert_eq!(mails_about(&smtp, &brand), 2);
     h.server.stop().await.unwrap();
 }
 
