@@ -16,6 +16,11 @@ use sha2::Sha256;
 use crate::common::sinks::{HttpReceiver, SmtpSink, free_addr, wait_until};
 use crate::common::{Auth, Harness, Resp};
 
+/// The alert cases run one at a time: on Postgres every test server shares one outbox table,
+/// and a dispatcher delivers any due message to its own sinks (as instances of one
+/// deployment should), so two alert cases at once would deliver each other's alerts.
+static ALERT_CASES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const OLD_SECRET: &str = "previous-share-key-secret-0123456789abcdef";
 const NEW_SECRET: &str = "current-share-key-secret-0123456789abcdefgh";
 const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
@@ -49,6 +54,7 @@ fn mails_about(s: &SmtpSink, brand: &str) -> usize {
 }
 
 pub(crate) async fn alerts_past_90_reach_slack_and_email_once(store: &str) {
+    let _serial = ALERT_CASES.lock().await;
     let slack = HttpReceiver::start().await;
     let smtp = SmtpSink::start().await;
     let cfg = notify_config(&slack.url("/slack"), &smtp.url());
@@ -118,6 +124,7 @@ pub(crate) async fn alerts_past_90_reach_slack_and_email_once(store: &str) {
 }
 
 pub(crate) async fn an_alert_waits_for_a_receiver_that_is_down_and_arrives_once(store: &str) {
+    let _serial = ALERT_CASES.lock().await;
     let addr = free_addr().await;
     let smtp = SmtpSink::start().await;
     let cfg = notify_config(&format!("http://{addr}/slack"), &smtp.url());
