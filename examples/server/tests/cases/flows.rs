@@ -555,3 +555,86 @@ pub(crate) async fn a_stripe_signed_webhook_completes_the_topup_once(store: &str
     assert_eq!(t[0]["status"], "completed");
     h.server.stop().await.unwrap();
 }
+
+/// A local fake of Stripe's `POST /v1/checkout/sessions`: records what it got.
+async fn fake_stripe() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+) {
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let app = axum::Router::new().route(
+        "/v1/checkout/sessions",
+        post({
+            let seen = std::sync::Arc::clone(&seen);
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let seen = std::sync::Arc::clone(&seen);
+                async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    seen.lock()
+                        .unwrap()
+                        .push((auth, String::from_utf8_lossy(&body).into_owned()));
+                    axum::Json(json!({
+                        "id": "cs_test_123",
+                        "object": "checkout.session",
+                        "url": "https://checkout.stripe.test/c/pay/cs_test_123",
+                    }))
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (format!("http://{addr}"), seen)
+}
+
+pub(crate) async fn with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes(
+    store: &str,
+) {
+    let (base, seen) = fake_stripe().await;
+    let h = Harness::start_with(store, |c| {
+        c.stripe = Some(quota_payments::StripeConfig::new("sk_test_wire7").api_base(&base));
+        c.webhook_secret = Some(format!("whsec_old_one,{WEBHOOK_SECRET}"));
+    })
+    .await;
+    let (brand, _) = h.brand("starter").await;
+    let r = checkout(&h, &brand, "ai_generations", 25).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        r.body["checkoutUrl"],
+        "https://checkout.stripe.test/c/pay/cs_test_123"
+    );
+    assert_eq!(r.body["sessionId"], "cs_test_123");
+    let topup = r.body["topupId"].as_str().unwrap().to_owned();
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].0, "Bearer sk_test_wire7");
+        assert!(seen[0].1.contains(&topup), "{}", seen[0].1);
+    }
+    let body = serde_json::to_vec(&json!({
+        "id": "evt_test_2", "object": "event", "type": "checkout.session.completed",
+        "data": { "object": { "id": "cs_test_123", "object": "checkout.session",
+            "payment_status": "paid", "client_reference_id": topup } },
+    }))
+    .unwrap();
+    // Signed with the second of two rolling secrets.
+    let now = h.clock.now().timestamp();
+    let r = webhook(
+        &h,
+        &body,
+        Some(&stripe_signature(&body, WEBHOOK_SECRET, now)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["result"], "completed");
+    assert_eq!(h.metric(&brand, "ai_generations").await["limit"], 525);
+    h.server.stop().await.unwrap();
+}

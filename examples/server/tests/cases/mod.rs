@@ -697,5 +697,11 @@ macro_rules! runbook_suite {
                 $crate::cases::flows::a_stripe_signed_webhook_completes_the_topup_once(&store).await;
             }
         }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes() {
+            if let Some(store) = $store {
+                $crate::cases::flows::with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes(&store).await;
+            }
+        }
     };
 }
