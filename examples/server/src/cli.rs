@@ -143,6 +143,7 @@ fn configured_secrets() -> Result<Secrets, String> {
 }
 
 async fn serve(a: ServeArgs) -> Result<(), String> {
+    let frontend_url = a.frontend_url.clone();
     let config = ServeConfig {
         host: a.host,
         port: a.port,
@@ -163,7 +164,14 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             None => None,
         },
         webhook_secret: env_secret("STRIPE_WEBHOOK_SECRET"),
-        notify: Some(quota_notify::NotifyConfig::from_env().map_err(|e| e.to_string())?),
+        // The cockpit links in alerts follow --frontend-url like the rest of the server.
+        notify: Some(
+            quota_notify::NotifyConfig::from_vars(|k| match k {
+                "FRONTEND_URL" => Some(frontend_url.clone()),
+                other => std::env::var(other).ok(),
+            })
+            .map_err(|e| e.to_string())?,
+        ),
     };
     let server = spawn(config).await.map_err(|e| e.to_string())?;
     println!("{}", banner(&server));

@@ -1,6 +1,9 @@
 //! The Usage Quota Guardian QA server and `quota` CLI: the runbook's API (record,
 //! check-quota, summary, plans, brands, reset), admin JWT and per-brand public API keys,
-//! RFC 9457 problem answers, Prometheus metrics and a dev clock — on top of `quota-core`.
+//! RFC 9457 problem answers, Prometheus metrics and a dev clock — on top of `quota-core`;
+//! share links (`quota-share`), top-up checkout with the simulated page or Stripe and its
+//! webhook (`quota-payments`), and alert delivery to Slack, email and signed webhooks through
+//! the store's outbox (`quota-notify`).
 //!
 //! `cargo run -p quota-server -- serve` starts it on port 3333 with the in-memory store and
 //! prints the URLs and demo secrets. Tests start it in-process on a free port:

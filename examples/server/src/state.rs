@@ -1,5 +1,5 @@
-//! The shared state of the server's handlers. It grows with each feature (share links,
-//! top-up checkout and alert delivery will add their fields here).
+//! The shared state of the server's handlers: the guard (with the alert listener when a sink
+//! is configured), secrets, metrics, share links, top-up payments and alert delivery.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
