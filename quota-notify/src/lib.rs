@@ -55,4 +55,4 @@ pub use dispatcher::{DispatchReport, DispatchStats, Dispatcher, DispatcherHandle
 pub use error::{DeliveryError, FailureKind, NotifyError};
 pub use listener::{ListenerStats, ListenerTask, QuotaAlertListener, message_id};
 pub use sink::webhook::{sign, verify_signature};
-pub use sink::{Delivery, EmailSink, Sink, SlackSink, WebhookSink};
+pub use sink::{Delivery, EmailSink, Sink, SlackSink, WebhookSink, install_crypto_provider};
