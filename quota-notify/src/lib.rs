@@ -37,9 +37,9 @@
 //! # }
 //! ```
 //!
-//! HTTP sinks use reqwest without TLS and email speaks plain SMTP: point them at loopback
-//! relays or receivers, or build with TLS features of your own (see the report in
-//! `docs/benchmarks/notify.md` for the measured cost of the sinks).
+//! HTTP sinks (Slack, webhooks) use reqwest over rustls with the ring provider, so `https://`
+//! targets work; email speaks plain SMTP (`smtp://`, e.g. a local relay) — `smtps://` is
+//! refused when the configuration is built rather than sent in clear.
 #![forbid(unsafe_code)]
 
 pub mod alert;
