@@ -37,9 +37,9 @@
 //! # }
 //! ```
 //!
-//! HTTP sinks use reqwest without TLS and email speaks plain SMTP: point them at loopback
-//! relays or receivers, or build with TLS features of your own (see the report in
-//! `docs/benchmarks/notify.md` for the measured cost of the sinks).
+//! HTTP sinks (Slack, webhooks) use reqwest over rustls with the ring provider, so `https://`
+//! targets work; email speaks plain SMTP (`smtp://`, e.g. a local relay) — `smtps://` is
+//! refused when the configuration is built rather than sent in clear.
 #![forbid(unsafe_code)]
 
 pub mod alert;
@@ -55,4 +55,4 @@ pub use dispatcher::{DispatchReport, DispatchStats, Dispatcher, DispatcherHandle
 pub use error::{DeliveryError, FailureKind, NotifyError};
 pub use listener::{ListenerStats, ListenerTask, QuotaAlertListener, message_id};
 pub use sink::webhook::{sign, verify_signature};
-pub use sink::{Delivery, EmailSink, Sink, SlackSink, WebhookSink};
+pub use sink::{Delivery, EmailSink, Sink, SlackSink, WebhookSink, install_crypto_provider};

@@ -268,6 +268,7 @@ pub async fn reset_via_api(
         "topup": req.topup_units,
         "dryRun": a.dry_run,
     });
+    crate::install_crypto_provider();
     let res = reqwest::Client::new()
         .post(&url)
         .bearer_auth(token)

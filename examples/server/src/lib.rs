@@ -40,3 +40,13 @@ pub use config::{DEMO_BRAND, ServeConfig};
 pub use problem::Problem;
 pub use server::{RunningServer, ServerError, spawn};
 pub use state::AppState;
+
+/// Installs rustls' ring crypto provider for the process, once: every HTTP client of the
+/// server (reqwest with `rustls-no-provider`) needs one. Harmless when another provider was
+/// installed first.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

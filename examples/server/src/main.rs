@@ -5,6 +5,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
+    quota_server::install_crypto_provider();
     let cli = quota_server::cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -75,8 +75,18 @@ pub fn from_config(config: &NotifyConfig) -> Result<Vec<Arc<dyn Sink>>, NotifyEr
     Ok(sinks)
 }
 
-/// A reqwest client without TLS (see the crate docs) with a total timeout.
+/// Installs rustls' ring crypto provider for the process, once (reqwest's TLS needs one).
+/// Harmless when another provider was installed first.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A reqwest client (http, or https through rustls) with a total timeout.
 pub(crate) fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, NotifyError> {
+    install_crypto_provider();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)

@@ -122,7 +122,10 @@ impl Harness {
         let admin = server.admin_token();
         Harness {
             server,
-            http: reqwest::Client::new(),
+            http: {
+                quota_server::install_crypto_provider();
+                reqwest::Client::new()
+            },
             base,
             admin,
             clock,
