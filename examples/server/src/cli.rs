@@ -122,7 +122,7 @@ pub enum TokenKind {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), String> {
-    quota_payments::install_crypto_provider();
+    crate::install_crypto_provider();
     match cli.command {
         Command::Serve(a) => serve(a).await,
         Command::Reset(a) => reset(a).await,
@@ -268,7 +268,6 @@ pub async fn reset_via_api(
         "topup": req.topup_units,
         "dryRun": a.dry_run,
     });
-    crate::install_crypto_provider();
     let res = reqwest::Client::new()
         .post(&url)
         .bearer_auth(token)

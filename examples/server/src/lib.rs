@@ -45,8 +45,5 @@ pub use state::AppState;
 /// server (reqwest with `rustls-no-provider`) needs one. Harmless when another provider was
 /// installed first.
 pub fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+    quota_payments::install_crypto_provider();
 }

@@ -40,7 +40,7 @@ pub enum ServerError {
 pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
     // reqwest is built with rustls without a default provider (quota-payments): install ring
     // once before any HTTP client (Stripe, alert sinks) is made.
-    quota_payments::install_crypto_provider();
+    crate::install_crypto_provider();
     let catalog = load_catalog(config.plans.as_deref()).map_err(ServerError::Config)?;
     let opened = open(&config.store).await.map_err(ServerError::Config)?;
     let store_kind = opened.kind;
