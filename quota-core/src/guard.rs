@@ -27,7 +27,7 @@ use crate::plan::{Limit, Plan};
 use crate::projection::{ProjectionInput, cumulative_curve, project};
 use crate::recommendation::recommend;
 use crate::snapshot::{MetricSnapshot, PlanCard, Snapshot};
-use crate::store::{BLOCKED_CLAIM, ConsumeRequest, CounterKey, Store, Usage};
+use crate::store::{BLOCKED_CLAIM, BrandHandle, ConsumeRequest, CounterKey, Store, Usage};
 use crate::subscription::Subscription;
 use crate::threshold::{Severity, Threshold, badge, crossed_upwards, percent_of, reached};
 use crate::timeline::{EventKind, TimelineEvent};
@@ -224,6 +224,8 @@ pub(crate) struct BrandContext {
     fresh_until_us: i64,
     last_day: i64,
     retain_until: DateTime<Utc>,
+    /// The store's handle on the brand's data, if it offers one.
+    handle: Option<BrandHandle>,
 }
 
 const DAY_US: i64 = 86_400_000_000;
@@ -504,7 +506,12 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             return None;
         }
         let req = ctx.counter_request(m, brand, metric, quantity, idempotency_key, (now, now_us));
-        let out = match self.inner.store.try_consume(&req)? {
+        let store = &self.inner.store;
+        let fast = match &ctx.handle {
+            Some(handle) => store.try_consume_with(handle, &req),
+            None => store.try_consume(&req),
+        };
+        let out = match fast? {
             Ok(out) => out,
             Err(e) => return Some(ConsumeFuture::ready(Err(e.into()))),
         };
@@ -991,7 +998,9 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             .subscription(brand)
             .await?
             .ok_or_else(|| QuotaError::UnknownBrand(brand.to_owned()))?;
-        let ctx = Arc::new(self.resolve(sub, now)?);
+        let mut ctx = self.resolve(sub, now)?;
+        ctx.handle = self.inner.store.brand_handle(brand);
+        let ctx = Arc::new(ctx);
         self.inner.cache.insert(brand.into(), Arc::clone(&ctx));
         Ok(ctx)
     }
@@ -1039,6 +1048,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             subscription,
             plan,
             metrics,
+            handle: None,
         })
     }
 

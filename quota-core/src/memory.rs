@@ -19,8 +19,8 @@ use crate::outbox::{
 };
 use crate::period::PeriodKey;
 use crate::store::{
-    AlertStore, ConsumeOutcome, ConsumeRequest, CounterKey, DEFAULT_IDEMPOTENCY_TTL, GaugeOutcome,
-    StoreResult, SubscriptionStore, TopUpStore, Usage, UsageStore,
+    AlertStore, BrandHandle, ConsumeOutcome, ConsumeRequest, CounterKey, DEFAULT_IDEMPOTENCY_TTL,
+    GaugeOutcome, StoreResult, SubscriptionStore, TopUpStore, Usage, UsageStore,
 };
 use crate::subscription::Subscription;
 use crate::timeline::TimelineEvent;
@@ -165,7 +165,12 @@ impl MemoryStore {
 
     /// The atomic check-and-add, synchronously (nothing here waits on I/O).
     fn consume_now(&self, req: &ConsumeRequest<'_>) -> ConsumeOutcome {
-        self.with_brand(req.key.brand, |data| {
+        self.with_brand(req.key.brand, |data| self.consume_in(data, req))
+    }
+
+    /// The check-and-add on a brand's data, under its lock.
+    fn consume_in(&self, data: &mut BrandData, req: &ConsumeRequest<'_>) -> ConsumeOutcome {
+        {
             if let Some(key) = req.idempotency_key {
                 if let Some((outcome, expires)) = data.idempotency.get(key) {
                     if *expires > req.at {
@@ -203,7 +208,7 @@ impl MemoryStore {
                 data.idempotency.insert(key.into(), (outcome, expires));
             }
             outcome
-        })
+        }
     }
 
     /// Runs `f` under the brand's lock without cloning its `Arc` on the hot path.
@@ -278,6 +283,24 @@ impl UsageStore for MemoryStore {
 
     fn try_consume(&self, req: &ConsumeRequest<'_>) -> Option<StoreResult<ConsumeOutcome>> {
         Some(Ok(self.consume_now(req)))
+    }
+
+    fn brand_handle(&self, brand: &str) -> Option<BrandHandle> {
+        // Brand entries are never removed, so the handle stays the brand's data for good.
+        let handle: BrandHandle = self.brand(brand);
+        Some(handle)
+    }
+
+    fn try_consume_with(
+        &self,
+        handle: &BrandHandle,
+        req: &ConsumeRequest<'_>,
+    ) -> Option<StoreResult<ConsumeOutcome>> {
+        let outcome = match handle.downcast_ref::<Mutex<BrandData>>() {
+            Some(data) => self.consume_in(&mut lock(data), req),
+            None => self.consume_now(req),
+        };
+        Some(Ok(outcome))
     }
 
     async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage> {

@@ -25,6 +25,9 @@ pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// The alert claim id used for the "blocked" event (real thresholds are 1..=1000 %).
 pub const BLOCKED_CLAIM: u16 = 0;
 
+/// See [`UsageStore::brand_handle`].
+pub type BrandHandle = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+
 /// Identifies one usage counter: a brand's metric in a period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CounterKey<'a> {
@@ -112,6 +115,23 @@ pub trait UsageStore: Send + Sync {
     /// future allocation on the hot path.
     fn try_consume(&self, _req: &ConsumeRequest<'_>) -> Option<StoreResult<ConsumeOutcome>> {
         None
+    }
+
+    /// An opaque handle on the brand's data that the guard caches with the brand's plan, so
+    /// that [`UsageStore::try_consume_with`] can skip the store's own brand lookup. `None`
+    /// (the default) when the store has nothing to gain from it.
+    fn brand_handle(&self, _brand: &str) -> Option<BrandHandle> {
+        None
+    }
+
+    /// [`UsageStore::try_consume`] with a handle from [`UsageStore::brand_handle`] for the
+    /// request's brand.
+    fn try_consume_with(
+        &self,
+        _handle: &BrandHandle,
+        req: &ConsumeRequest<'_>,
+    ) -> Option<StoreResult<ConsumeOutcome>> {
+        self.try_consume(req)
     }
 
     /// Gives back up to `quantity` units (saturating at zero), also from the day's bucket.
