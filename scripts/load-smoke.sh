@@ -5,8 +5,11 @@
 # thresholds enforced (http_req_failed < 2 %, quota_summary_latency p(90) < 400 ms), stops the
 # server. Exits non-zero when a build, the server or a threshold fails.
 #   bash scripts/load-smoke.sh
-# Knobs: LOAD_SMOKE_RATE (requests/s, default 100: enough renders to pass the demo brand's hard limit), LOAD_SMOKE_DURATION (default 5s),
-# LOAD_SMOKE_PROFILE (dev or release, default dev), QUOTA_STORE_URL (default memory).
+# Knobs: LOAD_SMOKE_RATE (requests/s, default 100: enough renders to pass the demo brand's
+# hard limit), LOAD_SMOKE_DURATION (default 5s), LOAD_SMOKE_PROFILE (dev or release, default
+# dev), QUOTA_STORE_URL (default memory), LOAD_USAGE_ARGS / LOAD_SHARE_ARGS (extra flags of
+# each scenario, e.g. LOAD_USAGE_ARGS="--threshold quota_summary_latency:p(99)<10").
+# shellcheck disable=SC2086 # LOAD_*_ARGS are split into flags on purpose
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,10 +68,10 @@ echo "load-smoke: quota serve on $BASE (store $STORE), $RATE requests/s for $DUR
 status=0
 BASE_URL=$BASE BRAND_ID=brand_dashboard API_TOKEN=$TOKEN PUBLIC_API_KEY=$KEY \
     "$BIN_DIR/quota-load" usage-quota-guardian --rate "$RATE" --duration "$DURATION" \
-    --threshold 'dropped_iterations:count<1' || status=1
+    --threshold 'dropped_iterations:count<1' ${LOAD_USAGE_ARGS:-} || status=1
 API_BASE=$BASE/api/v1 FRONTEND_URL=http://localhost:3000 AUTH_TOKEN=$TOKEN BRAND_ID=brand_dashboard \
     "$BIN_DIR/quota-load" quota-share-topup --rate "$RATE" --duration "$DURATION" \
-    --threshold 'dropped_iterations:count<1' || status=1
+    --threshold 'dropped_iterations:count<1' ${LOAD_SHARE_ARGS:-} || status=1
 
 if ! kill -0 "$PID" 2>/dev/null; then
     echo "load-smoke: quota serve died during the run:" >&2
