@@ -28,3 +28,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "load scenarios (smoke: memory store, 5 s each, runbook thresholds)"
+bash scripts/load-smoke.sh

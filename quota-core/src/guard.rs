@@ -41,6 +41,8 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 pub const MAX_TOPUP_UNITS: u64 = 1_000_000_000;
 /// Events kept in a snapshot's timeline.
 pub const SNAPSHOT_TIMELINE_LEN: usize = 50;
+/// Newest top-ups a snapshot reads (those of the current period are shown).
+pub const SNAPSHOT_TOPUPS: usize = 50;
 
 /// The future of [`QuotaGuard::consume`]: already complete when the decision was made
 /// synchronously (cached brand, in-process store, nothing to announce), else boxed.
@@ -935,11 +937,16 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             .into_iter()
             .filter(|e| e.period == pkey)
             .collect();
-        let topups = self
-            .topups(brand)
+        // The newest top-ups only: abandoned checkouts must not slow every snapshot down.
+        let topups = store
+            .recent_topups(brand, SNAPSHOT_TOPUPS)
             .await?
             .into_iter()
             .filter(|t| t.period == pkey)
+            .map(|mut t| {
+                t.status = t.status_at(now);
+                t
+            })
             .collect();
         Ok(Snapshot {
             brand_id: brand.to_owned(),

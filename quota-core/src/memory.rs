@@ -480,11 +480,15 @@ impl TopUpStore for MemoryStore {
     }
 
     async fn topups(&self, brand: &str) -> StoreResult<Vec<UsageTopUp>> {
+        self.recent_topups(brand, usize::MAX).await
+    }
+
+    async fn recent_topups(&self, brand: &str, limit: usize) -> StoreResult<Vec<UsageTopUp>> {
         let Some(brand) = self.existing_brand(brand) else {
             return Ok(Vec::new());
         };
         let data = lock(&brand);
-        Ok(data.topups.iter().rev().cloned().collect())
+        Ok(data.topups.iter().rev().take(limit).cloned().collect())
     }
 }
 

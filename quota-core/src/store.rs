@@ -198,6 +198,14 @@ pub trait TopUpStore: Send + Sync {
 
     /// A brand's top-ups, newest first.
     async fn topups(&self, brand: &str) -> StoreResult<Vec<UsageTopUp>>;
+
+    /// A brand's `limit` newest top-ups, newest first: what a snapshot reads, bounded however
+    /// many checkouts were started. The default reads them all; stores override it.
+    async fn recent_topups(&self, brand: &str, limit: usize) -> StoreResult<Vec<UsageTopUp>> {
+        let mut all = self.topups(brand).await?;
+        all.truncate(limit);
+        Ok(all)
+    }
 }
 
 /// Alert claims (exactly-once arbitration between instances) and the timeline.

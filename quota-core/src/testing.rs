@@ -473,6 +473,14 @@ pub async fn topups(store: Arc<dyn Store>) {
         [failed.as_str(), late.as_str(), id.as_str()],
         "newest first"
     );
+    let recent = store.recent_topups(&brand, 2).await.unwrap();
+    let recent: Vec<&str> = recent.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(
+        recent,
+        [failed.as_str(), late.as_str()],
+        "the newest ones, bounded"
+    );
+    assert!(store.recent_topups(&brand, 0).await.unwrap().is_empty());
     assert!(
         store
             .topups(&unique_brand("none"))

@@ -250,10 +250,16 @@ end
 return {1}
 ";
 
-/// KEYS: brand's top-up id list. ARGV: brand key base (`prefix:{brand}:`).
+/// KEYS: brand's top-up id list. ARGV: brand key base (`prefix:{brand}:`), limit (0 = all).
 /// Reply: flat {base, status, settled, ...}, newest first.
 const LIST_TOPUPS: &str = r"
-local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+local limit = tonumber(ARGV[2] or '0')
+local ids
+if limit and limit > 0 then
+  ids = redis.call('LRANGE', KEYS[1], -limit, -1)
+else
+  ids = redis.call('LRANGE', KEYS[1], 0, -1)
+end
 local out = {}
 for i = #ids, 1, -1 do
   local r = redis.call('HMGET', ARGV[1] .. 'tu:' .. ids[i], 'base', 'status', 'settled')

@@ -609,10 +609,27 @@ impl TopUpStore for RedisStore {
     }
 
     async fn topups(&self, brand: &str) -> StoreResult<Vec<UsageTopUp>> {
+        self.list_topups(brand, 0).await
+    }
+
+    async fn recent_topups(&self, brand: &str, limit: usize) -> StoreResult<Vec<UsageTopUp>> {
+        if limit == 0 {
+            check_brand(brand)?;
+            return Ok(Vec::new());
+        }
+        self.list_topups(brand, limit).await
+    }
+}
+
+impl RedisStore {
+    /// The newest `limit` top-ups of a brand (0 = all), newest first, in one script.
+    async fn list_topups(&self, brand: &str, limit: usize) -> StoreResult<Vec<UsageTopUp>> {
         check_brand(brand)?;
         let keys = &self.inner.keys;
         let mut inv = self.inner.scripts.list_topups.prepare_invoke();
-        inv.key(keys.topup_list(brand)).arg(keys.base(brand));
+        inv.key(keys.topup_list(brand))
+            .arg(keys.base(brand))
+            .arg(limit);
         let mut conn = self.inner.conn.clone();
         let flat: Vec<String> = self
             .bounded("list top-ups", inv.invoke_async(&mut conn))
