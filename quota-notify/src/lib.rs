@@ -48,6 +48,8 @@ pub mod dispatcher;
 pub mod error;
 pub mod listener;
 pub mod sink;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use alert::{Alert, Lang};
 pub use config::{NotifyConfig, NotifyConfigBuilder, RetryPolicy};

@@ -8,17 +8,15 @@
     clippy::arithmetic_side_effects
 )]
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{HttpReceiver, SmtpSink, free_addr, wait_until};
 use quota_core::{
     Catalog, Clock, MemoryStore, OutboxStatus, OutboxStore, QuotaGuard, Subscription, SystemClock,
 };
 use quota_notify::sink::webhook::{DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use quota_notify::testing::{HttpReceiver, SmtpSink, free_addr, wait_until};
 use quota_notify::{
     Dispatcher, DispatcherHandle, ListenerTask, NotifyConfig, NotifyConfigBuilder,
     QuotaAlertListener, RetryPolicy, verify_signature,

@@ -72,6 +72,16 @@ impl StripeConfig {
     pub fn get_api_base(&self) -> &str {
         &self.api_base
     }
+
+    /// The secret key (for other Stripe calls of the application; keep it out of logs).
+    pub fn secret_key(&self) -> &str {
+        &self.secret_key
+    }
+
+    /// The request timeout.
+    pub fn get_timeout(&self) -> Duration {
+        self.timeout
+    }
 }
 
 /// A [`PaymentProvider`] creating Stripe Checkout Sessions.

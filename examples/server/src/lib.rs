@@ -35,6 +35,7 @@ pub mod reset;
 pub mod server;
 pub mod share;
 pub mod state;
+pub mod stripe_plans;
 
 pub use config::{DEMO_BRAND, ServeConfig};
 pub use problem::Problem;

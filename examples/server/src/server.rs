@@ -41,7 +41,23 @@ pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
     // reqwest is built with rustls without a default provider (quota-payments): install ring
     // once before any HTTP client (Stripe, alert sinks) is made.
     crate::install_crypto_provider();
-    let catalog = load_catalog(config.plans.as_deref()).map_err(ServerError::Config)?;
+    let mut catalog = load_catalog(config.plans.as_deref()).map_err(ServerError::Config)?;
+    if let Some(stripe) = &config.stripe {
+        // Stripe owns the prices when it is configured; an unreachable or unconfigured
+        // Stripe keeps the file (or demo) catalog, loudly, rather than refusing to start.
+        match crate::stripe_plans::catalog_from_stripe(stripe, &catalog).await {
+            Ok(priced) => {
+                tracing::info!(
+                    plans = priced.plans().len(),
+                    "plans loaded from Stripe prices"
+                );
+                catalog = priced;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "plans NOT loaded from Stripe; using the plans file or the demo catalog");
+            }
+        }
+    }
     let opened = open(&config.store).await.map_err(ServerError::Config)?;
     let store_kind = opened.kind;
     let base: Arc<dyn Clock> = config

@@ -13,8 +13,8 @@ use quota_share::{ShareClaims, ShareKey};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::common::sinks::{HttpReceiver, SmtpSink, free_addr, wait_until};
 use crate::common::{Auth, Harness, Resp};
+use quota_notify::testing::{HttpReceiver, SmtpSink, free_addr, wait_until};
 
 /// The alert cases run one at a time: on Postgres every test server shares one outbox table,
 /// and a dispatcher delivers any due message to its own sinks (as instances of one

@@ -1,13 +1,13 @@
-//! Loopback stand-ins for Slack and SMTP (copied from quota-notify's test helpers): an HTTP
-//! receiver and an SMTP sink, both speaking the real protocols on random ports.
+//! Test support (feature `testing`): loopback stand-ins for the real endpoints — an HTTP
+//! receiver (Slack, webhooks) and an SMTP sink, both speaking the real protocols on random
+//! ports — for this crate's tests and for applications that test their alert wiring.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
     clippy::arithmetic_side_effects,
-    dead_code,
-    unreachable_pub
+    missing_docs
 )]
 
 use std::collections::HashMap;
@@ -22,24 +22,24 @@ use tokio::task::JoinHandle;
 
 /// One HTTP request as received.
 #[derive(Clone, Debug)]
-pub(crate) struct HttpRequest {
-    pub(crate) method: String,
-    pub(crate) path: String,
+pub struct HttpRequest {
+    pub method: String,
+    pub path: String,
     /// Lower-case names.
-    pub(crate) headers: HashMap<String, String>,
-    pub(crate) body: Vec<u8>,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
 }
 
 impl HttpRequest {
-    pub(crate) fn json(&self) -> serde_json::Value {
+    pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 }
 
 /// A tiny HTTP/1.1 server recording POSTs and answering with a settable status.
 #[derive(Debug)]
-pub(crate) struct HttpReceiver {
-    pub(crate) addr: SocketAddr,
+pub struct HttpReceiver {
+    pub addr: SocketAddr,
     requests: Arc<Mutex<Vec<HttpRequest>>>,
     status: Arc<AtomicU16>,
     hits: Arc<AtomicUsize>,
@@ -47,12 +47,12 @@ pub(crate) struct HttpReceiver {
 }
 
 impl HttpReceiver {
-    pub(crate) async fn start() -> HttpReceiver {
+    pub async fn start() -> HttpReceiver {
         HttpReceiver::start_on(TcpListener::bind("127.0.0.1:0").await.unwrap())
     }
 
     /// Binds a given address (for "down then up": the address of a receiver not started yet).
-    pub(crate) async fn start_at(addr: SocketAddr) -> HttpReceiver {
+    pub async fn start_at(addr: SocketAddr) -> HttpReceiver {
         HttpReceiver::start_on(TcpListener::bind(addr).await.unwrap())
     }
 
@@ -89,28 +89,28 @@ impl HttpReceiver {
     }
 
     /// Requests answered, whatever the status.
-    pub(crate) fn hits(&self) -> usize {
+    pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    pub(crate) fn set_status(&self, status: u16) {
+    pub fn set_status(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
     }
 
-    pub(crate) fn requests(&self) -> Vec<HttpRequest> {
+    pub fn requests(&self) -> Vec<HttpRequest> {
         self.requests.lock().unwrap().clone()
     }
 
-    pub(crate) fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.requests.lock().unwrap().len()
     }
 
     /// Waits until at least `n` requests arrived (panics after `within`).
-    pub(crate) async fn wait_for(&self, n: usize, within: Duration) {
+    pub async fn wait_for(&self, n: usize, within: Duration) {
         wait_until(
             within,
             || self.count() >= n,
@@ -179,22 +179,22 @@ async fn serve_http(
 
 /// One email as received.
 #[derive(Clone, Debug)]
-pub(crate) struct Mail {
-    pub(crate) from: String,
-    pub(crate) to: Vec<String>,
-    pub(crate) data: String,
+pub struct Mail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
 }
 
 /// A minimal SMTP server: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT.
 #[derive(Debug)]
-pub(crate) struct SmtpSink {
-    pub(crate) addr: SocketAddr,
+pub struct SmtpSink {
+    pub addr: SocketAddr,
     mails: Arc<Mutex<Vec<Mail>>>,
     task: JoinHandle<()>,
 }
 
 impl SmtpSink {
-    pub(crate) async fn start() -> SmtpSink {
+    pub async fn start() -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mails = Arc::new(Mutex::new(Vec::new()));
@@ -215,19 +215,19 @@ impl SmtpSink {
         SmtpSink { addr, mails, task }
     }
 
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("smtp://{}", self.addr)
     }
 
-    pub(crate) fn mails(&self) -> Vec<Mail> {
+    pub fn mails(&self) -> Vec<Mail> {
         self.mails.lock().unwrap().clone()
     }
 
-    pub(crate) fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.mails.lock().unwrap().len()
     }
 
-    pub(crate) async fn wait_for(&self, n: usize, within: Duration) {
+    pub async fn wait_for(&self, n: usize, within: Duration) {
         wait_until(
             within,
             || self.count() >= n,
@@ -302,7 +302,7 @@ async fn serve_smtp(stream: TcpStream, mails: &Mutex<Vec<Mail>>) -> std::io::Res
 }
 
 /// Polls `done` every 10 ms; panics with `state()` after `within`.
-pub(crate) async fn wait_until(
+pub async fn wait_until(
     within: Duration,
     mut done: impl FnMut() -> bool,
     state: impl Fn() -> String,
@@ -317,7 +317,7 @@ pub(crate) async fn wait_until(
 }
 
 /// An address nothing listens on (yet): bound, then released.
-pub(crate) async fn free_addr() -> SocketAddr {
+pub async fn free_addr() -> SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     l.local_addr().unwrap()
 }
