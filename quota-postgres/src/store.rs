@@ -140,7 +140,7 @@ impl PostgresStore {
     }
 
     /// Deletes what is past its retention: idempotency keys expired at `now`, and counters
-    /// (with their daily buckets and alert claims) whose `retain_until` is before `now`.
+    /// (with their daily buckets, which live in the counter row, and alert claims) whose `retain_until` is before `now`.
     /// The ledger, top-ups and timeline are kept. Returns the number of rows deleted.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
         let row: (i64,) = sqlx::query_as(
@@ -149,17 +149,13 @@ impl PostgresStore {
              ), counters AS (
                  DELETE FROM usage_counters WHERE retain_until < $1
                  RETURNING brand, metric, period
-             ), days AS (
-                 DELETE FROM usage_daily d USING counters c
-                 WHERE d.brand = c.brand AND d.metric = c.metric AND d.period = c.period
-                 RETURNING 1
              ), claims AS (
                  DELETE FROM alert_claims a USING counters c
                  WHERE a.brand = c.brand AND a.metric = c.metric AND a.period = c.period
                  RETURNING 1
              )
              SELECT (SELECT count(*) FROM keys) + (SELECT count(*) FROM counters)
-                  + (SELECT count(*) FROM days) + (SELECT count(*) FROM claims)",
+                  + (SELECT count(*) FROM claims)",
         )
         .bind(now)
         .fetch_one(&self.pool)

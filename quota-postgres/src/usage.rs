@@ -108,9 +108,10 @@ impl PostgresStore {
             .await
             .map_err(|e| self.err("reset", e))?;
         let row = sqlx::query(
-            "INSERT INTO usage_counters AS c (brand, metric, period, used, topup_units, retain_until)
-             VALUES ($1, $2, $3, $4, 0, $5)
-             ON CONFLICT (brand, metric, period) DO UPDATE SET used = EXCLUDED.used
+            "INSERT INTO usage_counters AS c (brand, metric, period, used, topup_units, retain_until, days)
+             VALUES ($1, $2, $3, $4, 0, $5,
+                     CASE WHEN $4 > 0 THEN quota_days_add('{}'::BIGINT[], $6, $4) ELSE '{}'::BIGINT[] END)
+             ON CONFLICT (brand, metric, period) DO UPDATE SET used = EXCLUDED.used, days = EXCLUDED.days
              RETURNING c.used, c.topup_units",
         )
         .bind(brand)
@@ -118,22 +119,12 @@ impl PostgresStore {
         .bind(p)
         .bind(target)
         .bind(req.retain_until)
+        .bind(i32::from(req.day))
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| self.err("reset", e))?;
         let usage = usage_of(&row)?;
         if target > 0 {
-            sqlx::query(
-                "INSERT INTO usage_daily (brand, metric, period, day, units) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(brand)
-            .bind(metric)
-            .bind(p)
-            .bind(i32::from(req.day))
-            .bind(target)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.err("reset", e))?;
             sqlx::query(
                 "INSERT INTO usage_metric
                    (brand, metric, period, kind, quantity, at, used_after, topup_units_after, note)
@@ -252,30 +243,20 @@ impl UsageStore for PostgresStore {
     }
 
     async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>> {
-        let rows: Vec<(i32, i64)> = sqlx::query_as(
-            "SELECT day, units FROM usage_daily
-             WHERE brand = $1 AND metric = $2 AND period = $3 ORDER BY day",
+        let row: Option<(Vec<i64>,)> = sqlx::query_as(
+            "SELECT days FROM usage_counters
+             WHERE brand = $1 AND metric = $2 AND period = $3",
         )
         .bind(key.brand)
         .bind(key.metric)
         .bind(period(key.period))
-        .fetch_all(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .map_err(|e| self.err("daily_usage", e))?;
-        let mut days = Vec::new();
-        for (day, units) in rows {
-            let day = u16::try_from(day).map_err(|_| {
-                quota_core::StoreError::Corrupt(format!("daily bucket day {day} is out of range"))
-            })?;
-            let day = usize::from(day);
-            if days.len() <= day {
-                days.resize(day.saturating_add(1), 0);
-            }
-            if let Some(slot) = days.get_mut(day) {
-                *slot = from_bigint(units, "daily units")?;
-            }
-        }
-        Ok(days)
+        row.map_or_else(Vec::new, |(days,)| days)
+            .into_iter()
+            .map(|units| from_bigint(units, "daily units"))
+            .collect()
     }
 
     async fn adjust_gauge(

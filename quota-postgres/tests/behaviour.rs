@@ -363,3 +363,60 @@ async fn a_share_link_is_revoked_once() {
         1
     );
 }
+
+/// Migration 3 folds `usage_daily` into the counter row: buckets written by a version-2
+/// schema read back the same after the upgrade, and consumes keep adding to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_buckets_survive_the_fold_into_the_counter_row() {
+    let Some(db) = common::TestDb::create_or_skip("fold").await else {
+        return;
+    };
+    // The schema as of version 2: the first two migration files only.
+    let dir = std::env::temp_dir().join(format!("quota-pg-v2-{}", db.name));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for file in [
+        "20261125000001_usage_store.sql",
+        "20261125000002_alert_outbox.sql",
+    ] {
+        std::fs::copy(src.join(file), dir.join(file)).unwrap();
+    }
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+    sqlx::migrate::Migrator::new(dir.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO usage_counters (brand, metric, period, used) VALUES
+             ('b', 'm', 20261101, 20), ('b', 'n', 20261101, 3), ('b', 'o', 20261101, 0);
+         INSERT INTO usage_daily (brand, metric, period, day, units) VALUES
+             ('b', 'm', 20261101, 0, 5), ('b', 'm', 20261101, 3, 15), ('b', 'n', 20261101, 2, 3);",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = db.store(PostgresOptions::new()).await;
+    let key = |metric| CounterKey::new("b", metric, PERIOD);
+    assert_eq!(PERIOD.0, 20261101);
+    assert_eq!(store.daily_usage(key("m")).await.unwrap(), [5, 0, 0, 15]);
+    assert_eq!(store.daily_usage(key("n")).await.unwrap(), [0, 0, 3]);
+    assert!(store.daily_usage(key("o")).await.unwrap().is_empty());
+    let mut r = request("b", "m", 2, Some(100), None);
+    r.day = 5;
+    assert_eq!(store.consume(&r).await.unwrap().used, 22);
+    assert_eq!(
+        store.daily_usage(key("m")).await.unwrap(),
+        [5, 0, 0, 15, 0, 2]
+    );
+    let (tables,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM pg_tables WHERE tablename = 'usage_daily'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(tables, 0, "usage_daily is dropped");
+}
