@@ -129,4 +129,17 @@ impl TopUpStore for PostgresStore {
                 .map_err(|e| self.err("topups", e))?;
         Ok(rows.into_iter().map(|(Json(t),)| t).collect())
     }
+
+    async fn recent_topups(&self, brand: &str, limit: usize) -> StoreResult<Vec<UsageTopUp>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(Json<UsageTopUp>,)> = sqlx::query_as(
+            "SELECT doc FROM usage_topup WHERE brand = $1 ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(brand)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.err("recent topups", e))?;
+        Ok(rows.into_iter().map(|(Json(t),)| t).collect())
+    }
 }
