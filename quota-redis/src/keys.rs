@@ -28,6 +28,11 @@ impl Keys {
         Keys { prefix }
     }
 
+    /// `<prefix>:share-revoked:<id>`: a revoked share link (expires with the link).
+    pub(crate) fn share_revoked(&self, id: &str) -> String {
+        format!("{}:share-revoked:{id}", self.prefix)
+    }
+
     /// `<prefix>:{<brand>}:`, the start of every key of the brand.
     pub(crate) fn base(&self, brand: &str) -> String {
         format!("{}:{{{brand}}}:", self.prefix)

@@ -52,6 +52,8 @@ pub struct OpenedStore {
     pub outbox: Arc<dyn OutboxStore>,
     /// The Postgres store itself (share-link revocations live there).
     pub postgres: Option<Arc<PostgresStore>>,
+    /// The Redis store itself (share-link revocations live there).
+    pub redis: Option<Arc<RedisStore>>,
 }
 
 /// Opens the store a URL names.
@@ -71,6 +73,7 @@ pub async fn open(url: &str) -> Result<OpenedStore, String> {
                 kind,
                 outbox: s,
                 postgres: None,
+                redis: None,
             }
         }
         StoreKind::Redis => {
@@ -78,8 +81,9 @@ pub async fn open(url: &str) -> Result<OpenedStore, String> {
             OpenedStore {
                 store: s.clone(),
                 kind,
-                outbox: s,
+                outbox: s.clone(),
                 postgres: None,
+                redis: Some(s),
             }
         }
         StoreKind::Postgres => {
@@ -93,6 +97,7 @@ pub async fn open(url: &str) -> Result<OpenedStore, String> {
                 kind,
                 outbox: s.clone(),
                 postgres: Some(s),
+                redis: None,
             }
         }
     })

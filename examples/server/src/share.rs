@@ -43,6 +43,33 @@ impl ShareRevocations for PostgresRevocations {
     }
 }
 
+/// Share-link revocations kept in Redis (every instance on the same Redis sees them).
+#[derive(Debug)]
+pub struct RedisRevocations {
+    store: Arc<quota_redis::RedisStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RedisRevocations {
+    /// Revocations in `store`, timed with `clock`.
+    pub fn new(store: Arc<quota_redis::RedisStore>, clock: Arc<dyn Clock>) -> Self {
+        RedisRevocations { store, clock }
+    }
+}
+
+#[async_trait]
+impl ShareRevocations for RedisRevocations {
+    async fn revoke(&self, id: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        self.store
+            .revoke_share_link(id, until, self.clock.now())
+            .await
+    }
+
+    async fn is_revoked(&self, id: &str) -> Result<bool, StoreError> {
+        self.store.is_share_link_revoked(id).await
+    }
+}
+
 /// What the share routes need.
 #[derive(Debug, Clone)]
 pub struct ShareState {
@@ -50,7 +77,7 @@ pub struct ShareState {
     pub issuer: Arc<ShareIssuer>,
     /// Where revocations live.
     pub revocations: Arc<dyn ShareRevocations>,
-    /// Where revocations live, for the banner: `postgres` or `memory`.
+    /// Where revocations live, for the banner: `postgres`, `redis` or `memory`.
     pub revocations_in: &'static str,
     /// The generated `QUOTA_SHARE_KEYS` value in dev mode (printed in the banner).
     pub generated_keys: Option<String>,
@@ -86,12 +113,16 @@ pub fn build(
     )
     .map_err(|e| format!("share links: {e}"))?;
     let (revocations, revocations_in): (Arc<dyn ShareRevocations>, &'static str) =
-        match &opened.postgres {
-            Some(pg) => (
+        match (&opened.postgres, &opened.redis) {
+            (Some(pg), _) => (
                 Arc::new(PostgresRevocations::new(Arc::clone(pg), clock)),
                 "postgres",
             ),
-            None => (Arc::new(MemoryRevocations::new()), "memory"),
+            (None, Some(redis)) => (
+                Arc::new(RedisRevocations::new(Arc::clone(redis), clock)),
+                "redis",
+            ),
+            (None, None) => (Arc::new(MemoryRevocations::new()), "memory"),
         };
     Ok(ShareState {
         issuer: Arc::new(issuer),

@@ -316,8 +316,8 @@ pub(crate) async fn share_links_show_the_snapshot_and_refuse_every_bad_token(sto
         )
         .await;
     assert_eq!(r.status, 204, "revoking twice is fine: {}", r.text);
-    if store.starts_with("postgres") {
-        // Revocations live in Postgres: another instance on the same database refuses too.
+    if store.starts_with("postgres") || store.starts_with("redis") {
+        // Revocations live in the shared store: another instance on it refuses too.
         let keys = format!("k2:{NEW_SECRET},k1:{OLD_SECRET}");
         let h2 = Harness::start_with(store, |c| c.share_keys = Some(keys)).await;
         assert_invalid(&page(&h2, &token).await, 410, &brand);
