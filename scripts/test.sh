@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quota-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# No incremental caches: they only grow the shared target dir, and a test run gains little.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
 
 step() { printf '\n==> %s\n' "$*"; }
