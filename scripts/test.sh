@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: formatting, clippy (warnings are errors) and all
-# tests. Starts — and on a fresh Debian machine installs — the services the tests need
-# (Redis standalone + cluster, Postgres) through the scripts/*-env.sh helpers.
+# tests, then the Playwright browser suite (scripts/e2e.sh). Starts — and on a fresh Debian
+# machine installs — the services and tools the tests need (Redis standalone + cluster,
+# Postgres, Chromium and Node.js) through the scripts/*-env.sh helpers.
 # In CI (CI=true) a test that cannot reach its service fails; it never skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "browser suite: Playwright \"Usage quota overview\" (Debian Chromium, FR + EN)"
+bash scripts/e2e.sh
 
 step "load scenarios (smoke: memory store, 5 s each, runbook thresholds)"
 bash scripts/load-smoke.sh

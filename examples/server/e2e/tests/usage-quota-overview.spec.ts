@@ -1,0 +1,451 @@
+// Runbook section 4, "E2E Playwright ciblés": `--grep "Usage quota overview"`.
+//
+// Covered, in French and in English:
+// - the cockpit (plan card + overage estimate, timeline with severity badges, recommendation
+//   card and its two CTAs, metric cards with their charts);
+// - projections and badges ("Sous tension" / "Action immédiate") after `quota reset --target 92`,
+//   checked against what the summary API computes;
+// - the blocked gauge of runbook section 6 ("Upgrade bloqué": red badge + upgrade CTA);
+// - the public page `/share/quota/<token>` (same snapshot, read-only) and a bad token;
+// - the simulated Stripe checkout with its toasts and the top-up history;
+// - the admin sign-in (`/login`), the 375 px layout, and the screenshots of docs/screenshots;
+// - last, the month-end reset rehearsed with the dev clock (it moves the server's time).
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  L,
+  LANGS,
+  SCREENSHOTS,
+  adminToken,
+  api,
+  chartPoints,
+  cockpitPath,
+  expect,
+  money,
+  newBrand,
+  quotaReset,
+  record,
+  serverUrl,
+  summary,
+  test,
+  type Lang,
+} from './support';
+
+const LOCALE: Record<Lang, string> = { fr: 'fr-FR', en: 'en-US' };
+
+function screenshotPath(name: string): string {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  return path.join(SCREENSHOTS, name);
+}
+
+test.describe('Usage quota overview', () => {
+  for (const lang of LANGS) {
+    const t = L[lang];
+
+    test.describe(`${lang}`, () => {
+      test.use({ locale: LOCALE[lang] });
+
+      test(`invalid share token shows "${t.invalid}" [${lang}]`, async ({ page }) => {
+        const res = await page.goto(`/share/quota/not-a-real-token.garbage?lang=${lang}`);
+        expect(res?.status()).toBe(404);
+        await expect(page.locator('html')).toHaveAttribute('lang', lang);
+        // The invalid-link element is the heading, or holds it.
+        await expect(
+          page.locator('[data-testid="invalid-link"]:is(h1, h2), [data-testid="invalid-link"] :is(h1, h2)'),
+        ).toHaveText(t.invalid);
+        await expect(page.getByTestId('plan-card')).toHaveCount(0);
+        await expect(page.getByTestId('metric-card')).toHaveCount(0);
+      });
+
+      test(`admin sign-in guards the cockpit [${lang}]`, async ({ page }) => {
+        const target = cockpitPath('brand_dashboard', lang);
+        await page.goto(target);
+        // No credentials: redirected to the form, `next` carrying the page asked for.
+        expect(new URL(page.url()).pathname).toBe('/login');
+        expect(new URL(page.url()).searchParams.get('next')).toBe(target);
+        await page.getByLabel(t.adminToken).fill('not.a.jwt');
+        const bad = page.waitForResponse((r) => r.url().endsWith('/login') && r.request().method() === 'POST');
+        await page.getByTestId('login-button').click();
+        expect((await bad).status()).toBe(401);
+        await expect(page.getByTestId('login-error')).toBeVisible();
+        await page.getByLabel(t.adminToken).fill(adminToken());
+        await page.getByTestId('login-button').click();
+        await expect(page).toHaveURL(serverUrl() + target);
+        await expect(page.getByTestId('plan-card')).toBeVisible();
+        const cookies = await page.context().cookies();
+        const c = cookies.find((k) => k.name === 'quota_admin');
+        expect(c?.httpOnly).toBe(true);
+        expect(c?.sameSite).toBe('Strict');
+      });
+
+      test(`cockpit renders plan, alerts, CTAs and charts [${lang}]`, async ({ adminPage: page }) => {
+        const brand = await newBrand(`cockpit_${lang}`);
+        // Alerts on renders_2d (50 % info, 75 % warning), then the runbook's reset with a top-up.
+        await record(brand, 'renders_2d', 80);
+        await quotaReset(brand, 'ai_generations', 92, 25);
+        const before = await summary(brand, lang);
+        await page.goto(cockpitPath(brand, lang));
+        const after = await summary(brand, lang);
+        expect(after.timeline.length).toBe(before.timeline.length);
+
+        await expect(page.locator('html')).toHaveAttribute('lang', lang);
+        // Plan card.
+        const plan = page.getByTestId('plan-card');
+        await expect(plan.getByRole('heading', { name: t.currentPlan })).toBeVisible();
+        await expect(plan.getByTestId('plan-name')).toHaveText(before.plan.name);
+        await expect(plan.getByTestId('plan-price')).toHaveText(money(before.plan.price, lang));
+        await expect(plan).toContainText(t.overageEstimate);
+        expect(before.plan.estimatedOverage.amountMinor).toBeGreaterThan(0);
+        // The estimate moves with time: it is the API's figure of just before or just after.
+        const shownOverage = (await plan.getByTestId('overage-estimate').textContent())?.trim();
+        expect([before, after].map((s) => money(s.plan.estimatedOverage, lang))).toContain(shownOverage);
+
+        // Timeline: every event of the period, newest first, each with its severity badge.
+        const items = page.getByTestId('timeline').getByTestId('timeline-item');
+        const events: any[] = before.timeline;
+        expect(events.length).toBeGreaterThanOrEqual(4); // 2 thresholds, reset, top-up
+        await expect(items).toHaveCount(events.length);
+        // Same events in the same order (the page may spell `top_up_completed` `topup_completed`).
+        const kind = (x: string | null) => (x ?? '').replace(/_/g, '');
+        const shownKinds = await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-type')));
+        expect(shownKinds.map(kind)).toEqual(events.map((e) => kind(e.type)));
+        const times = await items.locator('time').evaluateAll((els) =>
+          els.map((e) => Date.parse(e.getAttribute('datetime') ?? '')),
+        );
+        expect(times.every((x) => !Number.isNaN(x))).toBe(true);
+        expect([...times].sort((a, b) => b - a)).toEqual(times);
+        const badges = items.getByTestId('severity-badge');
+        expect(await badges.evaluateAll((els) => els.map((e) => e.getAttribute('data-severity')))).toEqual(
+          events.map((e) => e.severity),
+        );
+        await expect(badges).toHaveText(events.map((e) => (t.severity as any)[e.severity]));
+        await expect(page.getByTestId('timeline-stable')).toHaveCount(0);
+
+        // Recommendation and the two CTAs.
+        const reco = page.getByTestId('recommendation-card');
+        await expect(reco.getByRole('heading', { name: t.recommendedPlan })).toBeVisible();
+        await expect(reco.getByTestId('recommended-plan')).toHaveText(before.recommendation.recommended.name);
+        const compare = reco.getByTestId('cta-compare');
+        await expect(compare).toHaveText(t.compare);
+        const expert = reco.getByTestId('cta-expert');
+        await expect(expert).toHaveText(t.expert);
+        expect(await expert.getAttribute('href')).toMatch(/^mailto:/);
+
+        // Metric cards: what the snapshot says, one card per metric, in catalog order.
+        const cards = page.getByTestId('metric-card');
+        await expect(cards).toHaveCount(before.metrics.length);
+        expect(await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-metric')))).toEqual(
+          before.metrics.map((m: any) => m.metric),
+        );
+        for (const m of before.metrics) {
+          const card = page.locator(`[data-testid="metric-card"][data-metric="${m.metric}"]`);
+          await expect(card.getByTestId('metric-used')).toHaveText(String(m.used));
+          await expect(card.getByTestId('metric-limit')).toHaveText(m.limit === null ? t.unlimited : String(m.limit));
+          await expect(card.getByTestId('metric-percent')).toHaveText(t.percent(m.percent));
+          await expect(card.getByTestId('metric-topups')).toHaveText(String(m.topupUnits));
+          await expect(card.getByTestId('metric-badge')).toHaveAttribute('data-severity', m.badge ?? 'ok');
+          await expect(card.getByTestId('metric-badge')).toHaveText((t.severity as any)[m.badge ?? 'ok']);
+          if (m.kind === 'counter') {
+            const chart = card.getByTestId('usage-chart');
+            await expect(chart).toHaveAttribute('role', 'img');
+            expect(await chart.evaluate((e) => e.tagName.toLowerCase())).toBe('svg');
+            expect((await chart.getAttribute('aria-label'))?.length).toBeGreaterThan(0);
+            await expect(chart.getByTestId('chart-actual')).toHaveCount(1);
+            await expect(chart.getByTestId('chart-limit')).toHaveCount(1);
+            await expect(chart.getByTestId('chart-projection')).toHaveCount(1);
+            const pts = await chartPoints(page, `[data-metric="${m.metric}"] [data-testid="chart-actual"]`);
+            expect(pts.length).toBe(m.curve.length);
+          }
+        }
+        // The runbook reset: 460 of 500 + 25 top-up units.
+        const ai = page.locator('[data-testid="metric-card"][data-metric="ai_generations"]');
+        await expect(ai.getByTestId('metric-used')).toHaveText('460');
+        await expect(ai.getByTestId('metric-limit')).toHaveText('525');
+        await expect(ai.getByTestId('metric-topups')).toHaveText('25');
+        // The flat-then-jump curve: the last point is above (smaller y than) the first.
+        const aiPts = await chartPoints(page, '[data-metric="ai_generations"] [data-testid="chart-actual"]');
+        expect(aiPts[aiPts.length - 1][1]).toBeLessThan(aiPts[0][1]);
+
+        // Forms, links.
+        await expect(page.getByTestId('topup-button')).toHaveText(t.buy);
+        await expect(page.getByTestId('share-button')).toHaveText(t.share);
+        await expect(page.locator('a[href="/metrics"]').first()).toBeVisible();
+        await expect(page.locator('a[href^="/monitoring"]').first()).toBeVisible();
+
+        // The CTA "compare" leads to the plan catalog with prices.
+        await compare.click();
+        await expect(page).toHaveURL(/\/plans(\?|#|$)/);
+        await expect(page.locator('body')).toContainText(money({ amountMinor: 9900, currency: 'EUR' }, lang));
+      });
+
+      test(`projections and badges after quota reset --target 92 [${lang}]`, async ({ adminPage: page }) => {
+        const brand = await newBrand(`proj_${lang}`);
+        const out = await quotaReset(brand, 'ai_generations', 92);
+        expect(out).toContain('460 used of 500 (92 %)');
+        await quotaReset(brand, 'renders_2d', 92);
+        const before = await summary(brand, lang);
+        await page.goto(cockpitPath(brand, lang));
+        const after = await summary(brand, lang);
+
+        for (const metric of ['ai_generations', 'renders_2d']) {
+          const api0 = before.metrics.find((m: any) => m.metric === metric);
+          const api1 = after.metrics.find((m: any) => m.metric === metric);
+          expect(api0.percent).toBe(92);
+          // 92 % used already projects above 90 % of the allowance.
+          expect(['under_strain', 'immediate_action']).toContain(api0.status);
+          const card = page.locator(`[data-testid="metric-card"][data-metric="${metric}"]`);
+          await expect(card.getByTestId('metric-percent')).toHaveText(t.percent(92));
+          await expect(card.getByTestId('metric-remaining')).toHaveText(String(api0.remaining));
+          await expect(card.getByTestId('metric-badge')).toHaveAttribute('data-severity', api0.badge);
+          await expect(card.getByTestId('metric-badge')).toHaveText((t.severity as any)[api0.badge]);
+          const status = card.getByTestId('projection-status');
+          // The page equals what the API computes (before or after the page load: time moves).
+          const shown = await status.getAttribute('data-status');
+          expect([api0.status, api1.status]).toContain(shown);
+          await expect(status).toHaveText((t.status as any)[shown!]);
+          const apiLabel = shown === api0.status ? api0.statusLabel : api1.statusLabel;
+          await expect(status).toHaveText(apiLabel);
+          const proj = shown === api0.status ? api0.projection : api1.projection;
+          await expect(card.getByTestId('projection-end')).toContainText(String(proj.projectedUsed));
+          await expect(card.getByTestId('projection-end')).toContainText(
+            t.percent(Math.round(proj.projectedRatio * 100)),
+          );
+          if (proj.daysUntilExhaustion !== null) {
+            await expect(card.getByTestId('projection-days')).toBeVisible();
+          }
+        }
+        // The untouched gauge stays stable, without a projection.
+        const team = page.locator('[data-testid="metric-card"][data-metric="team_members"]');
+        await expect(team.getByTestId('metric-used')).toHaveText('0');
+        await expect(team.getByTestId('metric-badge')).toHaveAttribute('data-severity', 'ok');
+      });
+
+      test(`blocked gauge shows a red badge and an upgrade CTA [${lang}]`, async ({ adminPage: page }) => {
+        const brand = await newBrand(`blocked_${lang}`);
+        await record(brand, 'team_members', 3); // starter includes 3: the hard limit is reached
+        const check = await api('POST', '/usage-billing/check-quota', {
+          brandId: brand,
+          metric: 'team_members',
+          quantity: 1,
+        });
+        expect(check.status).toBe(200);
+        expect(check.json.allowed).toBe(false);
+        expect(check.json.status).toBe('blocked');
+        const snap = await summary(brand, lang);
+        expect(snap.metrics.find((m: any) => m.metric === 'team_members').blocked).toBe(true);
+
+        await page.goto(cockpitPath(brand, lang));
+        const card = page.locator('[data-testid="metric-card"][data-metric="team_members"]');
+        const badge = card.getByTestId('metric-badge');
+        await expect(badge).toHaveAttribute('data-severity', 'blocked');
+        await expect(badge).toHaveText(t.severity.blocked);
+        // Red: the badge's background (or text) is the red of the palette.
+        const colors = await badge.evaluate((e) => {
+          const s = getComputedStyle(e);
+          return [s.backgroundColor, s.color];
+        });
+        const red = (c: string) => {
+          const [r, g, b] = (c.match(/\d+/g) ?? []).map(Number);
+          return r > 150 && g < 60 && b < 60;
+        };
+        expect(colors.some(red), `badge colours ${colors}`).toBe(true);
+        await expect(card.getByTestId('cta-upgrade')).toBeVisible();
+        await expect(card.getByTestId('metric-percent')).toHaveText(t.percent(100));
+      });
+
+      test(`public share page shows the same snapshot, read-only [${lang}]`, async ({ adminPage: page, context }) => {
+        const brand = await newBrand(`share_${lang}`);
+        await record(brand, 'renders_2d', 30);
+        await quotaReset(brand, 'ai_generations', 92, 25);
+        await page.goto(cockpitPath(brand, lang));
+        await page.getByTestId('share-button').click();
+        const input = page.getByTestId('share-url');
+        await expect(input).toBeVisible();
+        expect(await input.getAttribute('readonly')).not.toBeNull();
+        const url = await input.inputValue();
+        expect(url).toMatch(new RegExp(`^${serverUrl().replace(/[.]/g, '\\.')}/share/quota/[^/?#]+$`));
+
+        // Copy to the clipboard.
+        await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: serverUrl() });
+        await page.getByTestId('copy-button').click();
+        await expect(page.getByTestId('copy-button')).toHaveText(t.copied);
+        expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(url);
+
+        // What the cockpit shows...
+        const cockpit = {
+          plan: await page.getByTestId('plan-name').textContent(),
+          price: await page.getByTestId('plan-price').textContent(),
+          metrics: await page.getByTestId('metric-card').evaluateAll((els) =>
+            els.map((e) => [
+              e.getAttribute('data-metric'),
+              e.querySelector('[data-testid="metric-used"]')?.textContent,
+              e.querySelector('[data-testid="metric-limit"]')?.textContent,
+              e.querySelector('[data-testid="metric-percent"]')?.textContent,
+            ]),
+          ),
+        };
+        // ...the share page shows too, without any session (a fresh context, no cookie).
+        const anon = await page.context().browser()!.newContext({ locale: LOCALE[lang] });
+        const pub = await anon.newPage();
+        const res = await pub.goto(url);
+        expect(res?.status()).toBe(200);
+        await expect(pub.locator('html')).toHaveAttribute('lang', lang);
+        await expect(pub.getByTestId('plan-card').getByRole('heading', { name: t.currentPlan })).toBeVisible();
+        await expect(pub.getByTestId('plan-name')).toHaveText(cockpit.plan!);
+        await expect(pub.getByTestId('plan-price')).toHaveText(cockpit.price!);
+        expect(
+          await pub.getByTestId('metric-card').evaluateAll((els) =>
+            els.map((e) => [
+              e.getAttribute('data-metric'),
+              e.querySelector('[data-testid="metric-used"]')?.textContent,
+              e.querySelector('[data-testid="metric-limit"]')?.textContent,
+              e.querySelector('[data-testid="metric-percent"]')?.textContent,
+            ]),
+          ),
+        ).toEqual(cockpit.metrics);
+        await expect(pub.getByTestId('usage-chart').first().getByTestId('chart-actual')).toHaveCount(1);
+        await expect(pub.getByTestId('projection-status').first()).toBeVisible();
+        await expect(pub.getByTestId('timeline-item').first()).toBeVisible();
+        await expect(pub.getByTestId('recommendation-card')).toBeVisible();
+        // Read-only: no form, no button, none of the cockpit's actions.
+        await expect(pub.locator('form')).toHaveCount(0);
+        await expect(pub.locator('button')).toHaveCount(0);
+        for (const id of ['topup-form', 'share-form', 'share-button', 'topup-button', 'copy-button']) {
+          await expect(pub.getByTestId(id)).toHaveCount(0);
+        }
+        await pub.screenshot({ path: screenshotPath(`share-${lang}.png`), fullPage: true });
+        await anon.close();
+      });
+
+      test(`simulated Stripe checkout: confirm and cancel toasts, history [${lang}]`, async ({ adminPage: page }) => {
+        const brand = await newBrand(`topup_${lang}`);
+        await page.goto(cockpitPath(brand, lang));
+        await expect(page.getByTestId('topup-row')).toHaveCount(0);
+
+        // Confirm.
+        const form = page.getByTestId('topup-form');
+        await form.locator('select[name="metric"]').selectOption('ai_generations');
+        await form.locator('input[name="units"]').fill('40');
+        await page.getByTestId('topup-button').click();
+        await expect(page).toHaveURL(/\/checkout\/simulated\/[^/]+/);
+        await expect(page.locator('body')).toContainText('40');
+        await page.getByRole('button', { name: t.pay, exact: true }).click();
+        await expect(page).toHaveURL(/\/analytics\?/);
+        const okUrl = new URL(page.url());
+        expect(okUrl.searchParams.get('topup')).toBe('success');
+        expect(okUrl.searchParams.get('brandId')).toBe(brand);
+        expect(okUrl.searchParams.get('lang')).toBe(lang);
+        const toast = page.getByTestId('toast');
+        await expect(toast).toHaveText(t.toastSuccess);
+        await expect(toast).toHaveAttribute('role', 'status');
+        const rows = page.getByTestId('topup-row');
+        await expect(rows).toHaveCount(1);
+        await expect(rows.first()).toHaveAttribute('data-status', 'completed');
+        await expect(rows.first()).toContainText('40');
+        await expect(
+          page.locator('[data-testid="metric-card"][data-metric="ai_generations"] [data-testid="metric-topups"]'),
+        ).toHaveText('40');
+        const hist1 = await api('GET', `/usage-billing/topups?brandId=${brand}`);
+        expect(hist1.json.topups.map((x: any) => [x.units, x.status])).toEqual([[40, 'completed']]);
+
+        // Cancel.
+        await page.getByTestId('topup-form').locator('input[name="units"]').fill('15');
+        await page.getByTestId('topup-button').click();
+        await expect(page).toHaveURL(/\/checkout\/simulated\/[^/]+/);
+        await page.getByRole('button', { name: t.cancel, exact: true }).click();
+        await expect(page).toHaveURL(/topup=cancel/);
+        await expect(page.getByTestId('toast')).toHaveText(t.toastCancel);
+        await expect(rows).toHaveCount(2);
+        await expect(rows.nth(0)).toHaveAttribute('data-status', 'failed'); // newest first
+        await expect(rows.nth(0)).toContainText('15');
+        await expect(rows.nth(1)).toHaveAttribute('data-status', 'completed');
+        await expect(
+          page.locator('[data-testid="metric-card"][data-metric="ai_generations"] [data-testid="metric-topups"]'),
+        ).toHaveText('40');
+      });
+
+      test(`375 px viewport: no horizontal scroll [${lang}]`, async ({ adminPage: page }) => {
+        await page.setViewportSize({ width: 375, height: 812 });
+        await page.goto(cockpitPath('brand_dashboard', lang));
+        await expect(page.getByTestId('plan-card')).toBeVisible();
+        const [sw, cw] = await page.evaluate(() => [
+          document.documentElement.scrollWidth,
+          document.documentElement.clientWidth,
+        ]);
+        expect(cw).toBeLessThanOrEqual(375);
+        expect(sw, `scrollWidth ${sw} > clientWidth ${cw}`).toBeLessThanOrEqual(cw);
+        // The share form's URL field too, once a link exists.
+        await page.getByTestId('share-button').click();
+        await expect(page.getByTestId('share-url')).toBeVisible();
+        const [sw2, cw2] = await page.evaluate(() => [
+          document.documentElement.scrollWidth,
+          document.documentElement.clientWidth,
+        ]);
+        expect(sw2, `scrollWidth ${sw2} > clientWidth ${cw2}`).toBeLessThanOrEqual(cw2);
+      });
+
+      test(`cockpit screenshot of brand_dashboard [${lang}]`, async ({ adminPage: page }) => {
+        // The runbook's preparation (section 2) without the top-up, so that it can be repeated.
+        await quotaReset('brand_dashboard', 'ai_generations', 92);
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await page.goto(cockpitPath('brand_dashboard', lang));
+        await expect(page.getByTestId('plan-card')).toBeVisible();
+        await expect(page.getByTestId('metric-card')).toHaveCount(3);
+        await expect(
+          page.locator('[data-testid="metric-card"][data-metric="ai_generations"] [data-testid="metric-percent"]'),
+        ).toHaveText(t.percent(92));
+        const file = screenshotPath(`cockpit-${lang}.png`);
+        await page.screenshot({ path: file, fullPage: true });
+        expect(fs.statSync(file).size).toBeGreaterThan(10_000);
+      });
+    });
+  }
+
+  // Moves the server's dev clock past the period end: after every other test.
+  for (const lang of LANGS) {
+    const t = L[lang];
+    test.describe(`month-end ${lang}`, () => {
+      test.use({ locale: LOCALE[lang] });
+
+      test(`month-end reset with the dev clock: curves back at 0, "${t.stable}" [${lang}]`, async ({
+        adminPage: page,
+      }) => {
+        const brand = await newBrand(`monthend_${lang}`);
+        await record(brand, 'ai_generations', 120);
+        await record(brand, 'renders_2d', 60); // crosses 50 %: an alert in the timeline
+        const before = await summary(brand, lang);
+        expect(before.stable).toBe(false);
+        await page.goto(cockpitPath(brand, lang));
+        const ai = page.locator('[data-testid="metric-card"][data-metric="ai_generations"]');
+        await expect(ai.getByTestId('metric-used')).toHaveText('120');
+        const pts0 = await chartPoints(page, '[data-metric="ai_generations"] [data-testid="chart-actual"]');
+        expect(pts0.some(([, y]) => y !== pts0[0][1])).toBe(true);
+        await expect(page.getByTestId('timeline-stable')).toHaveCount(0);
+
+        // Past the end of the period.
+        const end = Date.parse(before.period.end);
+        const moved = await api('POST', '/admin/clock/advance', { to: new Date(end + 3_600_000).toISOString() });
+        expect(moved.status, JSON.stringify(moved.json)).toBe(200);
+        const next = await summary(brand, lang);
+        expect(next.period.start).toBe(before.period.end);
+        expect(next.stable).toBe(true);
+        expect(next.stableLabel).toBe(t.stable);
+
+        await page.goto(cockpitPath(brand, lang));
+        for (const metric of ['ai_generations', 'renders_2d']) {
+          const card = page.locator(`[data-testid="metric-card"][data-metric="${metric}"]`);
+          await expect(card.getByTestId('metric-used')).toHaveText('0');
+          await expect(card.getByTestId('metric-percent')).toHaveText(t.percent(0));
+          const pts = await chartPoints(page, `[data-metric="${metric}"] [data-testid="chart-actual"]`);
+          expect(pts.length).toBeGreaterThan(0);
+          // Every point of the curve on the zero line.
+          expect(pts.every(([, y]) => y === pts[0][1])).toBe(true);
+          const curve = next.metrics.find((m: any) => m.metric === metric).curve;
+          expect(curve.every((p: any) => p.units === 0)).toBe(true);
+        }
+        await expect(page.getByTestId('timeline-stable')).toContainText(t.stable);
+        await expect(page.getByTestId('timeline-item')).toHaveCount(0);
+      });
+    });
+  }
+});

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The Playwright suite "Usage quota overview" (runbook section 4) against the QA server:
+# provisions Chromium, Node.js and the suite's packages (scripts/e2e-env.sh), builds the
+# `quota` binary, then runs the suite, which starts `quota serve --dev-clock` on a free
+# loopback port and writes docs/screenshots/{cockpit,share}-{fr,en}.png.
+#   bash scripts/e2e.sh [extra playwright args]
+# In CI (CI=true) a missing browser fails the run; elsewhere it prints why and skips.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quota-target}"
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+rc=0
+env_out=$(bash scripts/e2e-env.sh) || rc=$?
+if [ "$rc" = 3 ] && [ "${CI:-}" != "true" ]; then
+  echo "e2e: SKIPPED (see the reason above); in CI this fails" >&2
+  exit 0
+elif [ "$rc" != 0 ]; then
+  echo "e2e: provisioning failed (exit $rc)" >&2
+  exit 1
+fi
+eval "$env_out"
+
+cargo build --locked -p quota-server --bin quota >&2
+export QUOTA_BIN="$CARGO_TARGET_DIR/debug/quota"
+
+cd examples/server/e2e
+exec npx --no-install playwright test --grep "Usage quota overview" "$@"
