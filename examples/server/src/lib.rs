@@ -29,6 +29,7 @@ pub mod devclock;
 pub mod extract;
 pub mod guarded;
 pub mod metrics;
+pub mod pages;
 pub mod payments;
 pub mod problem;
 pub mod reset;

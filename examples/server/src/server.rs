@@ -84,6 +84,7 @@ pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
         alerts = Some(Alerts {
             sinks,
             dispatcher: Arc::new(tokio::sync::Mutex::new(Some(dispatcher))),
+            outbox: Arc::clone(&opened.outbox),
         });
     }
     let guard = builder.build(Arc::clone(&opened.store));

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use quota_core::QuotaGuard;
+use quota_core::{OutboxStore, QuotaGuard};
 
 use crate::auth::Secrets;
 use crate::backend::StoreKind;
@@ -44,12 +44,22 @@ pub struct AppState {
 }
 
 /// Alert delivery of this server instance.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Alerts {
     /// The sinks that are on (`slack`, `email`, `webhook`).
     pub sinks: Vec<String>,
     /// The outbox dispatcher, taken out at shutdown.
     pub dispatcher: Arc<tokio::sync::Mutex<Option<DispatcherHandle>>>,
+    /// The outbox the alerts wait in (pending and dead-letter counts on `/monitoring`).
+    pub outbox: Arc<dyn OutboxStore>,
+}
+
+impl std::fmt::Debug for Alerts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alerts")
+            .field("sinks", &self.sinks)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {

@@ -1,4 +1,5 @@
-//! The HTTP API: routes under `/api/v1`, plus `/healthz`, `/metrics` and the public demo routes.
+//! The HTTP API: routes under `/api/v1`, plus `/healthz`, `/metrics`, the public demo routes
+//! and the pages ([`crate::pages`]).
 
 pub mod brands;
 pub mod clock;
@@ -45,7 +46,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/share/quota/{token}", get(share::page))
         .route("/checkout/simulated/{session}", get(topups::simulated_page))
         .route(
             "/checkout/simulated/{session}/confirm",
@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
             "/checkout/simulated/{session}/cancel",
             post(topups::simulated_cancel),
         )
+        .merge(crate::pages::routes())
         .nest("/api/v1", api)
         .merge(public::routes(&state))
         .fallback(not_found)

@@ -10,15 +10,15 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use quota_payments::{
     CheckoutError, CompleteError, SIGNATURE_HEADER, SIMULATED_CHECKOUT_PATH,
-    SimulatedCheckoutError, SimulatedError, SimulatedState, StartCheckout, WebhookOutcome,
-    complete_from_webhook, settle_simulated, start_checkout,
+    SimulatedCheckoutError, SimulatedError, SimulatedState, StartCheckout, StartedCheckout,
+    WebhookOutcome, complete_from_webhook, settle_simulated, start_checkout,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::share::{esc, page_lang, shell};
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::pages::layout::{esc, page_lang, shell};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -61,6 +61,34 @@ fn checkout_problem(e: CheckoutError) -> Problem {
     }
 }
 
+/// Starts a top-up checkout (the API's and the cockpit's one code path): checks the ids and
+/// the caller, opens the session, and makes the simulated page's URL absolute on `host` (the
+/// request's `Host`) so a frontend on another origin can redirect to it.
+pub(crate) async fn open_checkout(
+    state: &AppState,
+    caller: &Caller,
+    req: &StartCheckout,
+    host: Option<&str>,
+) -> Result<(String, StartedCheckout), Problem> {
+    crate::api::usage::validate_ids(&req.brand, &req.metric)?;
+    caller.may_access(&req.brand)?;
+    let started = start_checkout(&state.guard, &*state.payments.provider, req)
+        .await
+        .map_err(checkout_problem)?;
+    let mut url = started.session.checkout_url.clone();
+    if url.starts_with('/') {
+        if let Some(host) = host {
+            url = format!("http://{host}{url}");
+        }
+    }
+    Ok((url, started))
+}
+
+/// The request's `Host` header, when it is readable.
+pub(crate) fn host(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::HOST).and_then(|h| h.to_str().ok())
+}
+
 /// `POST /usage-billing/topups/checkout`: a pending top-up and its checkout URL.
 pub async fn checkout(
     State(state): State<AppState>,
@@ -68,8 +96,6 @@ pub async fn checkout(
     headers: HeaderMap,
     ApiJson(body): ApiJson<CheckoutBody>,
 ) -> Result<Response, Problem> {
-    crate::api::usage::validate_ids(&body.brand_id, &body.metric)?;
-    caller.may_access(&body.brand_id)?;
     let req = StartCheckout::new(
         body.brand_id,
         body.metric,
@@ -77,17 +103,7 @@ pub async fn checkout(
         body.success_url,
         body.cancel_url,
     );
-    let started = start_checkout(&state.guard, &*state.payments.provider, &req)
-        .await
-        .map_err(checkout_problem)?;
-    // The simulated page is ours: make its URL absolute so a frontend on another origin
-    // can redirect to it.
-    let mut url = started.session.checkout_url.clone();
-    if url.starts_with('/') {
-        if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-            url = format!("http://{host}{url}");
-        }
-    }
+    let (url, started) = open_checkout(&state, &caller, &req, host(&headers)).await?;
     let out = json!({
         "checkoutUrl": url,
         "sessionId": started.session.session_id,

@@ -172,7 +172,7 @@ fn assert_invalid(r: &Resp, status: u16, brand: &str) {
         "data leaked: {}",
         r.text
     );
-    assert!(!r.text.contains("<table"), "data leaked: {}", r.text);
+    assert!(!r.text.contains("metric-card"), "data leaked: {}", r.text);
 }
 
 pub(crate) async fn share_links_show_the_snapshot_and_refuse_every_bad_token(store: &str) {
@@ -201,9 +201,9 @@ pub(crate) async fn share_links_show_the_snapshot_and_refuse_every_bad_token(sto
         "Consommation des quotas",
         "Starter",
         "data-metric=\"ai_generations\"",
-        "<td>120</td>",
-        "<td>500</td>",
-        "24 %",
+        "data-testid=\"metric-used\">120<",
+        "data-testid=\"metric-limit\">500<",
+        "data-testid=\"metric-percent\">24 %<",
         "id=\"timeline\"",
     ] {
         assert!(p.text.contains(needle), "{needle:?} missing: {}", p.text);
@@ -296,7 +296,7 @@ pub(crate) async fn share_links_show_the_snapshot_and_refuse_every_bad_token(sto
     let old = ShareKey::new("k1", OLD_SECRET).unwrap();
     let p = page(&h, &sign(&old, &claims)).await;
     assert_eq!(p.status, 200, "{}", p.text);
-    assert!(p.text.contains("<td>120</td>"));
+    assert!(p.text.contains("data-testid=\"metric-used\">120<"));
 
     // Revoked: 410, and stays so.
     let r = h

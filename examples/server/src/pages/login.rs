@@ -1,0 +1,118 @@
+//! `GET /login` (the admin token form) and `POST /login`: the token is checked as the API
+//! checks it and kept in the `quota_admin` cookie (HttpOnly, SameSite=Strict, for the
+//! token's remaining lifetime), then 303 back to the page asked for.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::Deserialize;
+
+use crate::auth::PUBLIC_KEY_PREFIX;
+use crate::pages::PageForm;
+use crate::pages::admin::{COOKIE, cross_origin_page, safe_next, same_origin};
+use crate::pages::i18n::labels;
+use crate::pages::layout::{Audience, BRAND_HEADER, Page, esc, lang_links, page_lang};
+use crate::state::AppState;
+
+/// Query of `GET /login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    lang: Option<String>,
+}
+
+/// Body of `POST /login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    token: Option<String>,
+    next: Option<String>,
+    lang: Option<String>,
+}
+
+/// The language: `lang`, else the `lang` of the page to go back to, else `Accept-Language`.
+fn login_lang(lang: Option<&str>, next: &str, headers: &HeaderMap) -> &'static str {
+    let from_next = next
+        .split_once('?')
+        .and_then(|(_, q)| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+    page_lang(lang.or(from_next), headers)
+}
+
+fn render(status: StatusCode, lang: &str, next: &str, error: Option<&str>) -> Response {
+    let l = labels(lang);
+    let error = error.map_or_else(String::new, |e| {
+        format!(
+            "<div class=\"error\" role=\"alert\" data-testid=\"login-error\">{}</div>",
+            esc(e)
+        )
+    });
+    let query = vec![("next".to_owned(), next.to_owned())];
+    let main = format!(
+        "<section class=\"card\" aria-labelledby=\"login-h\"><h1 id=\"login-h\">{}</h1>{error}<p class=\"muted\">{}</p><form method=\"post\" action=\"/login\" data-testid=\"login-form\"><input type=\"hidden\" name=\"next\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{lang}\"><p><label for=\"token\">{}</label><input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required data-testid=\"login-token\"></p><p><button type=\"submit\" data-testid=\"login-button\">{}</button></p></form></section>",
+        l.login_title,
+        esc(l.login_hint),
+        esc(next),
+        l.admin_token,
+        l.sign_in,
+    );
+    Page {
+        lang,
+        title: l.login_title,
+        header: format!("{BRAND_HEADER}{}", lang_links("/login", &query, lang)),
+        main,
+        script: None,
+        audience: Audience::Public,
+    }
+    .respond(status)
+}
+
+/// `GET /login?next=`.
+pub async fn form(Query(q): Query<LoginQuery>, headers: HeaderMap) -> Response {
+    let next = safe_next(q.next.as_deref());
+    let lang = login_lang(q.lang.as_deref(), &next, &headers);
+    render(StatusCode::OK, lang, &next, None)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `POST /login`: 303 to `next` with the cookie, or the form again (401 bad token, 403 a
+/// brand's public key).
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PageForm(f): PageForm<LoginForm>,
+) -> Response {
+    let next = safe_next(f.next.as_deref());
+    let lang = login_lang(f.lang.as_deref(), &next, &headers);
+    if !same_origin(&headers) {
+        return cross_origin_page(lang);
+    }
+    let l = labels(lang);
+    let token = f.token.as_deref().unwrap_or("").trim();
+    if token.starts_with(PUBLIC_KEY_PREFIX) && state.secrets.verify_public_key(token).is_some() {
+        return render(StatusCode::FORBIDDEN, lang, &next, Some(l.not_admin));
+    }
+    let claims = match state.secrets.verify_admin(token) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(error = %e, "login refused");
+            return render(StatusCode::UNAUTHORIZED, lang, &next, Some(l.bad_token));
+        }
+    };
+    let max_age = claims.exp.saturating_sub(unix_now());
+    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}");
+    let mut res = Redirect::to(&next).into_response();
+    match HeaderValue::from_str(&cookie) {
+        Ok(v) => {
+            res.headers_mut().insert(header::SET_COOKIE, v);
+            res
+        }
+        // A verified JWT is plain ASCII; refuse rather than answer without the cookie.
+        Err(_) => render(StatusCode::UNAUTHORIZED, lang, &next, Some(l.bad_token)),
+    }
+}
