@@ -75,15 +75,14 @@ pub(crate) fn require_admin(
     }
 }
 
-/// Whether a state-changing request comes from this site: an `Origin` header, when
-/// present, must name the request's `Host`; `Sec-Fetch-Site: cross-site` is refused too.
+/// Whether a state-changing request comes from this site: `Sec-Fetch-Site` (set by the
+/// browser, out of reach of pages) decides when sent; otherwise an `Origin` header, when
+/// present, must name the request's `Host`.
 pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"))
-    {
-        return false;
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some(site) if site.eq_ignore_ascii_case("same-origin") => return true,
+        Some(site) if !site.eq_ignore_ascii_case("none") => return false,
+        _ => {}
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
@@ -167,6 +166,10 @@ mod tests {
         assert!(!same_origin(&h));
         h.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(!same_origin(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_origin(&h), "the browser says so, whatever Origin says");
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(!same_origin(&h), "a sibling subdomain is another origin");
     }
 
     #[test]

@@ -153,8 +153,10 @@ button.secondary,.button.secondary{background:#fff;color:#0b57d0}\
 pub(crate) enum Audience {
     /// Admin pages (cockpit, monitoring): behind the admin token.
     Admin,
-    /// Public pages (login, share, plans, checkout).
+    /// Public pages (login, plans, messages).
     Public,
+    /// The share page: its URL holds the token, so it never leaves in a `Referer`.
+    Share,
 }
 
 /// A page to answer.
@@ -194,9 +196,11 @@ impl Page<'_> {
         );
         h.insert(
             header::REFERRER_POLICY,
+            // `no-referrer` would also make browsers send `Origin: null` on same-origin form
+            // posts (login), which the origin check refuses: only the share page needs it.
             HeaderValue::from_static(match self.audience {
-                Audience::Admin => "same-origin",
-                Audience::Public => "no-referrer",
+                Audience::Admin | Audience::Public => "same-origin",
+                Audience::Share => "no-referrer",
             }),
         );
         let script_src = nonce.map_or_else(
@@ -208,6 +212,7 @@ impl Page<'_> {
         let forms = match self.audience {
             Audience::Admin => "",
             Audience::Public => "; form-action 'self'",
+            Audience::Share => "; form-action 'none'",
         };
         let csp = format!(
             "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; {script_src}; base-uri 'none'; frame-ancestors 'none'{forms}"

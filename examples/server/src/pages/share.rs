@@ -97,7 +97,7 @@ fn invalid_page(e: &ShareTokenError, lang: &str) -> Response {
             "<section class=\"card\" data-testid=\"invalid-link\"><h1>{title}</h1><p>{text}</p></section>"
         ),
         script: None,
-        audience: Audience::Public,
+        audience: Audience::Share,
     }
     .respond(status)
 }
@@ -125,7 +125,7 @@ fn render_snapshot(
         header: format!("{BRAND_HEADER}{}", lang_links(&path, &[], lang)),
         main,
         script: None,
-        audience: Audience::Public,
+        audience: Audience::Share,
     }
     .respond(StatusCode::OK)
 }

@@ -230,16 +230,21 @@ fn timeline(b: &mut String, snap: &Snapshot, lang: &str) {
     if snap.stable || snap.timeline.is_empty() {
         let _ = write!(
             b,
-            "<li data-testid=\"timeline-stable\"><span class=\"badge b-ok\">OK</span>{}</li>",
+            "<li data-testid=\"timeline-stable\">{}</li>",
             quota_core::timeline::stable_label(lang)
         );
     }
     for e in snap.timeline.iter().take(TIMELINE_ITEMS) {
         let sev = e.severity.as_str();
+        // The API's spelling of the event type (`top_up_completed`), not the short name.
+        let kind = serde_json::to_value(&e.kind)
+            .ok()
+            .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| e.kind.name().to_owned());
         let _ = write!(
             b,
             "<li data-testid=\"timeline-item\" data-type=\"{}\"><span class=\"badge b-{sev}\" data-testid=\"severity-badge\" data-severity=\"{sev}\">{}</span><time datetime=\"{}\">{}</time><span>{}</span>",
-            e.kind.name(),
+            esc(&kind),
             severity_label(Some(e.severity), lang),
             e.at.to_rfc3339(),
             fmt_datetime(e.at, lang),
