@@ -78,6 +78,19 @@ test.describe('Usage quota overview', () => {
         expect(c?.sameSite).toBe('Strict');
       });
 
+      test(`unknown brand: 404 page, bad brand id: 400 page [${lang}]`, async ({ adminPage: page }) => {
+        const unknown = await page.goto(cockpitPath('e2e_no_such_brand', lang));
+        expect(unknown?.status()).toBe(404);
+        expect(unknown?.headers()['content-type']).toContain('text/html');
+        await expect(page.locator('html')).toHaveAttribute('lang', lang);
+        await expect(page.getByTestId('plan-card')).toHaveCount(0);
+        const bad = await page.goto(`/analytics?brandId=${encodeURIComponent('<bad id>')}&lang=${lang}`);
+        expect(bad?.status()).toBe(400);
+        expect(bad?.headers()['content-type']).toContain('text/html');
+        // Escaped, never markup.
+        await expect(page.locator('bad')).toHaveCount(0);
+      });
+
       test(`cockpit renders plan, alerts, CTAs and charts [${lang}]`, async ({ adminPage: page }) => {
         const brand = await newBrand(`cockpit_${lang}`);
         // Alerts on renders_2d (50 % info, 75 % warning), then the runbook's reset with a top-up.
@@ -105,10 +118,10 @@ test.describe('Usage quota overview', () => {
         const events: any[] = before.timeline;
         expect(events.length).toBeGreaterThanOrEqual(4); // 2 thresholds, reset, top-up
         await expect(items).toHaveCount(events.length);
-        // Same events in the same order (the page may spell `top_up_completed` `topup_completed`).
-        const kind = (x: string | null) => (x ?? '').replace(/_/g, '');
-        const shownKinds = await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-type')));
-        expect(shownKinds.map(kind)).toEqual(events.map((e) => kind(e.type)));
+        // Same events in the same order.
+        expect(await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-type')))).toEqual(
+          events.map((e) => e.type),
+        );
         const times = await items.locator('time').evaluateAll((els) =>
           els.map((e) => Date.parse(e.getAttribute('datetime') ?? '')),
         );
@@ -173,6 +186,15 @@ test.describe('Usage quota overview', () => {
         await expect(page.getByTestId('share-button')).toHaveText(t.share);
         await expect(page.locator('a[href="/metrics"]').first()).toBeVisible();
         await expect(page.locator('a[href^="/monitoring"]').first()).toBeVisible();
+
+        // The language switch keeps the other query parameters.
+        const other: Lang = lang === 'fr' ? 'en' : 'fr';
+        await page.getByTestId(`lang-${other}`).click();
+        await expect(page.locator('html')).toHaveAttribute('lang', other);
+        expect(new URL(page.url()).searchParams.get('brandId')).toBe(brand);
+        await expect(page.getByTestId('plan-card').getByRole('heading', { name: L[other].currentPlan })).toBeVisible();
+        await page.getByTestId(`lang-${lang}`).click();
+        await expect(page.locator('html')).toHaveAttribute('lang', lang);
 
         // The CTA "compare" leads to the plan catalog with prices.
         await compare.click();
@@ -349,6 +371,15 @@ test.describe('Usage quota overview', () => {
         const hist1 = await api('GET', `/usage-billing/topups?brandId=${brand}`);
         expect(hist1.json.topups.map((x: any) => [x.units, x.status])).toEqual([[40, 'completed']]);
 
+        // A POST from another origin is refused, and starts nothing.
+        const forged = await page.request.post('/analytics/topup', {
+          headers: { origin: 'http://attacker.invalid' },
+          form: { brandId: brand, metric: 'ai_generations', units: '5', lang },
+          maxRedirects: 0,
+        });
+        expect(forged.status()).toBe(403);
+        expect((await api('GET', `/usage-billing/topups?brandId=${brand}`)).json.topups).toHaveLength(1);
+
         // Cancel.
         await page.getByTestId('topup-form').locator('input[name="units"]').fill('15');
         await page.getByTestId('topup-button').click();
@@ -478,7 +509,7 @@ test.describe('Usage quota overview', () => {
           const curve = next.metrics.find((m: any) => m.metric === metric).curve;
           expect(curve.every((p: any) => p.units === 0)).toBe(true);
         }
-        await expect(page.getByTestId('timeline-stable')).toContainText(t.stable);
+        await expect(page.getByTestId('timeline-stable')).toHaveText(t.stable);
         await expect(page.getByTestId('timeline-item')).toHaveCount(0);
       });
     });
