@@ -1,6 +1,8 @@
 //! Test harness: a server in-process on a free loopback port, and a small HTTP client.
 #![allow(dead_code)]
 
+pub(crate) mod html;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
