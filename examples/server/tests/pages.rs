@@ -768,7 +768,7 @@ async fn monitoring_shows_store_and_alert_channel_health() {
     // the seeded brand's seats (90 and 100 %) and this brand's 92 %.
     let down = free_addr().await;
     let cfg = NotifyConfig::builder()
-        .slack(&format!("http://{down}/slack"))
+        .slack(format!("http://{down}/slack"))
         .min_threshold(90)
         .poll_interval(Duration::from_millis(50))
         .retry(RetryPolicy::new(

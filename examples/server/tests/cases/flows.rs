@@ -638,3 +638,42 @@ pub(crate) async fn with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_co
     assert_eq!(h.metric(&brand, "ai_generations").await["limit"], 525);
     h.server.stop().await.unwrap();
 }
+
+/// The cockpit, the share page it issues and the monitoring page render from this store.
+pub(crate) async fn the_pages_render_from_the_store(store: &str) {
+    use crate::common::html::{Browser, attr, metric_card, text};
+    let h = Harness::start(store).await;
+    let (brand, _) = h.brand("starter").await;
+    assert_eq!(h.record(&brand, "ai_generations", 120).await.status, 200);
+    let b = Browser::admin(&h);
+    let r = b.get(&format!("/analytics?brandId={brand}&lang=en")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let card = metric_card(&r.text, "ai_generations");
+    assert_eq!(text(card, "metric-used").unwrap(), "120");
+    assert_eq!(text(card, "metric-percent").unwrap(), "24%");
+    let r = b
+        .post_form(
+            "/analytics/share",
+            &[("brandId", brand.as_str()), ("lang", "fr")],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let url = attr(&r.text, "share-url", "value").unwrap();
+    let path = url.strip_prefix("http://localhost:3000").unwrap();
+    let p = Browser::anonymous(&h).get(path).await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    let card = metric_card(&p.text, "ai_generations");
+    assert_eq!(text(card, "metric-used").unwrap(), "120");
+    assert!(!p.text.contains("<form"));
+    let m = b.get("/monitoring").await;
+    let kind = store.split(':').next().unwrap();
+    let kind = if kind.starts_with("postgres") {
+        "postgres"
+    } else {
+        kind
+    };
+    assert_eq!(attr(&m.text, "store-health", "data-store").unwrap(), kind);
+    assert_eq!(attr(&m.text, "store-health", "data-ok").unwrap(), "true");
+    h.server.stop().await.unwrap();
+}

@@ -686,6 +686,12 @@ macro_rules! runbook_suite {
             }
         }
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn the_pages_render_from_the_store() {
+            if let Some(store) = $store {
+                $crate::cases::flows::the_pages_render_from_the_store(&store).await;
+            }
+        }
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn checkout_on_the_simulated_page_completes_the_topup() {
             if let Some(store) = $store {
                 $crate::cases::flows::checkout_on_the_simulated_page_completes_the_topup(&store).await;

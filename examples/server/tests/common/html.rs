@@ -25,10 +25,7 @@ fn locate(html: &str, id: &str, from: usize) -> Option<(usize, usize, usize)> {
         let next_open = html[i..].find(&open_tag).map(|p| p + i);
         let next_close = html[i..].find(&close_tag).map(|p| p + i)?;
         match next_open {
-            Some(o)
-                if o < next_close
-                    && html[o + open_tag.len()..].starts_with(|c: char| c == ' ' || c == '>') =>
-            {
+            Some(o) if o < next_close && html[o + open_tag.len()..].starts_with([' ', '>']) => {
                 depth += 1;
                 i = o + open_tag.len();
             }
