@@ -85,8 +85,8 @@ pub(crate) fn usage_chart(m: &MetricSnapshot, frame: Frame, l: &Labels) -> Optio
         .map_or_else(|| l.unlimited.to_owned(), |v| v.to_string());
     let forecast = projected.map_or_else(String::new, |p| format!(", {} {p}", l.forecast));
     let label = format!(
-        "{} — {} : {} / {limit_text}{forecast}",
-        l.chart, m.name, m.used
+        "{} — {}{}{} / {limit_text}{forecast}",
+        l.chart, m.name, l.colon, m.used
     );
     let mut svg = format!(
         "<svg class=\"chart\" data-testid=\"usage-chart\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{}</title><rect x=\"0\" y=\"0\" width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"#fbfcfd\" stroke=\"#e3e6ea\"/>",

@@ -125,7 +125,7 @@ pub async fn topup(
     };
     let l = labels(lang);
     let failed = |detail: &str| Extras {
-        error: Some(format!("{} : {detail}", l.topup_failed)),
+        error: Some(format!("{}{}{detail}", l.topup_failed, l.colon)),
         ..Extras::default()
     };
     let units = f
@@ -205,7 +205,12 @@ pub async fn share(
         ),
         Err(p) => (
             Extras {
-                error: Some(format!("{} : {}", labels(lang).share_failed, p.detail)),
+                error: Some(format!(
+                    "{}{}{}",
+                    labels(lang).share_failed,
+                    labels(lang).colon,
+                    p.detail
+                )),
                 ..Extras::default()
             },
             p.status,

@@ -9,6 +9,8 @@ use quota_core::{Severity, TopUpStatus};
 /// Every fixed label of the pages, in one language.
 #[derive(Debug)]
 pub(crate) struct Labels {
+    /// Before a colon French puts a space, English none: `" : "` / `": "`.
+    pub(crate) colon: &'static str,
     pub(crate) cockpit_title: &'static str,
     pub(crate) share_title: &'static str,
     pub(crate) period: &'static str,
@@ -104,6 +106,7 @@ pub(crate) struct Labels {
 
 /// French.
 pub(crate) const FR: Labels = Labels {
+    colon: " : ",
     cockpit_title: "Cockpit des quotas",
     share_title: "Consommation des quotas",
     period: "Période",
@@ -199,6 +202,7 @@ pub(crate) const FR: Labels = Labels {
 
 /// English.
 pub(crate) const EN: Labels = Labels {
+    colon: ": ",
     cockpit_title: "Quota cockpit",
     share_title: "Quota usage",
     period: "Period",

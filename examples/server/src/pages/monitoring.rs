@@ -90,7 +90,7 @@ async fn store_health(b: &mut String, state: &AppState, lang: &str) {
                 elapsed.as_secs_f64() * 1000.0
             ),
         ),
-        Err(e) => (false, format!("{} : {e}", l.store_down)),
+        Err(e) => (false, format!("{}{}{e}", l.store_down, l.colon)),
     };
     let badge = if ok { "b-ok" } else { "b-blocked" };
     let _ = write!(

@@ -66,8 +66,9 @@ pub(crate) fn status_name(s: ProjectionStatus) -> &'static str {
 fn period_line(snap: &Snapshot, lang: &str) -> String {
     let l = labels(lang);
     format!(
-        "{} : {} → {}",
+        "{}{}{} → {}",
         l.period,
+        l.colon,
         fmt_date(snap.period.start, lang),
         fmt_date(snap.period.end, lang)
     )
@@ -195,8 +196,9 @@ fn projection(b: &mut String, p: &quota_core::Projection, lang: &str, l: &Labels
         .unwrap_or_default();
     let _ = write!(
         b,
-        "<p data-testid=\"projection-end\">{} : <strong>{}{}</strong></p>",
+        "<p data-testid=\"projection-end\">{}{}<strong>{}{}</strong></p>",
         l.projected_end,
+        l.colon,
         p.projected_used,
         esc(&ratio)
     );
@@ -303,7 +305,8 @@ fn recommendation_card(b: &mut String, snap: &Snapshot, lang: &str, mode: Mode) 
         };
         let _ = write!(
             b,
-            "<p data-testid=\"recommendation-saving\">{label} : <strong class=\"money\">{}</strong></p>",
+            "<p data-testid=\"recommendation-saving\">{label}{}<strong class=\"money\">{}</strong></p>",
+            l.colon,
             esc(&format_money(amount, lang))
         );
     }
