@@ -24,7 +24,11 @@ fn ready<F: Future>(f: F) -> F::Output {
 fn main() {
     let which = std::env::args().nth(1).unwrap();
     let n: usize = std::env::args().nth(2).unwrap().parse().unwrap();
-    let brands: Vec<String> = (0..1000).map(|i| format!("brand_{i:04}")).collect();
+    let nb: usize = std::env::var("BRANDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let brands: Vec<String> = (0..nb).map(|i| format!("brand_{i:04}")).collect();
     let catalog = Catalog::from_toml(
         r#"
         currency = "EUR"
@@ -57,7 +61,7 @@ fn main() {
     }
     let t = std::time::Instant::now();
     for i in 0..n {
-        let b = &brands[i % 1000];
+        let b = &brands[i % nb];
         if which == "ours" {
             assert!(
                 ready(guard.consume(b, "api_calls", 1, None))

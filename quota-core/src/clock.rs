@@ -2,8 +2,9 @@
 //! to the end of a month.
 
 use std::fmt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -11,6 +12,22 @@ use chrono::{DateTime, Duration, Utc};
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current instant, UTC.
     fn now(&self) -> DateTime<Utc>;
+
+    /// The current instant as microseconds since the Unix epoch: what the request path reads
+    /// (integer compares, no calendar conversion). Must agree with [`Clock::now`]; the default
+    /// derives it from `now()`, clocks that can do better override it.
+    fn now_micros(&self) -> i64 {
+        self.now().timestamp_micros()
+    }
+}
+
+/// `micros` since the Unix epoch as a date-time (saturating at chrono's range).
+pub(crate) fn from_micros(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or(if micros < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
 }
 
 /// The system's wall clock.
@@ -19,7 +36,86 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        from_micros(self.now_micros())
+    }
+
+    fn now_micros(&self) -> i64 {
+        static WALL: OnceLock<CounterWall> = OnceLock::new();
+        WALL.get_or_init(CounterWall::new).now_micros()
+    }
+}
+
+/// How often [`CounterWall`] re-reads the system clock, nanoseconds.
+const RESYNC_NS: u64 = 50_000_000;
+
+/// The wall clock read through the CPU's time-stamp counter (`quanta`, calibrated against the
+/// monotonic clock): a reading is a counter read and two relaxed atomic loads instead of a
+/// `clock_gettime` call and a calendar conversion. The offset to the system clock is re-read
+/// every 50 ms, so the reading follows NTP adjustments and steps within 50 ms. Where the
+/// counter is not usable, `quanta` falls back to the monotonic clock (same answers, slower).
+#[derive(Debug)]
+struct CounterWall {
+    counter: quanta::Clock,
+    /// Raw counter value at creation.
+    origin: u64,
+    /// System time minus elapsed counter time, microseconds.
+    offset_us: AtomicI64,
+    /// Elapsed counter nanoseconds after which the offset is re-read.
+    next_sync_ns: AtomicU64,
+}
+
+impl CounterWall {
+    fn new() -> Self {
+        let counter = quanta::Clock::new();
+        let origin = counter.raw();
+        let wall = CounterWall {
+            counter,
+            origin,
+            offset_us: AtomicI64::new(0),
+            next_sync_ns: AtomicU64::new(0),
+        };
+        wall.sync(0);
+        wall
+    }
+
+    fn now_micros(&self) -> i64 {
+        let elapsed_ns = self.counter.delta_as_nanos(self.origin, self.counter.raw());
+        if elapsed_ns >= self.next_sync_ns.load(Ordering::Relaxed) {
+            return self.sync(elapsed_ns);
+        }
+        self.offset_us
+            .load(Ordering::Relaxed)
+            .saturating_add(micros_of(elapsed_ns))
+    }
+
+    /// Re-reads the system clock at `elapsed_ns` on the counter; returns the system time.
+    fn sync(&self, elapsed_ns: u64) -> i64 {
+        let wall = system_micros();
+        self.offset_us.store(
+            wall.saturating_sub(micros_of(elapsed_ns)),
+            Ordering::Relaxed,
+        );
+        self.next_sync_ns
+            .store(elapsed_ns.saturating_add(RESYNC_NS), Ordering::Relaxed);
+        wall
+    }
+}
+
+fn micros_of(nanos: u64) -> i64 {
+    i64::try_from(nanos / 1_000).unwrap_or(i64::MAX)
+}
+
+/// The system clock in microseconds since the Unix epoch (negative before it).
+fn system_micros() -> i64 {
+    let micros = |d: std::time::Duration| {
+        i64::try_from(d.as_secs())
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000)
+            .saturating_add(i64::from(d.subsec_micros()))
+    };
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(since) => micros(since),
+        Err(before) => micros(before.duration()).saturating_neg(),
     }
 }
 
@@ -63,13 +159,59 @@ impl FakeClock {
 
 impl Clock for FakeClock {
     fn now(&self) -> DateTime<Utc> {
-        DateTime::from_timestamp_micros(self.micros.load(Ordering::SeqCst))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        from_micros(self.micros.load(Ordering::SeqCst))
+    }
+
+    fn now_micros(&self) -> i64 {
+        self.micros.load(Ordering::SeqCst)
     }
 }
 
 impl fmt::Debug for FakeClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("FakeClock").field(&self.now()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_clock_follows_the_system_time() {
+        let clock = SystemClock;
+        for _ in 0..1_000 {
+            let before = system_micros();
+            let ours = clock.now_micros();
+            let after = system_micros();
+            // Within the resync window's drift (counter vs NTP: far under a millisecond).
+            assert!(
+                ours >= before - 1_000 && ours <= after + 1_000,
+                "{before} <= {ours} <= {after}"
+            );
+        }
+        let now = clock.now();
+        let micros = clock.now_micros();
+        assert!((micros - now.timestamp_micros()).abs() < 1_000_000);
+        assert!((now - Utc::now()).num_seconds().abs() < 2);
+    }
+
+    #[test]
+    fn fake_clock_micros_agree_with_its_date_time() {
+        let at = DateTime::parse_from_rfc3339("2024-02-29T23:59:59.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = FakeClock::at(at);
+        assert_eq!(clock.now_micros(), at.timestamp_micros());
+        assert_eq!(clock.now(), at);
+        clock.advance(Duration::microseconds(1));
+        assert_eq!(clock.now_micros(), at.timestamp_micros() + 1);
+    }
+
+    #[test]
+    fn micros_out_of_chrono_range_saturate() {
+        assert_eq!(from_micros(i64::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(from_micros(i64::MIN), DateTime::<Utc>::MIN_UTC);
+        assert_eq!(from_micros(0), DateTime::<Utc>::UNIX_EPOCH);
     }
 }

@@ -27,7 +27,7 @@ use crate::plan::{Limit, Plan};
 use crate::projection::{ProjectionInput, cumulative_curve, project};
 use crate::recommendation::recommend;
 use crate::snapshot::{MetricSnapshot, PlanCard, Snapshot};
-use crate::store::{BLOCKED_CLAIM, BrandHandle, ConsumeRequest, CounterKey, Store, Usage};
+use crate::store::{BLOCKED_CLAIM, ConsumeRequest, CounterHandle, CounterKey, Store, Usage};
 use crate::subscription::Subscription;
 use crate::threshold::{Severity, Threshold, badge, crossed_upwards, percent_of, reached};
 use crate::timeline::{EventKind, TimelineEvent};
@@ -226,8 +226,6 @@ pub(crate) struct BrandContext {
     fresh_until_us: i64,
     last_day: i64,
     retain_until: DateTime<Utc>,
-    /// The store's handle on the brand's data, if it offers one.
-    handle: Option<BrandHandle>,
 }
 
 const DAY_US: i64 = 86_400_000_000;
@@ -243,6 +241,8 @@ pub(crate) struct ResolvedMetric {
     pub(crate) limit: Limit,
     ceiling: Option<u64>,
     thresholds: Vec<Threshold>,
+    /// The store's handle on this counter for the context's period, if it offers one.
+    handle: Option<CounterHandle>,
 }
 
 impl BrandContext {
@@ -267,7 +267,7 @@ impl BrandContext {
         metric: &'a str,
         quantity: u64,
         idempotency_key: Option<&'a str>,
-        (now, now_us): (DateTime<Utc>, i64),
+        now_us: i64,
     ) -> ConsumeRequest<'a> {
         ConsumeRequest {
             key: CounterKey::new(brand, metric, self.key),
@@ -275,7 +275,7 @@ impl BrandContext {
             ceiling: m.ceiling,
             idempotency_key,
             day: self.day_of(now_us),
-            at: now,
+            at_us: now_us,
             retain_until: self.retain_until,
         }
     }
@@ -475,10 +475,11 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 return ConsumeFuture::ready(Err(e));
             }
         }
-        let now = self.now();
-        if let Some(fast) = self.consume_fast(brand, metric, quantity, idempotency_key, now) {
+        let now_us = self.inner.clock.now_micros();
+        if let Some(fast) = self.consume_fast(brand, metric, quantity, idempotency_key, now_us) {
             return fast;
         }
+        let now = crate::clock::from_micros(now_us);
         ConsumeFuture::boxed(self.consume_slow(brand, metric, quantity, idempotency_key, now))
     }
 
@@ -489,16 +490,15 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         metric: &'a str,
         quantity: u64,
         idempotency_key: Option<&'a str>,
-        now: DateTime<Utc>,
+        now_us: i64,
     ) -> Option<ConsumeFuture<'a>> {
-        let now_us = now.timestamp_micros();
-        let ctx = {
-            let cached = self.inner.cache.get(brand)?;
-            if !(cached.start_us <= now_us && now_us < cached.fresh_until_us) {
-                return None;
-            }
-            Arc::clone(cached.value())
-        };
+        // The cache entry's read guard is held for this synchronous path: no `Arc` traffic on
+        // the context unless alert work has to outlive it.
+        let cached = self.inner.cache.get(brand)?;
+        let ctx: &Arc<BrandContext> = cached.value();
+        if !(ctx.start_us <= now_us && now_us < ctx.fresh_until_us) {
+            return None;
+        }
         let index = match ctx.metric_index(metric) {
             Ok(i) => i,
             Err(e) => return Some(ConsumeFuture::ready(Err(e))),
@@ -507,17 +507,17 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         if m.kind != MetricKind::Counter {
             return None;
         }
-        let req = ctx.counter_request(m, brand, metric, quantity, idempotency_key, (now, now_us));
+        let req = ctx.counter_request(m, brand, metric, quantity, idempotency_key, now_us);
         let store = &self.inner.store;
-        let fast = match &ctx.handle {
-            Some(handle) => store.try_consume_with(handle, &req),
+        let fast = match &m.handle {
+            Some(handle) => store.try_consume_at(handle, &req),
             None => store.try_consume(&req),
         };
         let out = match fast? {
             Ok(out) => out,
             Err(e) => return Some(ConsumeFuture::ready(Err(e.into()))),
         };
-        Some(self.finish_counter(ctx, index, out, quantity, now))
+        Some(self.finish_counter(ctx, index, out, quantity, now_us))
     }
 
     async fn consume_slow(
@@ -542,25 +542,26 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             metric,
             quantity,
             idempotency_key,
-            (now, now.timestamp_micros()),
+            now.timestamp_micros(),
         );
         let store = &self.inner.store;
         let out = match store.try_consume(&req) {
             Some(out) => out?,
             None => store.consume(&req).await?,
         };
-        self.finish_counter(ctx, index, out, quantity, now).await
+        self.finish_counter(&ctx, index, out, quantity, now.timestamp_micros())
+            .await
     }
 
     /// Turns a store outcome into a decision; the alert work that follows a denial or a
     /// crossing (rare) runs in a boxed future, the common case completes at once.
     fn finish_counter(
         &self,
-        ctx: Arc<BrandContext>,
+        ctx: &Arc<BrandContext>,
         index: usize,
         out: crate::store::ConsumeOutcome,
         quantity: u64,
-        now: DateTime<Utc>,
+        now_us: i64,
     ) -> ConsumeFuture<'_> {
         let Some(m) = ctx.metrics.get(index) else {
             return ConsumeFuture::ready(Err(QuotaError::InvalidArgument(
@@ -572,7 +573,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let period_start = Some(ctx.period.start);
         if !out.admitted {
             let decision = Decision {
-                verdict: self.denied(&ctx, m, out.used, quantity),
+                verdict: self.denied(ctx, m, out.used, quantity),
                 used: out.used,
                 limit: allowance,
                 resets_at,
@@ -582,12 +583,14 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             let Some(limit) = allowance else {
                 return ConsumeFuture::ready(Ok(decision));
             };
+            let ctx = Arc::clone(ctx);
             return ConsumeFuture::boxed(async move {
                 if let Some(m) = ctx.metrics.get(index) {
                     let kind = EventKind::Blocked {
                         used: out.used,
                         limit,
                     };
+                    let now = crate::clock::from_micros(now_us);
                     self.claim_and_emit(&ctx, m, BLOCKED_CLAIM, Severity::Blocked, kind, now)
                         .await;
                 }
@@ -611,8 +614,10 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         };
         match allowance {
             Some(limit) if !out.replayed && crosses_any(&m.thresholds, before, out.used, limit) => {
+                let ctx = Arc::clone(ctx);
                 ConsumeFuture::boxed(async move {
                     if let Some(m) = ctx.metrics.get(index) {
+                        let now = crate::clock::from_micros(now_us);
                         self.emit_crossings(&ctx, m, before, out.used, limit, now)
                             .await;
                     }
@@ -1006,7 +1011,12 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             .await?
             .ok_or_else(|| QuotaError::UnknownBrand(brand.to_owned()))?;
         let mut ctx = self.resolve(sub, now)?;
-        ctx.handle = self.inner.store.brand_handle(brand);
+        for m in &mut ctx.metrics {
+            if m.kind == MetricKind::Counter {
+                let key = CounterKey::new(brand, &m.key, ctx.key);
+                m.handle = self.inner.store.counter_handle(key);
+            }
+        }
         let ctx = Arc::new(ctx);
         self.inner.cache.insert(brand.into(), Arc::clone(&ctx));
         Ok(ctx)
@@ -1034,6 +1044,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     ceiling: limit.ceiling_without_topups(),
                     limit,
                     thresholds,
+                    handle: None,
                 })
             })
             .collect();
@@ -1055,7 +1066,6 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             subscription,
             plan,
             metrics,
-            handle: None,
         })
     }
 

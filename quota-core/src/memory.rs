@@ -19,7 +19,7 @@ use crate::outbox::{
 };
 use crate::period::PeriodKey;
 use crate::store::{
-    AlertStore, BrandHandle, ConsumeOutcome, ConsumeRequest, CounterKey, DEFAULT_IDEMPOTENCY_TTL,
+    AlertStore, ConsumeOutcome, ConsumeRequest, CounterHandle, CounterKey, DEFAULT_IDEMPOTENCY_TTL,
     GaugeOutcome, StoreResult, SubscriptionStore, TopUpStore, Usage, UsageStore,
 };
 use crate::subscription::Subscription;
@@ -61,7 +61,8 @@ struct Inner {
 struct BrandData {
     /// A brand has a handful of metrics: a linear scan beats hashing.
     metrics: Vec<(Box<str>, MetricData)>,
-    idempotency: HashMap<Box<str>, (ConsumeOutcome, DateTime<Utc>), Hasher>,
+    /// Replays by key: the first outcome and when the key expires (Unix micros).
+    idempotency: HashMap<Box<str>, (ConsumeOutcome, i64), Hasher>,
     events: Vec<TimelineEvent>,
     topups: Vec<UsageTopUp>,
 }
@@ -69,9 +70,15 @@ struct BrandData {
 #[derive(Debug, Default)]
 struct MetricData {
     /// Counters by period; a handful at most (old periods are pruned).
-    periods: Vec<(PeriodKey, Counter)>,
+    periods: Vec<(PeriodKey, Arc<CounterCell>)>,
     gauge: u64,
 }
+
+/// One counter of one period. It has its own lock, always taken after the brand's (or
+/// alone): the guard keeps the cell as a [`CounterHandle`] and consumes without a key
+/// through it, skipping the brand lock and the metric and period lookups.
+#[derive(Debug, Default)]
+struct CounterCell(Mutex<Counter>);
 
 #[derive(Debug, Default)]
 struct Counter {
@@ -79,6 +86,8 @@ struct Counter {
     topup_units: u64,
     days: Vec<u64>,
     claims: BTreeSet<u16>,
+    /// Pruned from its brand: handles on it must go through the brand again.
+    retired: bool,
 }
 
 /// Periods kept per metric before the oldest is dropped.
@@ -87,15 +96,18 @@ const KEPT_PERIODS: usize = 13;
 const SWEEP_AT: usize = 4096;
 
 impl MetricData {
-    fn counter(&self, period: PeriodKey) -> Option<&Counter> {
+    fn counter(&self, period: PeriodKey) -> Option<&Arc<CounterCell>> {
         self.periods
             .iter()
+            .rev()
             .find(|(p, _)| *p == period)
             .map(|(_, c)| c)
     }
 
-    fn counter_mut(&mut self, period: PeriodKey) -> &mut Counter {
-        let pos = match self.periods.iter().position(|(p, _)| *p == period) {
+    /// The period's counter, created on first use (the oldest is pruned past
+    /// [`KEPT_PERIODS`]).
+    fn counter_mut(&mut self, period: PeriodKey) -> &Arc<CounterCell> {
+        let pos = match self.periods.iter().rposition(|(p, _)| *p == period) {
             Some(pos) => pos,
             None => {
                 if self.periods.len() >= KEPT_PERIODS {
@@ -106,21 +118,51 @@ impl MetricData {
                         .min_by_key(|(_, (p, _))| *p)
                         .map(|(i, _)| i)
                     {
-                        self.periods.swap_remove(oldest);
+                        let (_, cell) = self.periods.swap_remove(oldest);
+                        cell.lock().retired = true;
                     }
                 }
-                self.periods.push((period, Counter::default()));
+                self.periods.push((period, Arc::default()));
                 self.periods.len().saturating_sub(1)
             }
         };
-        match self.periods.get_mut(pos) {
+        match self.periods.get(pos) {
             Some((_, c)) => c,
             None => unreachable!("position is in bounds"),
         }
     }
 }
 
+impl CounterCell {
+    fn lock(&self) -> MutexGuard<'_, Counter> {
+        // As for brands: every update is a plain assignment, a poisoned lock is consistent.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl Counter {
+    /// The check-and-add itself (no idempotency: the caller handles keys).
+    fn check_and_add(&mut self, req: &ConsumeRequest<'_>) -> ConsumeOutcome {
+        let limit = req
+            .ceiling
+            .map_or(u64::MAX, |c| c.saturating_add(self.topup_units));
+        let admitted = self
+            .used
+            .checked_add(req.quantity)
+            .is_some_and(|after| after <= limit);
+        if admitted {
+            self.used = self.used.saturating_add(req.quantity);
+            let bucket = self.bucket_mut(req.day);
+            *bucket = bucket.saturating_add(req.quantity);
+        }
+        ConsumeOutcome {
+            admitted,
+            used: self.used,
+            topup_units: self.topup_units,
+            replayed: false,
+        }
+    }
+
     fn bucket_mut(&mut self, day: u16) -> &mut u64 {
         let day = usize::from(day);
         if self.days.len() <= day {
@@ -173,7 +215,7 @@ impl MemoryStore {
         {
             if let Some(key) = req.idempotency_key {
                 if let Some((outcome, expires)) = data.idempotency.get(key) {
-                    if *expires > req.at {
+                    if *expires > req.at_us {
                         return ConsumeOutcome {
                             replayed: true,
                             ..*outcome
@@ -181,30 +223,13 @@ impl MemoryStore {
                     }
                 }
             }
-            let counter = metric_mut(&mut data.metrics, req.key.metric).counter_mut(req.key.period);
-            let limit = req
-                .ceiling
-                .map_or(u64::MAX, |c| c.saturating_add(counter.topup_units));
-            let admitted = counter
-                .used
-                .checked_add(req.quantity)
-                .is_some_and(|after| after <= limit);
-            if admitted {
-                counter.used = counter.used.saturating_add(req.quantity);
-                let bucket = counter.bucket_mut(req.day);
-                *bucket = bucket.saturating_add(req.quantity);
-            }
-            let outcome = ConsumeOutcome {
-                admitted,
-                used: counter.used,
-                topup_units: counter.topup_units,
-                replayed: false,
-            };
-            if let (true, Some(key)) = (admitted, req.idempotency_key) {
+            let cell = metric_mut(&mut data.metrics, req.key.metric).counter_mut(req.key.period);
+            let outcome = cell.lock().check_and_add(req);
+            if let (true, Some(key)) = (outcome.admitted, req.idempotency_key) {
                 if data.idempotency.len() >= SWEEP_AT {
-                    data.idempotency.retain(|_, (_, exp)| *exp > req.at);
+                    data.idempotency.retain(|_, (_, exp)| *exp > req.at_us);
                 }
-                let expires = ttl_deadline(req.at, self.inner.idempotency_ttl);
+                let expires = ttl_deadline(req.at_us, self.inner.idempotency_ttl);
                 data.idempotency.insert(key.into(), (outcome, expires));
             }
             outcome
@@ -226,7 +251,7 @@ impl MemoryStore {
         let data = lock(&brand);
         data.metric(key.metric)
             .and_then(|m| m.counter(key.period))
-            .map(f)
+            .map(|cell| f(&cell.lock()))
     }
 
     fn existing_brand(&self, brand: &str) -> Option<Arc<Mutex<BrandData>>> {
@@ -268,11 +293,9 @@ impl BrandData {
     }
 }
 
-fn ttl_deadline(at: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(ttl)
-        .ok()
-        .and_then(|d| at.checked_add_signed(d))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+/// `at_us + ttl` in Unix micros, saturating.
+fn ttl_deadline(at_us: i64, ttl: Duration) -> i64 {
+    at_us.saturating_add(i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX))
 }
 
 #[async_trait]
@@ -285,29 +308,35 @@ impl UsageStore for MemoryStore {
         Some(Ok(self.consume_now(req)))
     }
 
-    fn brand_handle(&self, brand: &str) -> Option<BrandHandle> {
-        // Brand entries are never removed, so the handle stays the brand's data for good.
-        let handle: BrandHandle = self.brand(brand);
-        Some(handle)
+    fn counter_handle(&self, key: CounterKey<'_>) -> Option<CounterHandle> {
+        let brand = self.brand(key.brand);
+        let mut data = lock(&brand);
+        let cell = Arc::clone(metric_mut(&mut data.metrics, key.metric).counter_mut(key.period));
+        Some(cell)
     }
 
-    fn try_consume_with(
+    fn try_consume_at(
         &self,
-        handle: &BrandHandle,
+        handle: &CounterHandle,
         req: &ConsumeRequest<'_>,
     ) -> Option<StoreResult<ConsumeOutcome>> {
-        let outcome = match handle.downcast_ref::<Mutex<BrandData>>() {
-            Some(data) => self.consume_in(&mut lock(data), req),
-            None => self.consume_now(req),
-        };
-        Some(Ok(outcome))
+        // Keys live with the brand: a keyed consume takes the brand path.
+        if req.idempotency_key.is_none() {
+            if let Some(cell) = handle.downcast_ref::<CounterCell>() {
+                let mut counter = cell.lock();
+                if !counter.retired {
+                    return Some(Ok(counter.check_and_add(req)));
+                }
+            }
+        }
+        Some(Ok(self.consume_now(req)))
     }
 
     async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage> {
         let brand = self.brand(key.brand);
         let mut data = lock(&brand);
         let metric = metric_mut(&mut data.metrics, key.metric);
-        let counter = metric.counter_mut(key.period);
+        let mut counter = metric.counter_mut(key.period).lock();
         let given_back = quantity.min(counter.used);
         counter.used = counter.used.saturating_sub(given_back);
         let bucket = counter.bucket_mut(day);
@@ -395,7 +424,8 @@ impl UsageStore for MemoryStore {
             .iter_mut()
             .filter(|(k, _)| metric.is_none_or(|m| &**k == m));
         for (_, m) in chosen {
-            if let Some((_, c)) = m.periods.iter_mut().find(|(p, _)| *p == period) {
+            if let Some(cell) = m.counter(period) {
+                let mut c = cell.lock();
                 c.used = 0;
                 c.days.clear();
                 c.claims.clear();
@@ -473,7 +503,7 @@ impl TopUpStore for MemoryStore {
         topup.settled_at = Some(at);
         if target == TopUpStatus::Completed {
             let metric = metric_mut(&mut data.metrics, &topup.metric);
-            let counter = metric.counter_mut(topup.period);
+            let mut counter = metric.counter_mut(topup.period).lock();
             counter.topup_units = counter.topup_units.saturating_add(topup.units);
         }
         Ok(TopUpTransition::new(topup.clone(), true))
@@ -498,14 +528,22 @@ impl AlertStore for MemoryStore {
         let brand = self.brand(key.brand);
         let mut data = lock(&brand);
         let metric = metric_mut(&mut data.metrics, key.metric);
-        Ok(metric.counter_mut(key.period).claims.insert(threshold))
+        Ok(metric
+            .counter_mut(key.period)
+            .lock()
+            .claims
+            .insert(threshold))
     }
 
     async fn release_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool> {
         let brand = self.brand(key.brand);
         let mut data = lock(&brand);
         let metric = metric_mut(&mut data.metrics, key.metric);
-        Ok(metric.counter_mut(key.period).claims.remove(&threshold))
+        Ok(metric
+            .counter_mut(key.period)
+            .lock()
+            .claims
+            .remove(&threshold))
     }
 
     async fn claimed_alerts(&self, key: CounterKey<'_>) -> StoreResult<Vec<u16>> {
@@ -686,5 +724,66 @@ impl OutboxStore for MemoryStore {
         let size = outbox.len();
         outbox.retain(|_, r| r.status == OutboxStatus::Pending || r.message.due_at >= before);
         Ok(u64::try_from(size.saturating_sub(outbox.len())).unwrap_or(u64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(period: u32, quantity: u64, ceiling: Option<u64>) -> ConsumeRequest<'static> {
+        ConsumeRequest {
+            key: CounterKey::new("b", "m", PeriodKey(period)),
+            quantity,
+            ceiling,
+            idempotency_key: None,
+            day: 0,
+            at_us: 0,
+            retain_until: DateTime::<Utc>::MAX_UTC,
+        }
+    }
+
+    fn consume_at(
+        store: &MemoryStore,
+        h: &CounterHandle,
+        r: &ConsumeRequest<'_>,
+    ) -> ConsumeOutcome {
+        store.try_consume_at(h, r).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_handle_and_the_brand_path_share_one_counter() {
+        let store = MemoryStore::new();
+        let h = store.counter_handle(req(1, 0, None).key).unwrap();
+        assert_eq!(consume_at(&store, &h, &req(1, 3, Some(5))).used, 3);
+        assert_eq!(
+            store
+                .try_consume(&req(1, 2, Some(5)))
+                .unwrap()
+                .unwrap()
+                .used,
+            5
+        );
+        let denied = consume_at(&store, &h, &req(1, 1, Some(5)));
+        assert!(!denied.admitted);
+        assert_eq!(denied.used, 5);
+    }
+
+    #[test]
+    fn a_handle_on_a_pruned_period_goes_through_the_brand_again() {
+        let store = MemoryStore::new();
+        let old = store.counter_handle(req(1, 0, None).key).unwrap();
+        assert!(consume_at(&store, &old, &req(1, 4, None)).admitted);
+        // Newer periods push period 1 out of the kept window: its cell is retired.
+        for p in 2..=u32::try_from(KEPT_PERIODS).unwrap() + 1 {
+            store.try_consume(&req(p, 1, None)).unwrap().unwrap();
+        }
+        // The stale handle must not write into the retired cell: the brand path recreates
+        // period 1 (it was pruned, so it starts again from zero) and the write is visible.
+        let out = consume_at(&store, &old, &req(1, 2, None));
+        assert!(out.admitted);
+        assert_eq!(out.used, 2);
+        let fresh = store.counter_handle(req(1, 0, None).key).unwrap();
+        assert_eq!(consume_at(&store, &fresh, &req(1, 0, None)).used, 2);
     }
 }

@@ -171,7 +171,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 ceiling: None,
                 idempotency_key: None,
                 day: ctx.day_of(now.timestamp_micros()),
-                at: now,
+                at_us: now.timestamp_micros(),
                 retain_until: ctx.period.end,
             };
             store.consume(&point).await?;

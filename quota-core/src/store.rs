@@ -25,8 +25,8 @@ pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// The alert claim id used for the "blocked" event (real thresholds are 1..=1000 %).
 pub const BLOCKED_CLAIM: u16 = 0;
 
-/// See [`UsageStore::brand_handle`].
-pub type BrandHandle = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+/// See [`UsageStore::counter_handle`].
+pub type CounterHandle = std::sync::Arc<dyn std::any::Any + Send + Sync>;
 
 /// Identifies one usage counter: a brand's metric in a period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -65,10 +65,18 @@ pub struct ConsumeRequest<'a> {
     pub idempotency_key: Option<&'a str>,
     /// Zero-based day of the period, for the daily bucket.
     pub day: u16,
-    /// The time of the consume (ledgers, key expiry).
-    pub at: DateTime<Utc>,
+    /// The time of the consume (ledgers, key expiry), microseconds since the Unix epoch: the
+    /// request path never builds a calendar date. [`ConsumeRequest::at`] gives the date-time.
+    pub at_us: i64,
     /// When the period's data may be dropped (period end plus a retention grace).
     pub retain_until: DateTime<Utc>,
+}
+
+impl ConsumeRequest<'_> {
+    /// The time of the consume as a date-time (saturating at chrono's range).
+    pub fn at(&self) -> DateTime<Utc> {
+        crate::clock::from_micros(self.at_us)
+    }
 }
 
 /// What a store did with a [`ConsumeRequest`].
@@ -117,18 +125,18 @@ pub trait UsageStore: Send + Sync {
         None
     }
 
-    /// An opaque handle on the brand's data that the guard caches with the brand's plan, so
-    /// that [`UsageStore::try_consume_with`] can skip the store's own brand lookup. `None`
+    /// An opaque handle on one counter of one period that the guard caches with the brand's
+    /// plan, so that [`UsageStore::try_consume_at`] can skip the store's own lookups. `None`
     /// (the default) when the store has nothing to gain from it.
-    fn brand_handle(&self, _brand: &str) -> Option<BrandHandle> {
+    fn counter_handle(&self, _key: CounterKey<'_>) -> Option<CounterHandle> {
         None
     }
 
-    /// [`UsageStore::try_consume`] with a handle from [`UsageStore::brand_handle`] for the
-    /// request's brand.
-    fn try_consume_with(
+    /// [`UsageStore::try_consume`] through a handle from [`UsageStore::counter_handle`] for the
+    /// request's counter; the same contract (atomicity, idempotency, outcome).
+    fn try_consume_at(
         &self,
-        _handle: &BrandHandle,
+        _handle: &CounterHandle,
         req: &ConsumeRequest<'_>,
     ) -> Option<StoreResult<ConsumeOutcome>> {
         self.try_consume(req)

@@ -72,7 +72,7 @@ pub fn request<'a>(
         ceiling,
         idempotency_key: key,
         day: 24,
-        at: now(),
+        at_us: now().timestamp_micros(),
         retain_until: period_end() + Duration::days(35),
     }
 }

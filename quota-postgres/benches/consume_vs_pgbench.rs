@@ -76,7 +76,7 @@ async fn ours(store: &Arc<PostgresStore>, clients: usize, secs: u64) -> f64 {
                         ceiling: Some(1_000_000_000),
                         idempotency_key: None,
                         day: 24,
-                        at,
+                        at_us: at.timestamp_micros(),
                         retain_until: at + chrono::Duration::days(60),
                     })
                     .await

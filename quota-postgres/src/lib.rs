@@ -33,7 +33,7 @@
 //!         ceiling: Some(100),
 //!         idempotency_key: Some("req-42"),
 //!         day: 24,
-//!         at: now,
+//!         at_us: now.timestamp_micros(),
 //!         retain_until: now + chrono::Duration::days(60),
 //!     })
 //!     .await?;

@@ -159,7 +159,7 @@ impl PostgresStore {
             )
             .bind(req.key.brand)
             .bind(key)
-            .bind(req.at)
+            .bind(req.at())
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| self.err("consume", e))?;
@@ -200,9 +200,9 @@ impl UsageStore for PostgresStore {
         .bind(req.ceiling.map(clamp_to_bigint))
         .bind(req.idempotency_key)
         .bind(i32::from(req.day))
-        .bind(req.at)
+        .bind(req.at())
         .bind(req.retain_until)
-        .bind(self.key_deadline(req.at))
+        .bind(self.key_deadline(req.at()))
         .fetch_one(&self.pool)
         .await
         .map_err(|e| self.err("consume", e))?;

@@ -174,9 +174,9 @@ async fn an_expired_idempotency_key_counts_again() {
         .unwrap();
     assert!(first.admitted && !first.replayed);
     let mut later = request(&brand, "m", 2, None, Some("k"));
-    later.at = now() + chrono::Duration::minutes(59);
+    later.at_us = (now() + chrono::Duration::minutes(59)).timestamp_micros();
     assert!(store.consume(&later).await.unwrap().replayed);
-    later.at = now() + chrono::Duration::minutes(61);
+    later.at_us = (now() + chrono::Duration::minutes(61)).timestamp_micros();
     let again = store.consume(&later).await.unwrap();
     assert!(
         again.admitted && !again.replayed,

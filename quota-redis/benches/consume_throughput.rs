@@ -103,7 +103,7 @@ async fn run(threads: usize) {
                             ceiling: Some(u64::MAX / 2),
                             idempotency_key: idempotent.then_some(key.as_str()),
                             day: 24,
-                            at: now,
+                            at_us: now.timestamp_micros(),
                             retain_until: now + Duration::days(40),
                         };
                         if store.consume(&req).await.unwrap().admitted {

@@ -350,7 +350,7 @@ impl UsageStore for RedisStore {
             .arg(k.metric);
         if let Some(idem) = &idem {
             let ttl = self.inner.opts.idempotency_ttl();
-            let at_us = req.at.timestamp_micros();
+            let at_us = req.at_us;
             let ttl_us = i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX);
             // Redis refuses a zero or absurd PX; the deadline is what decides a replay.
             let px = duration_ms(ttl).clamp(1, 100 * 365 * 86_400_000);

@@ -47,7 +47,7 @@ async fn period_keys_expire_after_the_period_end_plus_grace() {
         ceiling: None,
         idempotency_key: Some("k"),
         day: 3,
-        at: now,
+        at_us: now.timestamp_micros(),
         retain_until: retain,
     };
     store.consume(&req).await.unwrap();

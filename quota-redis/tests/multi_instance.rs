@@ -50,7 +50,7 @@ async fn four_instances_admit_exactly_the_limit(backend: Backend) {
                         // half of the calls carry an idempotency key (each a new one)
                         idempotency_key: (t % 2 == 0).then_some(key.as_str()),
                         day: 24,
-                        at,
+                        at_us: at.timestamp_micros(),
                         retain_until: at + Duration::days(40),
                     };
                     let out = store.consume(&req).await.unwrap();

@@ -138,7 +138,7 @@ fn req(brand: &str) -> ConsumeRequest<'_> {
         ceiling: Some(1_000_000),
         idempotency_key: None,
         day: 24,
-        at,
+        at_us: at.timestamp_micros(),
         retain_until: at + chrono::Duration::days(40),
     }
 }

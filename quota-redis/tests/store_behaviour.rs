@@ -46,7 +46,7 @@ fn req<'a>(
         ceiling,
         idempotency_key: idem,
         day: 9,
-        at: t0(),
+        at_us: t0().timestamp_micros(),
         retain_until: Utc.with_ymd_and_hms(2026, 12, 8, 0, 0, 0).unwrap(),
     }
 }
@@ -211,10 +211,10 @@ async fn idempotency_keys_expire_after_their_ttl(_: RedisStore, backend: Backend
     let b = common::brand("ttl");
     s.consume(&req(&b, "m", 1, None, Some("k"))).await.unwrap();
     let mut within = req(&b, "m", 1, None, Some("k"));
-    within.at = t0() + Duration::minutes(59);
+    within.at_us = (t0() + Duration::minutes(59)).timestamp_micros();
     assert!(s.consume(&within).await.unwrap().replayed);
     let mut after = req(&b, "m", 1, None, Some("k"));
-    after.at = t0() + Duration::minutes(60);
+    after.at_us = (t0() + Duration::minutes(60)).timestamp_micros();
     let out = s.consume(&after).await.unwrap();
     assert!(!out.replayed && out.used == 2);
 }
@@ -709,7 +709,7 @@ async fn random_operations_match_the_memory_store(s: RedisStore, _: Backend) {
                     ceiling,
                     idempotency_key: (rng.below(2) == 0).then_some(idem.as_str()),
                     day: rng.below(5) as u16,
-                    at,
+                    at_us: at.timestamp_micros(),
                     retain_until: at + Duration::days(40),
                 };
                 let out = s.consume(&r).await.unwrap();
