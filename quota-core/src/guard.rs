@@ -1341,7 +1341,9 @@ mod same_key_tests {
     #[test]
     fn same_key_is_string_equality() {
         for len in 0..40 {
-            let a: String = (0..len).map(|i| char::from(b"abcdefghijklmnopqrstuvwxyz"[i % 26])).collect();
+            let a: String = (0..len)
+                .map(|i| char::from(b"abcdefghijklmnopqrstuvwxyz"[i % 26]))
+                .collect();
             assert!(same_key(&a, &a.clone()), "{a}");
             for at in 0..len {
                 let mut b = a.clone().into_bytes();
