@@ -240,6 +240,8 @@ pub(crate) struct ResolvedMetric {
     pub(crate) kind: MetricKind,
     pub(crate) limit: Limit,
     ceiling: Option<u64>,
+    /// `limit.grace_units()`, computed once.
+    grace: u64,
     thresholds: Vec<Threshold>,
     /// The store's handle on this counter for the context's period, if it offers one.
     handle: Option<CounterHandle>,
@@ -253,13 +255,15 @@ impl BrandContext {
             .ok_or_else(|| unknown_metric(key))
     }
 
+    #[inline]
     fn metric_index(&self, key: &str) -> Result<usize> {
         self.metrics
             .iter()
-            .position(|m| m.key == key)
+            .position(|m| same_key(&m.key, key))
             .ok_or_else(|| unknown_metric(key))
     }
 
+    #[inline]
     fn counter_request<'a>(
         &self,
         m: &ResolvedMetric,
@@ -280,6 +284,7 @@ impl BrandContext {
         }
     }
 
+    #[inline]
     pub(crate) fn day_of(&self, now_us: i64) -> u16 {
         let day = now_us.saturating_sub(self.start_us) / DAY_US;
         u16::try_from(day.clamp(0, self.last_day)).unwrap_or(0)
@@ -433,7 +438,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     .map(|i| i.saturating_add(usage.topup_units));
                 let verdict = if admitted {
                     admitted_verdict(
-                        &m.limit,
+                        m,
                         allowance,
                         usage.used,
                         after.unwrap_or(u64::MAX),
@@ -484,6 +489,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
     }
 
     /// The synchronous path: cached brand, counter metric, in-process store.
+    #[inline]
     fn consume_fast<'a>(
         &'a self,
         brand: &'a str,
@@ -555,6 +561,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
 
     /// Turns a store outcome into a decision; the alert work that follows a denial or a
     /// crossing (rare) runs in a boxed future, the common case completes at once.
+    #[inline]
     fn finish_counter(
         &self,
         ctx: &Arc<BrandContext>,
@@ -600,7 +607,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let before = out.used.saturating_sub(quantity);
         let decision = Decision {
             verdict: admitted_verdict(
-                &m.limit,
+                m,
                 allowance,
                 before,
                 out.used,
@@ -1042,6 +1049,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     key: def.key.clone(),
                     kind: def.kind,
                     ceiling: limit.ceiling_without_topups(),
+                    grace: limit.grace_units(),
                     limit,
                     thresholds,
                     handle: None,
@@ -1254,6 +1262,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
 
 /// Whether going from `before` to `after` crosses a threshold: only the lowest threshold not
 /// yet reached at `before` needs checking (thresholds are increasing).
+#[inline]
 fn crosses_any(thresholds: &[Threshold], before: u64, after: u64, allowance: u64) -> bool {
     thresholds
         .iter()
@@ -1261,9 +1270,32 @@ fn crosses_any(thresholds: &[Threshold], before: u64, after: u64, allowance: u64
         .is_some_and(|t| reached(after, allowance, t.percent))
 }
 
+/// `a == b` for the short keys of metrics, without a call to `memcmp`: lengths first, then
+/// the bytes as up to two overlapping words.
+#[inline]
+fn same_key(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| -> Option<u64> {
+        Some(u64::from_ne_bytes(
+            s.get(at..at.checked_add(8)?)?.try_into().ok()?,
+        ))
+    };
+    match a.len() {
+        8..=16 => {
+            let tail = a.len().saturating_sub(8);
+            word(a, 0) == word(b, 0) && word(a, tail) == word(b, tail)
+        }
+        _ => a == b,
+    }
+}
+
 /// The verdict for an admitted move from `before` to `after` units.
+#[inline]
 fn admitted_verdict(
-    limit: &Limit,
+    m: &ResolvedMetric,
     allowance: Option<u64>,
     before: u64,
     after: u64,
@@ -1272,7 +1304,9 @@ fn admitted_verdict(
     let Some(allowance) = allowance else {
         return Verdict::Allowed;
     };
-    let free = limit.free_units(allowance);
+    let limit = &m.limit;
+    // `Limit::free_units` with the grace computed once per context.
+    let free = allowance.saturating_add(m.grace);
     let over_after = overage_units(after, free);
     if over_after == 0 {
         return Verdict::Allowed;
@@ -1298,4 +1332,28 @@ fn validate_idempotency_key(key: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod same_key_tests {
+    use super::same_key;
+
+    #[test]
+    fn same_key_is_string_equality() {
+        for len in 0..40 {
+            let a: String = (0..len)
+                .map(|i| char::from(b"abcdefghijklmnopqrstuvwxyz"[i % 26]))
+                .collect();
+            assert!(same_key(&a, &a.clone()), "{a}");
+            for at in 0..len {
+                let mut b = a.clone().into_bytes();
+                b[at] = b'#';
+                let b = String::from_utf8(b).unwrap();
+                assert!(!same_key(&a, &b), "{a} vs {b}");
+            }
+            assert!(!same_key(&a, &format!("{a}x")));
+        }
+        assert!(same_key("héllo_wörld", "héllo_wörld"));
+        assert!(!same_key("héllo_wörld", "hello_world!"));
+    }
 }

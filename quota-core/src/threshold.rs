@@ -83,10 +83,12 @@ pub(crate) fn invalid_thresholds(plan: &str, metric: &str, reason: String) -> Ca
 }
 
 /// Whether `used` units reach `percent` % of `allowance`. Nothing is reached at zero usage.
+#[inline]
 pub fn reached(used: u64, allowance: u64, percent: u16) -> bool {
+    // Both products fit in u128 (at most 2^64 * 2^16): no overflow to handle.
     used > 0
-        && u128::from(used).saturating_mul(100)
-            >= u128::from(percent).saturating_mul(u128::from(allowance))
+        && u128::from(used).wrapping_mul(100)
+            >= u128::from(percent).wrapping_mul(u128::from(allowance))
 }
 
 /// Usage in whole percent of the allowance (floor); an allowance of 0 counts as 1 unit.
