@@ -213,19 +213,23 @@ struct Inner<S: Store + ?Sized> {
 }
 
 /// What the guard knows of a brand between store reads.
+///
+/// `repr(C)` keeps what every consume reads together at the front (one cache line), ahead of
+/// the subscription and plan that only the slow paths read.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct BrandContext {
-    pub(crate) subscription: Subscription,
-    pub(crate) plan: Plan,
-    pub(crate) period: BillingPeriod,
     metrics: Vec<ResolvedMetric>,
     // Precomputed so the hot path does integer compares instead of calendar math.
-    key: PeriodKey,
     start_us: i64,
     /// The cache entry is used while `start_us <= now < fresh_until_us`.
     fresh_until_us: i64,
     last_day: i64,
+    key: PeriodKey,
     retain_until: DateTime<Utc>,
+    pub(crate) period: BillingPeriod,
+    pub(crate) subscription: Subscription,
+    pub(crate) plan: Plan,
 }
 
 const DAY_US: i64 = 86_400_000_000;
@@ -234,8 +238,39 @@ fn unknown_metric(key: &str) -> QuotaError {
     QuotaError::UnknownMetric(key.chars().take(80).collect())
 }
 
+/// A metric key of 8 to 16 bytes as its first and last 8 bytes (overlapping) and its length:
+/// the hot path matches the caller's key against it without following a pointer or calling
+/// `memcmp`. Other lengths compare as strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PackedKey(u64, u64, usize);
+
+impl PackedKey {
+    #[inline]
+    fn of(key: &str) -> Option<Self> {
+        let b = key.as_bytes();
+        let len = b.len();
+        if !(8..=16).contains(&len) {
+            return None;
+        }
+        let word = |at: usize| -> Option<u64> {
+            Some(u64::from_ne_bytes(
+                b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+            ))
+        };
+        Some(PackedKey(word(0)?, word(len.checked_sub(8)?)?, len))
+    }
+}
+
+/// Threshold percents kept inline for the crossing check of every consume (catalogs rarely
+/// have more than a handful; past [`INLINE_THRESHOLDS`] the list is read instead).
+const INLINE_THRESHOLDS: usize = 8;
+
 #[derive(Debug)]
 pub(crate) struct ResolvedMetric {
+    /// `key` packed, when its length allows (8 to 16 bytes: nearly always).
+    packed: Option<PackedKey>,
+    /// Ascending threshold percents, `0` past the last one; `None` when there are too many.
+    percents: Option<[u16; INLINE_THRESHOLDS]>,
     key: String,
     pub(crate) kind: MetricKind,
     pub(crate) limit: Limit,
@@ -245,6 +280,17 @@ pub(crate) struct ResolvedMetric {
     thresholds: Vec<Threshold>,
     /// The store's handle on this counter for the context's period, if it offers one.
     handle: Option<CounterHandle>,
+}
+
+impl ResolvedMetric {
+    /// [`crosses_any`] on the inline percents when there are.
+    #[inline]
+    fn crosses_any(&self, before: u64, after: u64, allowance: u64) -> bool {
+        match &self.percents {
+            Some(percents) => crosses_inline(percents, before, after, allowance),
+            None => crosses_any(&self.thresholds, before, after, allowance),
+        }
+    }
 }
 
 impl BrandContext {
@@ -257,9 +303,14 @@ impl BrandContext {
 
     #[inline]
     fn metric_index(&self, key: &str) -> Result<usize> {
+        let packed = PackedKey::of(key);
         self.metrics
             .iter()
-            .position(|m| same_key(&m.key, key))
+            .position(|m| match (m.packed, packed) {
+                (Some(a), Some(b)) => a == b,
+                (None, None) => m.key == key,
+                _ => false,
+            })
             .ok_or_else(|| unknown_metric(key))
     }
 
@@ -620,7 +671,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             replayed: out.replayed,
         };
         match allowance {
-            Some(limit) if !out.replayed && crosses_any(&m.thresholds, before, out.used, limit) => {
+            Some(limit) if !out.replayed && m.crosses_any(before, out.used, limit) => {
                 let ctx = Arc::clone(ctx);
                 ConsumeFuture::boxed(async move {
                     if let Some(m) = ctx.metrics.get(index) {
@@ -1046,6 +1097,8 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     .clone();
                 let thresholds = catalog.thresholds_for(&plan, &limit).to_vec();
                 Some(ResolvedMetric {
+                    packed: PackedKey::of(&def.key),
+                    percents: inline_percents(&thresholds),
                     key: def.key.clone(),
                     kind: def.kind,
                     ceiling: limit.ceiling_without_topups(),
@@ -1270,26 +1323,33 @@ fn crosses_any(thresholds: &[Threshold], before: u64, after: u64, allowance: u64
         .is_some_and(|t| reached(after, allowance, t.percent))
 }
 
-/// `a == b` for the short keys of metrics, without a call to `memcmp`: lengths first, then
-/// the bytes as up to two overlapping words.
+/// [`crosses_any`] over inline percents (`0` ends the list).
 #[inline]
-fn same_key(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
+fn crosses_inline(
+    percents: &[u16; INLINE_THRESHOLDS],
+    before: u64,
+    after: u64,
+    allowance: u64,
+) -> bool {
+    percents
+        .iter()
+        .take_while(|p| **p > 0)
+        .find(|p| !reached(before, allowance, **p))
+        .is_some_and(|p| reached(after, allowance, *p))
+}
+
+/// The percents of `thresholds` (sorted ascending, as catalogs keep them) inline, if they fit.
+fn inline_percents(thresholds: &[Threshold]) -> Option<[u16; INLINE_THRESHOLDS]> {
+    let mut out = [0u16; INLINE_THRESHOLDS];
+    for (slot, t) in out.iter_mut().zip(thresholds) {
+        *slot = t.percent;
     }
-    let word = |s: &[u8], at: usize| -> Option<u64> {
-        Some(u64::from_ne_bytes(
-            s.get(at..at.checked_add(8)?)?.try_into().ok()?,
-        ))
-    };
-    match a.len() {
-        8..=16 => {
-            let tail = a.len().saturating_sub(8);
-            word(a, 0) == word(b, 0) && word(a, tail) == word(b, tail)
-        }
-        _ => a == b,
-    }
+    let sorted = thresholds.windows(2).all(|w| match w {
+        [a, b] => a.percent <= b.percent,
+        _ => true,
+    });
+    (thresholds.len() <= INLINE_THRESHOLDS && sorted && thresholds.iter().all(|t| t.percent > 0))
+        .then_some(out)
 }
 
 /// The verdict for an admitted move from `before` to `after` units.
@@ -1335,25 +1395,63 @@ fn validate_idempotency_key(key: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-mod same_key_tests {
-    use super::same_key;
+mod hot_path_tests {
+    use super::*;
 
     #[test]
-    fn same_key_is_string_equality() {
-        for len in 0..40 {
-            let a: String = (0..len)
-                .map(|i| char::from(b"abcdefghijklmnopqrstuvwxyz"[i % 26]))
-                .collect();
-            assert!(same_key(&a, &a.clone()), "{a}");
-            for at in 0..len {
-                let mut b = a.clone().into_bytes();
-                b[at] = b'#';
-                let b = String::from_utf8(b).unwrap();
-                assert!(!same_key(&a, &b), "{a} vs {b}");
+    fn packed_keys_match_exactly_like_strings() {
+        let keys: Vec<String> = (0..=24)
+            .flat_map(|len| {
+                let base: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+                let mut variants = vec![base.clone()];
+                for at in 0..len {
+                    let mut b = base.clone().into_bytes();
+                    b[at] = b'_';
+                    variants.push(String::from_utf8(b).unwrap());
+                }
+                variants
+            })
+            .collect();
+        for a in &keys {
+            let pa = PackedKey::of(a);
+            assert_eq!(pa.is_some(), (8..=16).contains(&a.len()), "{a}");
+            for b in &keys {
+                if let (Some(pa), Some(pb)) = (pa, PackedKey::of(b)) {
+                    assert_eq!(pa == pb, a == b, "{a} vs {b}");
+                }
             }
-            assert!(!same_key(&a, &format!("{a}x")));
         }
-        assert!(same_key("héllo_wörld", "héllo_wörld"));
-        assert!(!same_key("héllo_wörld", "hello_world!"));
+    }
+
+    #[test]
+    fn inline_percents_cross_like_the_threshold_list() {
+        let lists: [&[u16]; 4] = [
+            &[50, 75, 90, 100],
+            &[100],
+            &[10, 20, 30, 40, 50, 60, 70, 80],
+            &[],
+        ];
+        for percents in lists {
+            let thresholds: Vec<Threshold> = percents
+                .iter()
+                .map(|p| Threshold::new(*p, crate::Severity::Info))
+                .collect();
+            let inline = inline_percents(&thresholds).unwrap();
+            for allowance in [0, 1, 3, 7, 10, 100] {
+                for before in 0..=12 {
+                    for after in before..=12 {
+                        assert_eq!(
+                            crosses_inline(&inline, before, after, allowance),
+                            crosses_any(&thresholds, before, after, allowance),
+                            "{percents:?} {before}->{after} of {allowance}"
+                        );
+                    }
+                }
+            }
+        }
+        let nine: Vec<Threshold> = (1..=9)
+            .map(|p| Threshold::new(p * 10, crate::Severity::Info))
+            .collect();
+        assert_eq!(inline_percents(&nine), None);
     }
 }
