@@ -45,6 +45,7 @@
 
 mod alerts;
 mod error;
+mod lane;
 mod options;
 mod outbox;
 mod share_links;
