@@ -3,7 +3,9 @@
 //!
 //! `cargo bench -p quota-postgres --bench consume_vs_pgbench` (env: `DATABASE_URL`, default
 //! the server `scripts/pg-env.sh` finds; `QUOTA_BENCH_SECS`, default 10; `QUOTA_BENCH_CLIENTS`,
-//! default `10,50`). Uses a database of its own with the server's durability settings.
+//! default `10,50`; `QUOTA_BENCH_ROUNDS`, default 1: alternating rounds per client count, each
+//! printed, then their total; `QUOTA_BENCH_CONSUME_CONNECTIONS`, default the store's: 0 runs
+//! consumes on the pool). Uses a database of its own with the server's durability settings.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -141,6 +143,18 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
+    // Rounds per client count, each `secs` of ours then `secs` of pgbench: on a shared
+    // machine, alternating short rounds exposes both sides to the same load.
+    let rounds: u32 = std::env::var("QUOTA_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    // Dedicated consume connections (default: the store's default, as many as the clients;
+    // 0 = consumes on the pool), to compare the two.
+    let lane: Option<u32> = std::env::var("QUOTA_BENCH_CONSUME_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok());
     let clients: Vec<usize> = std::env::var("QUOTA_BENCH_CLIENTS")
         .unwrap_or_else(|_| "10,50".into())
         .split(',')
@@ -177,23 +191,42 @@ async fn main() {
     std::fs::write(&script, "UPDATE bench_hot SET n = n + 1 WHERE id = 1;\n").unwrap();
     let script = script.display().to_string();
 
-    println!("server: {admin} (fsync={fs}, synchronous_commit={sc}); {secs} s per run");
+    println!(
+        "server: {admin} (fsync={fs}, synchronous_commit={sc}); {secs} s per side, {rounds} round(s)"
+    );
     println!("| clients | quota_consume (ops/s) | pgbench 1-row UPDATE (tps) | ratio |");
     println!("|---:|---:|---:|---:|");
     for &c in &clients {
-        // One pool per run, closed before pgbench opens as many connections of its own.
-        let store = Arc::new(
-            PostgresStore::connect(
-                &url,
-                PostgresOptions::new().set_max_connections(u32::try_from(c).unwrap()),
-            )
-            .await
-            .unwrap(),
-        );
-        let ours = ours(&store, c, secs).await;
-        store.close().await;
-        let theirs = pgbench(&url, c, secs, &script);
-        println!("| {c} | {ours:.0} | {theirs:.0} | {:.2}x |", ours / theirs);
+        let (mut ours_total, mut theirs_total) = (0.0, 0.0);
+        for _ in 0..rounds {
+            // One pool per run, closed before pgbench opens as many connections of its own.
+            let store = Arc::new(
+                PostgresStore::connect(&url, {
+                    let options =
+                        PostgresOptions::new().set_max_connections(u32::try_from(c).unwrap());
+                    match lane {
+                        Some(n) => options.set_consume_connections(n),
+                        None => options,
+                    }
+                })
+                .await
+                .unwrap(),
+            );
+            let ours = ours(&store, c, secs).await;
+            store.close().await;
+            let theirs = pgbench(&url, c, secs, &script);
+            println!("| {c} | {ours:.0} | {theirs:.0} | {:.2}x |", ours / theirs);
+            ours_total += ours;
+            theirs_total += theirs;
+        }
+        if rounds > 1 {
+            println!(
+                "| {c} (all {rounds} rounds) | {:.0} | {:.0} | {:.2}x |",
+                ours_total / f64::from(rounds),
+                theirs_total / f64::from(rounds),
+                ours_total / theirs_total
+            );
+        }
     }
     let _ = std::fs::remove_file(&script);
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(

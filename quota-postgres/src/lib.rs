@@ -7,7 +7,11 @@
 //! A consume is one statement (the `quota_consume` function: a conditional upsert on the
 //! counter row, the day's bucket and an append-only ledger row), exact under READ COMMITTED
 //! from any number of pools; an idempotent replay returns the first outcome, and a denied
-//! consume does not burn its key.
+//! consume does not burn its key. A keyless consume of an existing counter takes a shorter
+//! way to the same effect: one prepared data-modifying statement (conditional update and
+//! ledger row), falling back to `quota_consume` when it admits nothing. Consumes run on
+//! dedicated connections reused without sqlx's per-release ping
+//! ([`PostgresOptions::set_consume_connections`]).
 //!
 //! Values are `u64` in Rust and `BIGINT` (`i64`) in Postgres: a quantity that cannot be
 //! stored is denied, ceilings are clamped to `i64::MAX`, and other values above `i64::MAX`
@@ -45,6 +49,7 @@
 
 mod alerts;
 mod error;
+mod lane;
 mod options;
 mod outbox;
 mod share_links;

@@ -22,6 +22,7 @@ pub struct PostgresOptions {
     idempotency_ttl: Duration,
     idle_check_after: Duration,
     run_migrations: bool,
+    consume_connections: Option<u32>,
 }
 
 impl Default for PostgresOptions {
@@ -33,12 +34,13 @@ impl Default for PostgresOptions {
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
             idle_check_after: Duration::from_secs(1),
             run_migrations: true,
+            consume_connections: None,
         }
     }
 }
 
 impl PostgresOptions {
-    /// Defaults: 10 connections, 5 s acquire timeout, 10 s statement timeout, idempotency
+    /// Defaults: 10 connections (and 10 for consumes), 5 s acquire timeout, 10 s statement timeout, idempotency
     /// keys kept 24 h, migrations run at connect.
     pub fn new() -> Self {
         PostgresOptions::default()
@@ -83,6 +85,17 @@ impl PostgresOptions {
         self
     }
 
+    /// How many dedicated connections consumes use (default: as many as
+    /// [`PostgresOptions::set_max_connections`]), opened on demand besides the pool's, so a
+    /// store may hold up to `max_connections + consume_connections` server connections.
+    /// They are reused without the round trip sqlx's pool spends on every release; `0` runs
+    /// consumes on the pool instead.
+    #[must_use]
+    pub fn set_consume_connections(mut self, n: u32) -> Self {
+        self.consume_connections = Some(n);
+        self
+    }
+
     /// Whether [`crate::PostgresStore::connect`] runs the embedded migrations (default true).
     #[must_use]
     pub fn set_run_migrations(mut self, run: bool) -> Self {
@@ -93,6 +106,11 @@ impl PostgresOptions {
     /// Largest number of pooled connections.
     pub fn max_connections(&self) -> u32 {
         self.max_connections
+    }
+
+    /// Dedicated consume connections (0 = consumes use the pool).
+    pub fn consume_connections(&self) -> u32 {
+        self.consume_connections.unwrap_or(self.max_connections)
     }
 
     /// Acquire timeout.

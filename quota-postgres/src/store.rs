@@ -1,6 +1,7 @@
 //! `PostgresStore`: the pool, migrations and the helpers every trait implementation shares.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,6 +11,7 @@ use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::error::map_sqlx;
+use crate::lane::Lane;
 use crate::options::PostgresOptions;
 
 /// The embedded, versioned migrations (`quota-postgres/migrations/`).
@@ -23,6 +25,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// Dedicated consume connections (`None`: consumes use the pool).
+    pub(crate) lane: Option<Arc<Lane>>,
     pub(crate) idempotency_ttl: Duration,
     pub(crate) statement_timeout: Option<Duration>,
 }
@@ -47,6 +51,14 @@ impl PostgresStore {
             connect = connect.options([("statement_timeout", format!("{ms}ms"))]);
         }
         let idle_check = options.idle_check_after();
+        let lane = (options.consume_connections() > 0).then(|| {
+            Arc::new(Lane::new(
+                connect.clone(),
+                options.consume_connections(),
+                options.acquire_timeout(),
+                idle_check,
+            ))
+        });
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections())
             .acquire_timeout(options.acquire_timeout())
@@ -65,6 +77,7 @@ impl PostgresStore {
             .connect_lazy_with(connect);
         let store = PostgresStore {
             pool,
+            lane,
             idempotency_ttl: options.idempotency_ttl(),
             statement_timeout: options.statement_timeout(),
         };
@@ -77,9 +90,19 @@ impl PostgresStore {
     }
 
     /// Wraps an existing pool and runs the embedded migrations. Idempotency keys are kept
-    /// for the default 24 h (see [`PostgresStore::with_idempotency_ttl`]).
+    /// for the default 24 h (see [`PostgresStore::with_idempotency_ttl`]). Consumes get as
+    /// many dedicated connections as the pool's maximum, opened with its connect options
+    /// (see [`PostgresOptions::set_consume_connections`]).
     pub async fn from_pool(pool: PgPool) -> StoreResult<Self> {
+        let pool_options = pool.options();
+        let lane = Arc::new(Lane::new(
+            (*pool.connect_options()).clone(),
+            pool_options.get_max_connections(),
+            pool_options.get_acquire_timeout(),
+            PostgresOptions::new().idle_check_after(),
+        ));
         let store = PostgresStore {
+            lane: Some(lane),
             pool,
             idempotency_ttl: PostgresOptions::new().idempotency_ttl(),
             statement_timeout: None,
@@ -108,8 +131,12 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// Closes the pool: waits for connections in use, closes idle ones.
+    /// Closes the pool and the consume connections: waits for pooled connections in use,
+    /// closes idle ones (a consume connection in use is closed when its call ends).
     pub async fn close(&self) {
+        if let Some(lane) = &self.lane {
+            lane.close().await;
+        }
         self.pool.close().await;
     }
 

@@ -7,10 +7,35 @@ use quota_core::store::{
     ConsumeOutcome, ConsumeRequest, CounterKey, GaugeOutcome, StoreResult, Usage, UsageStore,
 };
 use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgConnection, PgRow};
 
 use crate::error::{clamp_to_bigint, from_bigint, to_bigint};
 use crate::store::PostgresStore;
+
+/// The keyless consume of an existing counter, as `quota_consume` does it (same conditional
+/// update, same ledger row) in one data-modifying statement instead of a plpgsql call: no
+/// row when the counter is absent or the quantity does not fit. Parameters: brand, metric,
+/// period, quantity, ceiling (NULL = none, clamped to BIGINT), zero-based day, ledger time.
+///
+/// Under READ COMMITTED the update re-checks its WHERE against the newest committed row after
+/// waiting for the row lock, so concurrent consumes never push `used` past the limit; the
+/// ledger row is inserted in the same statement, hence the same transaction.
+const FAST_CONSUME: &str = "WITH c AS (
+    UPDATE usage_counters c
+    SET used = c.used + $4::BIGINT,
+        days = CASE WHEN $4::BIGINT > 0 THEN quota_days_add(c.days, $6::INTEGER, $4::BIGINT)
+                    ELSE c.days END
+    WHERE c.brand = $1::TEXT AND c.metric = $2::TEXT AND c.period = $3::BIGINT
+      AND c.used::NUMERIC + $4::BIGINT
+          <= LEAST(COALESCE($5::BIGINT::NUMERIC + c.topup_units, 9223372036854775807),
+                   9223372036854775807)
+    RETURNING c.used, c.topup_units
+), ledger AS (
+    INSERT INTO usage_metric (brand, metric, period, kind, quantity, at, used_after, topup_units_after)
+    SELECT $1::TEXT, $2::TEXT, $3::BIGINT, 'consume', $4::BIGINT, $7::TIMESTAMPTZ, c.used, c.topup_units
+    FROM c WHERE $4::BIGINT > 0
+)
+SELECT TRUE AS admitted, c.used, c.topup_units, FALSE AS replayed FROM c";
 
 fn period(p: PeriodKey) -> i64 {
     i64::from(p.0)
@@ -145,6 +170,50 @@ impl PostgresStore {
         Ok(usage)
     }
 
+    /// Runs a consume on `conn`. Without an idempotency key, the common case (the counter
+    /// exists and the quantity fits) is one prepared statement, [`FAST_CONSUME`]; when it
+    /// returns no row (first consume of the counter, or denied), or with a key, the
+    /// `quota_consume` function decides.
+    async fn consume_on(
+        &self,
+        conn: &mut PgConnection,
+        req: &ConsumeRequest<'_>,
+        quantity: i64,
+    ) -> Result<PgRow, sqlx::Error> {
+        let ceiling = req.ceiling.map(clamp_to_bigint);
+        if req.idempotency_key.is_none() {
+            let fast = sqlx::query(FAST_CONSUME)
+                .bind(req.key.brand)
+                .bind(req.key.metric)
+                .bind(period(req.key.period))
+                .bind(quantity)
+                .bind(ceiling)
+                .bind(i32::from(req.day))
+                .bind(req.at())
+                .fetch_optional(&mut *conn)
+                .await?;
+            if let Some(row) = fast {
+                return Ok(row);
+            }
+        }
+        sqlx::query(
+            "SELECT admitted, used, topup_units, replayed
+             FROM quota_consume($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(req.key.brand)
+        .bind(req.key.metric)
+        .bind(period(req.key.period))
+        .bind(quantity)
+        .bind(ceiling)
+        .bind(req.idempotency_key)
+        .bind(i32::from(req.day))
+        .bind(req.at())
+        .bind(req.retain_until)
+        .bind(self.key_deadline(req.at()))
+        .fetch_one(&mut *conn)
+        .await
+    }
+
     /// A consume whose quantity cannot be stored (above `i64::MAX`) can never be admitted:
     /// it replays a live key like any consume, else it is denied with the current usage.
     async fn consume_unrepresentable(
@@ -189,22 +258,18 @@ impl UsageStore for PostgresStore {
         let Ok(quantity) = i64::try_from(req.quantity) else {
             return self.consume_unrepresentable(req).await;
         };
-        let row = sqlx::query(
-            "SELECT admitted, used, topup_units, replayed
-             FROM quota_consume($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(req.key.brand)
-        .bind(req.key.metric)
-        .bind(period(req.key.period))
-        .bind(quantity)
-        .bind(req.ceiling.map(clamp_to_bigint))
-        .bind(req.idempotency_key)
-        .bind(i32::from(req.day))
-        .bind(req.at())
-        .bind(req.retain_until)
-        .bind(self.key_deadline(req.at()))
-        .fetch_one(&self.pool)
-        .await
+        let row = match &self.lane {
+            Some(lane) => {
+                let mut conn = lane.acquire().await.map_err(|e| self.err("consume", e))?;
+                let row = self.consume_on(&mut conn.conn, req, quantity).await;
+                conn.done(row.is_ok()).await;
+                row
+            }
+            None => match self.pool.acquire().await {
+                Ok(mut conn) => self.consume_on(&mut conn, req, quantity).await,
+                Err(e) => Err(e),
+            },
+        }
         .map_err(|e| self.err("consume", e))?;
         let u = usage_of(&row)?;
         Ok(ConsumeOutcome {

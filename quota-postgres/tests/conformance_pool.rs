@@ -1,0 +1,24 @@
+//! The core store conformance suite again with consumes on the pool
+//! (`PostgresOptions::set_consume_connections(0)`) instead of dedicated connections, so both
+//! consume paths are held to the same contract.
+
+mod common;
+
+use std::sync::Arc;
+
+use quota_core::Store;
+use quota_postgres::PostgresOptions;
+
+async fn make_store() -> Arc<dyn Store> {
+    let db = common::TestDb::create("confpool").await;
+    let store = db
+        .store(
+            PostgresOptions::new()
+                .set_max_connections(16)
+                .set_consume_connections(0),
+        )
+        .await;
+    Arc::new(common::Owned::new(store, db))
+}
+
+quota_core::store_conformance_tests!(make_store);
