@@ -84,7 +84,7 @@ struct CounterCell(Mutex<Counter>);
 struct Counter {
     used: u64,
     topup_units: u64,
-    days: Vec<u64>,
+    days: Days,
     claims: BTreeSet<u16>,
     /// Pruned from its brand: handles on it must go through the brand again.
     retired: bool,
@@ -164,14 +164,62 @@ impl Counter {
     }
 
     fn bucket_mut(&mut self, day: u16) -> &mut u64 {
-        let day = usize::from(day);
-        if self.days.len() <= day {
-            self.days.resize(day.saturating_add(1), 0);
+        self.days.bucket_mut(usize::from(day))
+    }
+}
+
+/// Days kept inline in the counter cell (a month has at most 31): the hot path writes its
+/// bucket without following another pointer.
+const INLINE_DAYS: usize = 32;
+
+/// A counter's daily buckets: the first [`INLINE_DAYS`] inline, any later ones in `rest`.
+#[derive(Debug)]
+struct Days {
+    first: [u64; INLINE_DAYS],
+    /// Buckets in use in `first` (the list's length while `rest` is empty).
+    len: usize,
+    rest: Vec<u64>,
+}
+
+impl Default for Days {
+    fn default() -> Self {
+        Days {
+            first: [0; INLINE_DAYS],
+            len: 0,
+            rest: Vec::new(),
         }
-        match self.days.get_mut(day) {
+    }
+}
+
+impl Days {
+    /// The day's bucket; the list grows (with zeros) to include it.
+    fn bucket_mut(&mut self, day: usize) -> &mut u64 {
+        if day < INLINE_DAYS {
+            self.len = self.len.max(day.saturating_add(1));
+            return match self.first.get_mut(day) {
+                Some(b) => b,
+                None => unreachable!("day < INLINE_DAYS"),
+            };
+        }
+        self.len = INLINE_DAYS;
+        let at = day.saturating_sub(INLINE_DAYS);
+        if self.rest.len() <= at {
+            self.rest.resize(at.saturating_add(1), 0);
+        }
+        match self.rest.get_mut(at) {
             Some(b) => b,
             None => unreachable!("resized above"),
         }
+    }
+
+    fn to_vec(&self) -> Vec<u64> {
+        let mut all = self.first.get(..self.len).unwrap_or_default().to_vec();
+        all.extend_from_slice(&self.rest);
+        all
+    }
+
+    fn clear(&mut self) {
+        *self = Days::default();
     }
 }
 
@@ -358,7 +406,7 @@ impl UsageStore for MemoryStore {
 
     async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>> {
         Ok(self
-            .read_counter(key, |c| c.days.clone())
+            .read_counter(key, |c| c.days.to_vec())
             .unwrap_or_default())
     }
 
@@ -749,6 +797,24 @@ mod tests {
         r: &ConsumeRequest<'_>,
     ) -> ConsumeOutcome {
         store.try_consume_at(h, r).unwrap().unwrap()
+    }
+
+    #[test]
+    fn day_buckets_grow_like_a_list_past_the_inline_days() {
+        let mut days = Days::default();
+        assert!(days.to_vec().is_empty());
+        *days.bucket_mut(2) += 5;
+        assert_eq!(days.to_vec(), [0, 0, 5]);
+        *days.bucket_mut(INLINE_DAYS + 1) += 7;
+        let mut want = vec![0; INLINE_DAYS + 2];
+        want[2] = 5;
+        want[INLINE_DAYS + 1] = 7;
+        assert_eq!(days.to_vec(), want);
+        *days.bucket_mut(0) += 1;
+        want[0] = 1;
+        assert_eq!(days.to_vec(), want);
+        days.clear();
+        assert!(days.to_vec().is_empty());
     }
 
     #[test]
