@@ -80,6 +80,8 @@ pub(crate) struct Config<St: Store + ?Sized> {
     pub(crate) idempotency_header: Option<HeaderName>,
     pub(crate) releaser: Arc<dyn Release>,
     pub(crate) www_authenticate: Option<HeaderValue>,
+    /// Put a [`crate::QuotaDecision`] in the inner request's extensions.
+    pub(crate) expose_decision: bool,
 }
 
 impl<St: Store + ?Sized + 'static> Config<St> {
@@ -99,6 +101,7 @@ impl<St: Store + ?Sized + 'static> Config<St> {
             topup_url: None,
             type_base: DEFAULT_PROBLEM_TYPE_BASE.into(),
             idempotency_header: Some(IDEMPOTENCY_KEY),
+            expose_decision: false,
         }
     }
 }
@@ -120,6 +123,7 @@ impl<St: Store + ?Sized> Clone for Config<St> {
             idempotency_header: self.idempotency_header.clone(),
             releaser: Arc::clone(&self.releaser),
             www_authenticate: self.www_authenticate.clone(),
+            expose_decision: self.expose_decision,
         }
     }
 }
@@ -137,6 +141,7 @@ impl<St: Store + ?Sized> fmt::Debug for Config<St> {
             .field("topup_url", &self.topup_url)
             .field("type_base", &self.type_base)
             .field("idempotency_header", &self.idempotency_header)
+            .field("expose_decision", &self.expose_decision)
             .finish_non_exhaustive()
     }
 }

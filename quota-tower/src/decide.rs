@@ -71,6 +71,8 @@ pub(crate) struct Refund {
 /// What an admitted request's answer gets.
 #[derive(Default)]
 pub(crate) struct Admission {
+    /// For the inner service's request extensions (opt-in).
+    pub(crate) decision: Option<Box<crate::admitted::QuotaDecision>>,
     pub(crate) policy: Option<HeaderValue>,
     pub(crate) ratelimit: Option<HeaderValue>,
     pub(crate) overage: Option<(HeaderValue, HeaderValue)>,
@@ -308,6 +310,13 @@ fn answer<St: Store + ?Sized + 'static>(
                     None
                 }
             };
+            let decision = cfg.expose_decision.then(|| {
+                Box::new(crate::admitted::QuotaDecision {
+                    brand: brand.clone(),
+                    metric: cost.metric().clone(),
+                    decision: d.clone(),
+                })
+            });
             let refund = match &cfg.refund {
                 Some(filter) if cost.units() > 0 && !d.replayed => Some(Refund {
                     releaser: Arc::clone(&cfg.releaser),
@@ -320,6 +329,7 @@ fn answer<St: Store + ?Sized + 'static>(
                 _ => None,
             };
             Gate::Admit(Admission {
+                decision,
                 policy,
                 ratelimit,
                 overage,

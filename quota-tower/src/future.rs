@@ -126,12 +126,15 @@ where
                             this.state.set(State::Done);
                             return Poll::Ready(Ok(refusal(res)));
                         }
-                        Gate::Admit(admission) => {
-                            let (Some(mut svc), Some(req)) = (inner.take(), req.take()) else {
+                        Gate::Admit(mut admission) => {
+                            let (Some(mut svc), Some(mut req)) = (inner.take(), req.take()) else {
                                 // Unreachable by construction: both are taken only here.
                                 this.state.set(State::Done);
                                 return Poll::Pending;
                             };
+                            if let Some(decision) = admission.decision.take() {
+                                req.extensions_mut().insert(*decision);
+                            }
                             let fut = svc.call(req);
                             this.state.set(State::Calling {
                                 fut,

@@ -154,6 +154,16 @@ impl<St: Store + ?Sized + 'static> QuotaLayer<St> {
         self
     }
 
+    /// Hands the decision that admitted a request to the inner service, as a
+    /// [`crate::QuotaDecision`] in the request's extensions (off by default: it costs a clone
+    /// of the decision and an extensions insert per admitted request). Not inserted for
+    /// unmetered routes nor for requests let through by fail-open.
+    #[must_use]
+    pub fn expose_decision(mut self) -> Self {
+        self.config_mut().expose_decision = true;
+        self
+    }
+
     /// The `WWW-Authenticate` challenge of 401 answers (default `Bearer realm="quota"`;
     /// `None` leaves it out).
     #[must_use]

@@ -58,6 +58,7 @@
 #![warn(missing_docs)]
 #![deny(unreachable_pub)]
 
+mod admitted;
 mod brand;
 mod burst;
 mod config;
@@ -69,6 +70,7 @@ mod layer;
 mod problem;
 mod service;
 
+pub use admitted::QuotaDecision;
 pub use brand::{
     ApiKeyBrand, ApiKeyLookup, BoxError, BoxFuture, Brand, BrandResolver, ExtensionBrand,
     HeaderBrand, RequestHead, Resolution,

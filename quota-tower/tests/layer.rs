@@ -727,3 +727,54 @@ async fn reads_a_bearer_api_key_from_authorization() {
     );
     assert_eq!(calls.get(), 1);
 }
+
+/// With `expose_decision`, the handler sees the decision that admitted its request; without
+/// it, nothing is inserted.
+#[tokio::test]
+async fn the_admitting_decision_reaches_the_handler_on_request() {
+    use axum::Extension;
+    use quota_tower::QuotaDecision;
+
+    async fn show(decision: Option<Extension<QuotaDecision>>) -> String {
+        match decision {
+            Some(Extension(q)) => format!(
+                "{} {} used={} limit={:?} allowed={}",
+                q.brand,
+                q.metric,
+                q.decision.used,
+                q.decision.limit,
+                q.decision.is_allowed()
+            ),
+            None => "none".to_owned(),
+        }
+    }
+    let (guard, _) = guard().await;
+    let app = |expose: bool| {
+        let layer = layer(guard.clone());
+        let layer = if expose {
+            layer.expose_decision()
+        } else {
+            layer
+        };
+        Router::new()
+            .route("/renders", axum::routing::post(show))
+            .layer(layer)
+    };
+    let on = app(true);
+    let res = send(&on, request("POST", "/renders", Some(BRAND))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        body_text(res).await,
+        "acme renders_2d used=1 limit=Some(20) allowed=true"
+    );
+    let res = send(&on, request("POST", "/renders", Some(BRAND))).await;
+    assert_eq!(
+        body_text(res).await,
+        "acme renders_2d used=2 limit=Some(20) allowed=true"
+    );
+    let off = app(false);
+    let res = send(&off, request("POST", "/renders", Some(BRAND))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_text(res).await, "none");
+    assert_eq!(used(&guard, "renders_2d").await, 3);
+}
