@@ -4,7 +4,6 @@
 use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -105,18 +104,9 @@ fn micros_of(nanos: u64) -> i64 {
     i64::try_from(nanos / 1_000).unwrap_or(i64::MAX)
 }
 
-/// The system clock in microseconds since the Unix epoch (negative before it).
+/// The system clock in microseconds since the Unix epoch (read at each resync only).
 fn system_micros() -> i64 {
-    let micros = |d: std::time::Duration| {
-        i64::try_from(d.as_secs())
-            .unwrap_or(i64::MAX)
-            .saturating_mul(1_000_000)
-            .saturating_add(i64::from(d.subsec_micros()))
-    };
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(since) => micros(since),
-        Err(before) => micros(before.duration()).saturating_neg(),
-    }
+    Utc::now().timestamp_micros()
 }
 
 /// A clock that only moves when told to; clones share the same time.

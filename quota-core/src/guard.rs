@@ -295,10 +295,8 @@ impl ResolvedMetric {
 
 impl BrandContext {
     pub(crate) fn metric(&self, key: &str) -> Result<&ResolvedMetric> {
-        self.metrics
-            .iter()
-            .find(|m| m.key == key)
-            .ok_or_else(|| unknown_metric(key))
+        let index = self.metric_index(key)?;
+        self.metrics.get(index).ok_or_else(|| unknown_metric(key))
     }
 
     #[inline]
@@ -1338,18 +1336,17 @@ fn crosses_inline(
         .is_some_and(|p| reached(after, allowance, *p))
 }
 
-/// The percents of `thresholds` (sorted ascending, as catalogs keep them) inline, if they fit.
+/// The percents of `thresholds` inline, if they fit (catalog validation already keeps them
+/// strictly increasing within 1..=1000, so `0` can end the list).
 fn inline_percents(thresholds: &[Threshold]) -> Option<[u16; INLINE_THRESHOLDS]> {
+    if thresholds.len() > INLINE_THRESHOLDS {
+        return None;
+    }
     let mut out = [0u16; INLINE_THRESHOLDS];
     for (slot, t) in out.iter_mut().zip(thresholds) {
         *slot = t.percent;
     }
-    let sorted = thresholds.windows(2).all(|w| match w {
-        [a, b] => a.percent <= b.percent,
-        _ => true,
-    });
-    (thresholds.len() <= INLINE_THRESHOLDS && sorted && thresholds.iter().all(|t| t.percent > 0))
-        .then_some(out)
+    Some(out)
 }
 
 /// The verdict for an admitted move from `before` to `after` units.

@@ -44,17 +44,16 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
-/// Percent-encodes a query component (everything but RFC 3986 unreserved characters).
+/// Everything but RFC 3986 unreserved characters.
+const QUERY_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encodes a query component.
 pub(crate) fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, QUERY_COMPONENT).to_string()
 }
 
 /// `path?k=v&...`, every key and value encoded.
