@@ -14,25 +14,33 @@ pub enum Verdict {
     /// Within the allowance.
     Allowed,
     /// Past the allowance on a soft limit (or inside a hard limit's grace): admitted, billed.
-    #[serde(rename_all = "camelCase")]
-    AllowedWithOverage {
-        /// Units of this request past the allowance (and grace).
-        overage_units: u64,
-        /// What this request adds to the period's overage charge.
-        charge: Money,
-        /// All overage units of the period after this request.
-        period_overage_units: u64,
-        /// The period's overage charge after this request.
-        period_charge: Money,
-    },
+    AllowedWithOverage(Box<Overage>),
     /// Refused: the request would pass a hard limit or the spend cap.
-    #[serde(rename_all = "camelCase")]
-    Denied {
-        /// Units that were asked for.
-        requested: u64,
-        /// The cheapest plan under which the request would fit.
-        suggested_plan: Option<String>,
-    },
+    Denied(Box<Denial>),
+}
+
+/// What an admitted request past the allowance adds to the bill.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Overage {
+    /// Units of this request past the allowance (and grace).
+    pub overage_units: u64,
+    /// What this request adds to the period's overage charge.
+    pub charge: Money,
+    /// All overage units of the period after this request.
+    pub period_overage_units: u64,
+    /// The period's overage charge after this request.
+    pub period_charge: Money,
+}
+
+/// Why a request was refused, and what would admit it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Denial {
+    /// Units that were asked for.
+    pub requested: u64,
+    /// The cheapest plan under which the request would fit.
+    pub suggested_plan: Option<String>,
 }
 
 /// A decision with the usage figures a caller needs to answer its own client.
@@ -59,7 +67,7 @@ pub struct Decision {
 impl Decision {
     /// Whether the request is (or would be) admitted.
     pub fn is_allowed(&self) -> bool {
-        !matches!(self.verdict, Verdict::Denied { .. })
+        !matches!(self.verdict, Verdict::Denied(_))
     }
 
     /// Units left in the allowance (0 once past it); `None` when unlimited.
@@ -70,5 +78,49 @@ impl Decision {
     /// Usage in whole percent of the allowance; `None` when unlimited.
     pub fn percent(&self) -> Option<u64> {
         self.limit.map(|l| percent_of(self.used, l))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    #[test]
+    fn the_json_shape_is_flat_and_round_trips() {
+        let eur = |minor| Money::new(minor, Currency::EUR);
+        let cases = [
+            (Verdict::Allowed, r#""outcome":"allowed""#),
+            (
+                Verdict::AllowedWithOverage(Box::new(Overage {
+                    overage_units: 2,
+                    charge: eur(20),
+                    period_overage_units: 7,
+                    period_charge: eur(70),
+                })),
+                r#""outcome":"allowed_with_overage","overageUnits":2"#,
+            ),
+            (
+                Verdict::Denied(Box::new(Denial {
+                    requested: 3,
+                    suggested_plan: Some("pro".into()),
+                })),
+                r#""outcome":"denied","requested":3,"suggestedPlan":"pro""#,
+            ),
+        ];
+        for (verdict, expected) in cases {
+            let d = Decision {
+                verdict,
+                used: 5,
+                limit: Some(10),
+                resets_at: None,
+                period_start: None,
+                replayed: false,
+            };
+            let json = serde_json::to_string(&d).unwrap();
+            assert!(json.contains(expected), "{json}");
+            assert!(json.contains(r#""used":5,"limit":10"#), "{json}");
+            assert_eq!(serde_json::from_str::<Decision>(&json).unwrap(), d);
+        }
     }
 }

@@ -12,18 +12,20 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
+use smallvec::SmallVec;
+use smol_str::SmolStr;
 
 use crate::alert::AlertListener;
 use crate::catalog::Catalog;
 use crate::clock::{Clock, SystemClock};
-use crate::decision::{Decision, Verdict};
+use crate::decision::{Decision, Denial, Overage, Verdict};
 use crate::error::{QuotaError, Result};
 use crate::ids::{validate_brand_id, validate_plan_id};
 use crate::metric::MetricKind;
 use crate::money::Money;
 use crate::overage::overage_units;
 use crate::period::{BillingPeriod, PeriodKey};
-use crate::plan::{Limit, Plan};
+use crate::plan::Limit;
 use crate::projection::{ProjectionInput, cumulative_curve, project};
 use crate::recommendation::recommend;
 use crate::snapshot::{MetricSnapshot, PlanCard, Snapshot};
@@ -204,7 +206,9 @@ struct Inner<S: Store + ?Sized> {
     catalog: Arc<Catalog>,
     clock: Arc<dyn Clock>,
     listeners: Vec<Arc<dyn AlertListener>>,
-    cache: DashMap<Box<str>, Arc<BrandContext>, Hasher>,
+    /// Brand ids up to 23 bytes are stored inline in the map's slots: matching one reads no
+    /// other memory.
+    cache: DashMap<SmolStr, Arc<BrandContext>, Hasher>,
     cache_ttl_us: i64,
     retention: chrono::Duration,
     salt: u64,
@@ -214,12 +218,14 @@ struct Inner<S: Store + ?Sized> {
 
 /// What the guard knows of a brand between store reads.
 ///
-/// `repr(C)` keeps what every consume reads together at the front (one cache line), ahead of
-/// the subscription and plan that only the slow paths read.
+/// `repr(C)` keeps what every consume reads together at the front (metrics, freshness bounds,
+/// period key, retention), ahead of the period and subscription that only the slow paths
+/// read. The metrics are inline (a catalog has a handful): matching one follows no pointer
+/// past the context.
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct BrandContext {
-    metrics: Vec<ResolvedMetric>,
+    metrics: SmallVec<[ResolvedMetric; INLINE_METRICS]>,
     // Precomputed so the hot path does integer compares instead of calendar math.
     start_us: i64,
     /// The cache entry is used while `start_us <= now < fresh_until_us`.
@@ -228,11 +234,15 @@ pub(crate) struct BrandContext {
     key: PeriodKey,
     retain_until: DateTime<Utc>,
     pub(crate) period: BillingPeriod,
+    /// Its `plan` is the catalog plan the metrics were resolved from (the plan itself is read
+    /// from the catalog: no per-brand copy).
     pub(crate) subscription: Subscription,
-    pub(crate) plan: Plan,
 }
 
 const DAY_US: i64 = 86_400_000_000;
+
+/// Metrics kept inline in a brand's context; a catalog with more spills them to the heap.
+const INLINE_METRICS: usize = 3;
 
 fn unknown_metric(key: &str) -> QuotaError {
     QuotaError::UnknownMetric(key.chars().take(80).collect())
@@ -242,7 +252,7 @@ fn unknown_metric(key: &str) -> QuotaError {
 /// the hot path matches the caller's key against it without following a pointer or calling
 /// `memcmp`. Other lengths compare as strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct PackedKey(u64, u64, usize);
+struct PackedKey(u64, u64, std::num::NonZeroU32);
 
 impl PackedKey {
     #[inline]
@@ -257,7 +267,8 @@ impl PackedKey {
                 b.get(at..at.checked_add(8)?)?.try_into().ok()?,
             ))
         };
-        Some(PackedKey(word(0)?, word(len.checked_sub(8)?)?, len))
+        let len = std::num::NonZeroU32::new(u32::try_from(len).ok()?)?;
+        Some(PackedKey(word(0)?, word(b.len().checked_sub(8)?)?, len))
     }
 }
 
@@ -265,21 +276,28 @@ impl PackedKey {
 /// have more than a handful; past [`INLINE_THRESHOLDS`] the list is read instead).
 const INLINE_THRESHOLDS: usize = 8;
 
+///
+/// `repr(C)` lays it out for the hot path: first what is read before the store call (key
+/// match, handle, ceiling, kind), then what is read after it (allowance, grace, threshold
+/// percents); the rest only the slow paths read.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct ResolvedMetric {
     /// `key` packed, when its length allows (8 to 16 bytes: nearly always).
     packed: Option<PackedKey>,
+    /// The store's handle on this counter for the context's period, if it offers one.
+    handle: Option<CounterHandle>,
+    ceiling: Option<u64>,
+    pub(crate) kind: MetricKind,
+    /// `limit.included`, next to the other fields read after the store call.
+    included: Option<u64>,
+    /// `limit.grace_units()`, computed once.
+    grace: u64,
     /// Ascending threshold percents, `0` past the last one; `None` when there are too many.
     percents: Option<[u16; INLINE_THRESHOLDS]>,
     key: String,
-    pub(crate) kind: MetricKind,
     pub(crate) limit: Limit,
-    ceiling: Option<u64>,
-    /// `limit.grace_units()`, computed once.
-    grace: u64,
     thresholds: Vec<Threshold>,
-    /// The store's handle on this counter for the context's period, if it offers one.
-    handle: Option<CounterHandle>,
 }
 
 impl ResolvedMetric {
@@ -610,7 +628,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
 
     /// Turns a store outcome into a decision; the alert work that follows a denial or a
     /// crossing (rare) runs in a boxed future, the common case completes at once.
-    #[inline]
+    #[inline(always)]
     fn finish_counter(
         &self,
         ctx: &Arc<BrandContext>,
@@ -624,7 +642,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 "metric index out of range".into(),
             )));
         };
-        let allowance = m.limit.included.map(|i| i.saturating_add(out.topup_units));
+        let allowance = m.included.map(|i| i.saturating_add(out.topup_units));
         let resets_at = Some(ctx.period.end);
         let period_start = Some(ctx.period.start);
         if !out.admitted {
@@ -745,7 +763,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         if m.kind != MetricKind::Counter || !m.limit.accepts_topups() {
             return Err(QuotaError::TopUpNotAllowed {
                 metric: metric.to_owned(),
-                plan: ctx.plan.id.clone(),
+                plan: ctx.subscription.plan.clone(),
             });
         }
         let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
@@ -898,6 +916,9 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let ctx = self.context(brand, now).await?;
         let store = &self.inner.store;
         let catalog = &self.inner.catalog;
+        let plan = catalog
+            .plan(&ctx.subscription.plan)
+            .ok_or_else(|| QuotaError::UnknownPlan(ctx.subscription.plan.clone()))?;
         let currency = catalog.currency();
         let period = ctx.period;
         let pkey = period.key();
@@ -988,7 +1009,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             .collect();
         let recommendation = recommend(
             catalog,
-            &ctx.plan.id,
+            &ctx.subscription.plan,
             Some(&ctx.subscription.overrides),
             &refs,
         );
@@ -1016,12 +1037,12 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             period_key: pkey,
             period_days: period.length_days(),
             plan: PlanCard {
-                id: ctx.plan.id.clone(),
-                name: ctx.plan.name.clone(),
-                price: ctx.plan.price,
+                id: plan.id.clone(),
+                name: plan.name.clone(),
+                price: plan.price,
                 overage_so_far,
                 estimated_overage,
-                estimated_total: ctx.plan.price.saturating_add(estimated_overage),
+                estimated_total: plan.price.saturating_add(estimated_overage),
             },
             metrics,
             recommendation,
@@ -1082,9 +1103,8 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let catalog = &self.inner.catalog;
         let plan = catalog
             .plan(&subscription.plan)
-            .ok_or_else(|| QuotaError::UnknownPlan(subscription.plan.clone()))?
-            .clone();
-        let metrics = catalog
+            .ok_or_else(|| QuotaError::UnknownPlan(subscription.plan.clone()))?;
+        let metrics: SmallVec<[ResolvedMetric; INLINE_METRICS]> = catalog
             .metrics()
             .iter()
             .filter_map(|def| {
@@ -1093,17 +1113,18 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     .get(&def.key)
                     .or_else(|| plan.limit(&def.key))?
                     .clone();
-                let thresholds = catalog.thresholds_for(&plan, &limit).to_vec();
+                let thresholds = catalog.thresholds_for(plan, &limit).to_vec();
                 Some(ResolvedMetric {
                     packed: PackedKey::of(&def.key),
+                    handle: None,
+                    ceiling: limit.ceiling_without_topups(),
+                    kind: def.kind,
+                    included: limit.included,
+                    grace: limit.grace_units(),
                     percents: inline_percents(&thresholds),
                     key: def.key.clone(),
-                    kind: def.kind,
-                    ceiling: limit.ceiling_without_topups(),
-                    grace: limit.grace_units(),
                     limit,
                     thresholds,
-                    handle: None,
                 })
             })
             .collect();
@@ -1123,7 +1144,6 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 .unwrap_or(period.end),
             period,
             subscription,
-            plan,
             metrics,
         })
     }
@@ -1179,14 +1199,14 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
 
     fn denied(&self, ctx: &BrandContext, m: &ResolvedMetric, used: u64, requested: u64) -> Verdict {
         let needed = used.saturating_add(requested);
-        Verdict::Denied {
+        Verdict::Denied(Box::new(Denial {
             requested,
             suggested_plan: self
                 .inner
                 .catalog
-                .suggest_plan(&ctx.plan.id, &m.key, needed)
+                .suggest_plan(&ctx.subscription.plan, &m.key, needed)
                 .map(|p| p.id.clone()),
-        }
+        }))
     }
 
     async fn emit_crossings(
@@ -1371,12 +1391,12 @@ fn admitted_verdict(
     let over_before = overage_units(before, free);
     let period_charge = limit.overage.charge(over_after, currency);
     let charge_before = limit.overage.charge(over_before, currency);
-    Verdict::AllowedWithOverage {
+    Verdict::AllowedWithOverage(Box::new(Overage {
         overage_units: over_after.saturating_sub(over_before),
         charge: period_charge.saturating_sub(charge_before),
         period_overage_units: over_after,
         period_charge,
-    }
+    }))
 }
 
 fn validate_idempotency_key(key: &str) -> Result<()> {

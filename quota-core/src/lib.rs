@@ -72,7 +72,7 @@ pub mod topup;
 pub use alert::{AlertListener, CollectingListener};
 pub use catalog::{Catalog, PLAN_DEFINITIONS};
 pub use clock::{Clock, FakeClock, SystemClock};
-pub use decision::{Decision, Verdict};
+pub use decision::{Decision, Denial, Overage, Verdict};
 pub use error::{CatalogError, QuotaError, Result, StoreError};
 pub use guard::{ConsumeFuture, GuardBuilder, QuotaGuard};
 pub use ids::{validate_brand_id, validate_metric_key, validate_plan_id};

@@ -80,14 +80,17 @@ struct MetricData {
 #[derive(Debug, Default)]
 struct CounterCell(Mutex<Counter>);
 
+/// `repr(C)`: what a consume reads and writes (the totals, the retired flag, today's bucket)
+/// comes first, within the cell's first 64 bytes.
 #[derive(Debug, Default)]
+#[repr(C)]
 struct Counter {
     used: u64,
     topup_units: u64,
-    days: Days,
-    claims: BTreeSet<u16>,
     /// Pruned from its brand: handles on it must go through the brand again.
     retired: bool,
+    days: Days,
+    claims: BTreeSet<u16>,
 }
 
 /// Periods kept per metric before the oldest is dropped.
@@ -164,62 +167,70 @@ impl Counter {
     }
 
     fn bucket_mut(&mut self, day: u16) -> &mut u64 {
-        self.days.bucket_mut(usize::from(day))
+        self.days.bucket_mut(day)
     }
 }
 
-/// Days kept inline in the counter cell (a month has at most 31): the hot path writes its
-/// bucket without following another pointer.
-const INLINE_DAYS: usize = 32;
-
-/// A counter's daily buckets: the first [`INLINE_DAYS`] inline, any later ones in `rest`.
-#[derive(Debug)]
+/// A counter's daily buckets. The bucket being written (`today`) lives apart, next to the
+/// counter's totals, and goes back into the list when another day is written: the hot path
+/// adds to a field of the line it already holds.
+#[derive(Debug, Default)]
+#[repr(C)]
 struct Days {
-    first: [u64; INLINE_DAYS],
-    /// Buckets in use in `first` (the list's length while `rest` is empty).
-    len: usize,
-    rest: Vec<u64>,
-}
-
-impl Default for Days {
-    fn default() -> Self {
-        Days {
-            first: [0; INLINE_DAYS],
-            len: 0,
-            rest: Vec::new(),
-        }
-    }
+    /// The bucket of day `today` (its slot in `others` is not used meanwhile).
+    today_units: u64,
+    today: u16,
+    /// Whether `today` holds a day (else nothing was written yet).
+    started: bool,
+    others: Vec<u64>,
 }
 
 impl Days {
     /// The day's bucket; the list grows (with zeros) to include it.
-    fn bucket_mut(&mut self, day: usize) -> &mut u64 {
-        if day < INLINE_DAYS {
-            self.len = self.len.max(day.saturating_add(1));
-            return match self.first.get_mut(day) {
-                Some(b) => b,
-                None => unreachable!("day < INLINE_DAYS"),
-            };
+    #[inline]
+    fn bucket_mut(&mut self, day: u16) -> &mut u64 {
+        if !self.started || day != self.today {
+            self.park();
+            self.today_units = self
+                .others
+                .get_mut(usize::from(day))
+                .map(std::mem::take)
+                .unwrap_or(0);
+            self.today = day;
+            self.started = true;
         }
-        self.len = INLINE_DAYS;
-        let at = day.saturating_sub(INLINE_DAYS);
-        if self.rest.len() <= at {
-            self.rest.resize(at.saturating_add(1), 0);
-        }
-        match self.rest.get_mut(at) {
-            Some(b) => b,
-            None => unreachable!("resized above"),
+        &mut self.today_units
+    }
+
+    /// Puts today's bucket back into the list.
+    fn park(&mut self) {
+        if self.started {
+            *slot(&mut self.others, self.today) = self.today_units;
         }
     }
 
     fn to_vec(&self) -> Vec<u64> {
-        let mut all = self.first.get(..self.len).unwrap_or_default().to_vec();
-        all.extend_from_slice(&self.rest);
+        let mut all = self.others.clone();
+        if self.started {
+            *slot(&mut all, self.today) = self.today_units;
+        }
         all
     }
 
     fn clear(&mut self) {
         *self = Days::default();
+    }
+}
+
+/// The list's slot for `day`, growing the list with zeros to include it.
+fn slot(list: &mut Vec<u64>, day: u16) -> &mut u64 {
+    let at = usize::from(day);
+    if list.len() <= at {
+        list.resize(at.saturating_add(1), 0);
+    }
+    match list.get_mut(at) {
+        Some(b) => b,
+        None => unreachable!("resized above"),
     }
 }
 
@@ -800,21 +811,71 @@ mod tests {
     }
 
     #[test]
-    fn day_buckets_grow_like_a_list_past_the_inline_days() {
+    fn day_buckets_grow_like_a_list_whichever_day_is_written() {
         let mut days = Days::default();
         assert!(days.to_vec().is_empty());
         *days.bucket_mut(2) += 5;
         assert_eq!(days.to_vec(), [0, 0, 5]);
-        *days.bucket_mut(INLINE_DAYS + 1) += 7;
-        let mut want = vec![0; INLINE_DAYS + 2];
+        *days.bucket_mut(40) += 7;
+        let mut want = vec![0; 41];
         want[2] = 5;
-        want[INLINE_DAYS + 1] = 7;
+        want[40] = 7;
         assert_eq!(days.to_vec(), want);
+        // Back to an earlier day (a late writer) and forth again: nothing is lost.
+        *days.bucket_mut(2) += 1;
+        *days.bucket_mut(40) += 1;
         *days.bucket_mut(0) += 1;
         want[0] = 1;
+        want[2] = 6;
+        want[40] = 8;
+        assert_eq!(days.to_vec(), want);
+        // A release on a day written before sees that day's whole bucket.
+        let b = days.bucket_mut(2);
+        *b = b.saturating_sub(10);
+        want[2] = 0;
         assert_eq!(days.to_vec(), want);
         days.clear();
         assert!(days.to_vec().is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn day_buckets_behave_like_a_plain_list(
+            writes in proptest::collection::vec((0u16..64, 0u64..1000, proptest::bool::ANY), 0..200)
+        ) {
+            let mut days = Days::default();
+            let mut model: Vec<u64> = Vec::new();
+            for (day, units, add) in writes {
+                let at = usize::from(day);
+                if model.len() <= at {
+                    model.resize(at + 1, 0);
+                }
+                let b = days.bucket_mut(day);
+                if add {
+                    *b = b.saturating_add(units);
+                    model[at] = model[at].saturating_add(units);
+                } else {
+                    *b = b.saturating_sub(units);
+                    model[at] = model[at].saturating_sub(units);
+                }
+                proptest::prop_assert_eq!(days.to_vec(), model.clone());
+            }
+        }
+    }
+
+    #[test]
+    fn a_counters_hot_fields_share_its_first_cache_line() {
+        let cell = CounterCell::default();
+        let base = std::ptr::from_ref(&cell) as usize;
+        let c = cell.lock();
+        for field in [
+            std::ptr::from_ref(&c.used) as usize,
+            std::ptr::from_ref(&c.retired) as usize,
+            std::ptr::from_ref(&c.days.today_units) as usize,
+            std::ptr::from_ref(&c.days.started) as usize,
+        ] {
+            assert!(field - base < 64, "field at offset {}", field - base);
+        }
     }
 
     #[test]

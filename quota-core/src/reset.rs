@@ -119,7 +119,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let included = m.limit.included.ok_or_else(|| {
             QuotaError::InvalidArgument(format!(
                 "metric {:?} is unlimited on plan {:?}: there is no included amount to aim at",
-                req.metric, ctx.plan.id
+                req.metric, ctx.subscription.plan
             ))
         })?;
         let scaled = u128::from(included)
@@ -133,14 +133,14 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let topup_refused = match req.topup_units {
             Some(_) if !m.limit.accepts_topups() => Some(format!(
                 "metric {:?} does not accept overage charge on plan {:?}: no top-up added",
-                req.metric, ctx.plan.id
+                req.metric, ctx.subscription.plan
             )),
             _ => None,
         };
         Ok(ResetPlan {
             brand: req.brand.clone(),
             metric: req.metric.clone(),
-            plan: ctx.plan.id.clone(),
+            plan: ctx.subscription.plan.clone(),
             period: ctx.period,
             included,
             used_before: before.used,

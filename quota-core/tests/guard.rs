@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use quota_core::{
-    BillingAnchor, Catalog, CollectingListener, EventKind, FakeClock, MemoryStore, QuotaError,
-    QuotaGuard, Severity, Subscription, TopUpStatus, Verdict,
+    BillingAnchor, Catalog, CollectingListener, Denial, EventKind, FakeClock, MemoryStore, Overage,
+    QuotaError, QuotaGuard, Severity, Subscription, TopUpStatus, Verdict,
 };
 
 fn nov_25() -> DateTime<Utc> {
@@ -83,10 +83,10 @@ async fn denies_the_unit_past_a_hard_limit_and_suggests_an_upgrade() {
     let d = f.guard.consume(B, "renders_2d", 1, None).await.unwrap();
     assert_eq!(
         d.verdict,
-        Verdict::Denied {
+        Verdict::Denied(Box::new(Denial {
             requested: 1,
             suggested_plan: Some("starter".into())
-        }
+        }))
     );
     assert_eq!(d.used, 20, "a denial changes nothing");
     let again = f.guard.consume(B, "renders_2d", 1, None).await.unwrap();
@@ -107,12 +107,13 @@ async fn overage_is_admitted_priced_and_capped() {
         .unwrap();
     let d = f.guard.consume(B, "ai_generations", 5, None).await.unwrap();
     match d.verdict {
-        Verdict::AllowedWithOverage {
-            overage_units,
-            charge,
-            period_overage_units,
-            period_charge,
-        } => {
+        Verdict::AllowedWithOverage(o) => {
+            let Overage {
+                overage_units,
+                charge,
+                period_overage_units,
+                period_charge,
+            } = *o;
             assert_eq!((overage_units, period_overage_units), (5, 5));
             assert_eq!((charge.amount_minor, period_charge.amount_minor), (50, 50));
             assert_eq!(charge.currency.as_str(), "EUR");
@@ -143,10 +144,7 @@ async fn check_has_no_side_effect() {
     let d = f.guard.check(B, "ai_generations", 150).await.unwrap();
     assert!(matches!(
         d.verdict,
-        Verdict::AllowedWithOverage {
-            overage_units: 50,
-            ..
-        }
+        Verdict::AllowedWithOverage(ref o) if o.overage_units == 50
     ));
     assert_eq!(
         f.guard
@@ -346,7 +344,7 @@ async fn gauges_are_checked_on_increase_and_never_reset() {
     let d = f.guard.consume(B, "team_members", 1, None).await.unwrap();
     assert!(matches!(
         d.verdict,
-        Verdict::Denied { suggested_plan: Some(ref p), .. } if p == "starter"
+        Verdict::Denied(ref denial) if denial.suggested_plan.as_deref() == Some("starter")
     ));
     assert_eq!(d.resets_at, None);
     let check = f.guard.check(B, "team_members", 1).await.unwrap();

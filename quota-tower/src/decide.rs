@@ -6,7 +6,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::RETRY_AFTER;
 use http::{HeaderValue, Response, StatusCode};
-use quota_core::{Decision, QuotaError, QuotaGuard, Store, StoreError, Verdict, validate_brand_id};
+use quota_core::{
+    Decision, Denial, QuotaError, QuotaGuard, Store, StoreError, Verdict, validate_brand_id,
+};
 
 use crate::brand::{BoxFuture, Brand, Resolution};
 use crate::burst::ceil_secs;
@@ -242,10 +244,11 @@ fn answer<St: Store + ?Sized + 'static>(
     let policy = policy_value(quota.as_ref(), burst.as_ref());
     let ratelimit = ratelimit_value(quota.as_ref(), burst.as_ref());
     match &d.verdict {
-        Verdict::Denied {
-            requested,
-            suggested_plan,
-        } => {
+        Verdict::Denied(denial) => {
+            let Denial {
+                requested,
+                suggested_plan,
+            } = &**denial;
             count("denied");
             let metric = cost.metric().as_str();
             let limit_text = d
@@ -295,15 +298,11 @@ fn answer<St: Store + ?Sized + 'static>(
         }
         verdict => {
             let overage = match verdict {
-                Verdict::AllowedWithOverage {
-                    overage_units,
-                    charge,
-                    ..
-                } => {
+                Verdict::AllowedWithOverage(o) => {
                     count("overage");
-                    HeaderValue::from_str(&charge.to_string())
+                    HeaderValue::from_str(&o.charge.to_string())
                         .ok()
-                        .map(|c| (HeaderValue::from(*overage_units), c))
+                        .map(|c| (HeaderValue::from(o.overage_units), c))
                 }
                 _ => {
                     count("allowed");

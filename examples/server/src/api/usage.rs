@@ -136,12 +136,8 @@ pub(crate) async fn view(
     d: &Decision,
 ) -> Result<UsageView, Problem> {
     let (suggested_plan, overage_units, charge) = match &d.verdict {
-        Verdict::Denied { suggested_plan, .. } => (suggested_plan.clone(), None, None),
-        Verdict::AllowedWithOverage {
-            overage_units,
-            charge,
-            ..
-        } => (None, Some(*overage_units), Some(*charge)),
+        Verdict::Denied(why) => (why.suggested_plan.clone(), None, None),
+        Verdict::AllowedWithOverage(o) => (None, Some(o.overage_units), Some(o.charge)),
         _ => (None, None, None),
     };
     let status = if d.is_allowed() {
