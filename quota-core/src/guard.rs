@@ -56,14 +56,15 @@ pub struct ConsumeFuture<'a> {
 type BoxedDecision<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Decision>> + Send + 'a>>;
 
 enum ConsumeState<'a> {
-    Ready(Option<Result<Decision>>),
+    Ready(Result<Decision>),
     Boxed(BoxedDecision<'a>),
+    Done,
 }
 
 impl<'a> ConsumeFuture<'a> {
     fn ready(result: Result<Decision>) -> Self {
         ConsumeFuture {
-            state: ConsumeState::Ready(Some(result)),
+            state: ConsumeState::Ready(result),
         }
     }
 
@@ -76,7 +77,7 @@ impl<'a> ConsumeFuture<'a> {
     /// The decision, if it was made without waiting (then polling is not needed).
     pub fn now_or_never(self) -> std::result::Result<Result<Decision>, Self> {
         match self.state {
-            ConsumeState::Ready(Some(result)) => Ok(result),
+            ConsumeState::Ready(result) => Ok(result),
             state => Err(ConsumeFuture { state }),
         }
     }
@@ -89,15 +90,15 @@ impl Future for ConsumeFuture<'_> {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
-        match &mut self.get_mut().state {
-            ConsumeState::Ready(result) => {
-                std::task::Poll::Ready(result.take().unwrap_or_else(|| {
-                    Err(QuotaError::InvalidArgument(
-                        "consume future polled after completion".into(),
-                    ))
-                }))
-            }
-            ConsumeState::Boxed(fut) => fut.as_mut().poll(cx),
+        let state = &mut self.get_mut().state;
+        if let ConsumeState::Boxed(fut) = state {
+            return fut.as_mut().poll(cx);
+        }
+        match std::mem::replace(state, ConsumeState::Done) {
+            ConsumeState::Ready(result) => std::task::Poll::Ready(result),
+            _ => std::task::Poll::Ready(Err(QuotaError::InvalidArgument(
+                "consume future polled after completion".into(),
+            ))),
         }
     }
 }
@@ -107,6 +108,7 @@ impl std::fmt::Debug for ConsumeFuture<'_> {
         let state = match self.state {
             ConsumeState::Ready(_) => "ready",
             ConsumeState::Boxed(_) => "pending",
+            ConsumeState::Done => "done",
         };
         f.debug_struct("ConsumeFuture")
             .field("state", &state)

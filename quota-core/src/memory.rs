@@ -190,16 +190,23 @@ impl Days {
     #[inline]
     fn bucket_mut(&mut self, day: u16) -> &mut u64 {
         if !self.started || day != self.today {
-            self.park();
-            self.today_units = self
-                .others
-                .get_mut(usize::from(day))
-                .map(std::mem::take)
-                .unwrap_or(0);
-            self.today = day;
-            self.started = true;
+            self.switch_to(day);
         }
         &mut self.today_units
+    }
+
+    /// Makes `day` the bucket kept apart (once a day per counter, or for a late writer).
+    #[cold]
+    #[inline(never)]
+    fn switch_to(&mut self, day: u16) {
+        self.park();
+        self.today_units = self
+            .others
+            .get_mut(usize::from(day))
+            .map(std::mem::take)
+            .unwrap_or(0);
+        self.today = day;
+        self.started = true;
     }
 
     /// Puts today's bucket back into the list.
