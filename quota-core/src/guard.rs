@@ -278,6 +278,7 @@ impl PackedKey {
 /// have more than a handful; past [`INLINE_THRESHOLDS`] the list is read instead).
 const INLINE_THRESHOLDS: usize = 8;
 
+/// A catalog metric resolved for one brand's plan and period.
 ///
 /// `repr(C)` lays it out for the hot path: first what is read before the store call (key
 /// match, handle, ceiling, kind), then what is read after it (allowance, grace, threshold

@@ -871,7 +871,7 @@ mod tests {
     }
 
     #[test]
-    fn a_counters_hot_fields_share_its_first_cache_line() {
+    fn a_counters_hot_fields_lie_in_its_first_64_bytes() {
         let cell = CounterCell::default();
         let base = std::ptr::from_ref(&cell) as usize;
         let c = cell.lock();
