@@ -356,8 +356,11 @@ impl BrandContext {
 
     #[inline]
     pub(crate) fn day_of(&self, now_us: i64) -> u16 {
-        let day = now_us.saturating_sub(self.start_us) / DAY_US;
-        u16::try_from(day.clamp(0, self.last_day)).unwrap_or(0)
+        // `max`/`min` rather than `clamp`, whose bounds assertion kept it out of line.
+        let day = (now_us.saturating_sub(self.start_us) / DAY_US)
+            .max(0)
+            .min(self.last_day);
+        u16::try_from(day).unwrap_or(0)
     }
 }
 
@@ -551,49 +554,57 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             }
         }
         let now_us = self.inner.clock.now_micros();
-        if let Some(fast) = self.consume_fast(brand, metric, quantity, idempotency_key, now_us) {
-            return fast;
-        }
-        let now = crate::clock::from_micros(now_us);
-        ConsumeFuture::boxed(self.consume_slow(brand, metric, quantity, idempotency_key, now))
+        self.consume_at(brand, metric, quantity, idempotency_key, now_us)
     }
 
-    /// The synchronous path: cached brand, counter metric, in-process store.
+    /// Decides synchronously when it can (cached brand, counter metric, in-process store),
+    /// else returns the boxed slow path. Every exit builds the returned future in place: a
+    /// fast decision is not moved again on its way out (each move of a freshly written
+    /// `Decision` costs a store-forwarding stall).
     #[inline]
-    fn consume_fast<'a>(
+    fn consume_at<'a>(
         &'a self,
         brand: &'a str,
         metric: &'a str,
         quantity: u64,
         idempotency_key: Option<&'a str>,
         now_us: i64,
-    ) -> Option<ConsumeFuture<'a>> {
+    ) -> ConsumeFuture<'a> {
+        let slow = || {
+            let now = crate::clock::from_micros(now_us);
+            ConsumeFuture::boxed(self.consume_slow(brand, metric, quantity, idempotency_key, now))
+        };
         // The cache entry's read guard is held for this synchronous path: no `Arc` traffic on
         // the context unless alert work has to outlive it.
-        let cached = self.inner.cache.get(brand)?;
+        let Some(cached) = self.inner.cache.get(brand) else {
+            return slow();
+        };
         let ctx: &Arc<BrandContext> = cached.value();
         if !(ctx.start_us <= now_us && now_us < ctx.fresh_until_us) {
-            return None;
+            return slow();
         }
         let index = match ctx.metric_index(metric) {
             Ok(i) => i,
-            Err(e) => return Some(ConsumeFuture::ready(Err(e))),
+            Err(e) => return ConsumeFuture::ready(Err(e)),
         };
-        let m = ctx.metrics.get(index)?;
-        if m.kind != MetricKind::Counter {
-            return None;
-        }
+        let Some(m) = ctx
+            .metrics
+            .get(index)
+            .filter(|m| m.kind == MetricKind::Counter)
+        else {
+            return slow();
+        };
         let req = ctx.counter_request(m, brand, metric, quantity, idempotency_key, now_us);
         let store = &self.inner.store;
         let fast = match &m.handle {
             Some(handle) => store.try_consume_at(handle, &req),
             None => store.try_consume(&req),
         };
-        let out = match fast? {
-            Ok(out) => out,
-            Err(e) => return Some(ConsumeFuture::ready(Err(e.into()))),
-        };
-        Some(self.finish_counter(ctx, index, out, quantity, now_us))
+        match fast {
+            Some(Ok(out)) => self.finish_counter(ctx, index, out, quantity, now_us),
+            Some(Err(e)) => ConsumeFuture::ready(Err(e.into())),
+            None => slow(),
+        }
     }
 
     async fn consume_slow(
