@@ -6,6 +6,7 @@ use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{DEFAULT_MAX_PER_REQUEST, MAX_METRICS, MAX_UNITS};
 use crate::error::CatalogError;
 use crate::ids::{validate_metric_key, validate_plan_id};
 use crate::metric::{MetricDef, MetricKind};
@@ -19,9 +20,9 @@ use crate::threshold::{DEFAULT_THRESHOLDS, Threshold, invalid_thresholds, valida
 /// and `team_members` (gauge, blocked).
 pub const PLAN_DEFINITIONS: &str = include_str!("demo_catalog.toml");
 
-/// Highest accepted price or unit price, in minor units (10^15: far above any real plan and
-/// far below `i64::MAX`, so sums cannot overflow).
-pub const MAX_PRICE_MINOR: u64 = 1_000_000_000_000_000;
+/// Highest accepted price, unit price or spend cap, in minor units: the domain's
+/// [`MAX_MONEY_MINOR`](crate::domain::MAX_MONEY_MINOR).
+pub const MAX_PRICE_MINOR: u64 = crate::domain::MAX_MONEY_MINOR;
 
 /// A validated plan catalog.
 ///
@@ -81,9 +82,24 @@ impl Catalog {
         if metrics.is_empty() || plans.is_empty() {
             return Err(CatalogError::Empty);
         }
+        if metrics.len() > MAX_METRICS {
+            return Err(CatalogError::InvalidPlan {
+                plan: "(catalog)".into(),
+                reason: format!("a catalog declares at most {MAX_METRICS} metrics"),
+            });
+        }
         let mut seen = HashSet::new();
         for m in &metrics {
             validate_metric_key(&m.key)?;
+            if m.max_per_request == 0 || m.max_per_request > MAX_UNITS {
+                return Err(CatalogError::InvalidPlan {
+                    plan: "(catalog)".into(),
+                    reason: format!(
+                        "metric {:?}: maxPerRequest must be within 1..={MAX_UNITS}",
+                        m.key
+                    ),
+                });
+            }
             if !seen.insert(m.key.as_str()) {
                 return Err(CatalogError::DuplicateMetric(m.key.clone()));
             }
@@ -204,32 +220,41 @@ fn validate_plan(p: &Plan, currency: Currency, metrics: &[MetricDef]) -> Result<
                 metric: m.key.clone(),
             });
         };
-        let bad = |reason: String| CatalogError::InvalidLimit {
-            plan: p.id.clone(),
-            metric: m.key.clone(),
-            reason,
-        };
-        if limit.grace_percent > 100 {
-            return Err(bad("grace_percent must be within 0..=100".into()));
+        validate_limit(limit, m.kind).map_err(|r| invalid_thresholds(&p.id, &m.key, r))?;
+    }
+    Ok(())
+}
+
+/// Checks one limit of a metric of `kind` (a plan's, or a brand's override): included units
+/// and amounts within the domain ([`crate::domain`]), grace within 0..=100 %, no overage
+/// charge on a gauge, a valid threshold list. The error says why.
+pub fn validate_limit(limit: &Limit, kind: MetricKind) -> Result<(), String> {
+    if limit.included.is_some_and(|i| i > MAX_UNITS) {
+        return Err(format!("included must be at most {MAX_UNITS} units"));
+    }
+    if limit.grace_percent > 100 {
+        return Err("grace_percent must be within 0..=100".into());
+    }
+    if let OveragePolicy::Charge {
+        unit_price,
+        per_units,
+        cap,
+    } = limit.overage
+    {
+        if unit_price > MAX_PRICE_MINOR || cap.is_some_and(|c| c > MAX_PRICE_MINOR) {
+            return Err(format!(
+                "unit_price and cap must be at most {MAX_PRICE_MINOR} minor units"
+            ));
         }
-        if let OveragePolicy::Charge {
-            unit_price, cap, ..
-        } = limit.overage
-        {
-            if unit_price > MAX_PRICE_MINOR || cap.is_some_and(|c| c > MAX_PRICE_MINOR) {
-                return Err(bad(format!(
-                    "unit_price and cap must be at most {MAX_PRICE_MINOR} minor units"
-                )));
-            }
-            if m.kind == MetricKind::Gauge {
-                return Err(bad(
-                    "a gauge cannot charge overage: use policy = \"block\"".into()
-                ));
-            }
+        if per_units.get() > MAX_UNITS {
+            return Err(format!("per_units must be at most {MAX_UNITS}"));
         }
-        if let Some(t) = &limit.thresholds {
-            validate_thresholds(t).map_err(|r| invalid_thresholds(&p.id, &m.key, r))?;
+        if kind == MetricKind::Gauge {
+            return Err("a gauge cannot charge overage: use policy = \"block\"".into());
         }
+    }
+    if let Some(t) = &limit.thresholds {
+        validate_thresholds(t)?;
     }
     Ok(())
 }
@@ -253,6 +278,8 @@ struct RawMetric {
     kind: MetricKind,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default, alias = "maxPerRequest")]
+    max_per_request: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -315,6 +342,7 @@ impl RawCatalog {
             .map(|m| {
                 let name = m.name.unwrap_or_else(|| m.key.clone());
                 MetricDef::new(m.key, m.kind, name)
+                    .with_max_per_request(m.max_per_request.unwrap_or(DEFAULT_MAX_PER_REQUEST))
             })
             .collect();
         let plans = self

@@ -170,6 +170,26 @@ pub enum QuotaError {
     /// An argument is out of range or malformed.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A quantity is above what one request may ask (the metric's per-request ceiling), or a
+    /// level above the domain's bound (see [`crate::domain`]). Nothing was changed.
+    #[error("{quantity} units of {metric:?} is above the limit of {max} per request")]
+    QuantityTooLarge {
+        /// The metric.
+        metric: String,
+        /// The quantity asked.
+        quantity: u64,
+        /// The most one request may ask.
+        max: u64,
+    },
+    /// The idempotency key was first used with another request (another metric, quantity
+    /// or route): nothing was changed. Send a new key for a new request.
+    #[error(
+        "idempotency key {key:?} was already used for another request (another metric, quantity or route); use a new key"
+    )]
+    IdempotencyKeyReused {
+        /// The key.
+        key: String,
+    },
     /// The operation does not apply to this kind of metric (e.g. `set_gauge` on a counter).
     #[error("metric {metric:?} is a {kind}: {reason}")]
     WrongMetricKind {

@@ -19,6 +19,7 @@ use crate::alert::AlertListener;
 use crate::catalog::Catalog;
 use crate::clock::{Clock, SystemClock};
 use crate::decision::{Decision, Denial, Overage, Verdict};
+use crate::domain::{MAX_UNITS, add_units, bound_units};
 use crate::error::{QuotaError, Result};
 use crate::ids::{validate_brand_id, validate_plan_id};
 use crate::metric::MetricKind;
@@ -29,7 +30,9 @@ use crate::plan::Limit;
 use crate::projection::{ProjectionInput, cumulative_curve, project};
 use crate::recommendation::recommend;
 use crate::snapshot::{MetricSnapshot, PlanCard, Snapshot};
-use crate::store::{BLOCKED_CLAIM, ConsumeRequest, CounterHandle, CounterKey, Store, Usage};
+use crate::store::{
+    BLOCKED_CLAIM, ConsumeRequest, CounterHandle, CounterKey, Store, Usage, fingerprint,
+};
 use crate::subscription::Subscription;
 use crate::threshold::{Severity, Threshold, badge, crossed_upwards, percent_of, reached};
 use crate::timeline::{EventKind, TimelineEvent};
@@ -39,8 +42,7 @@ type Hasher = foldhash::fast::RandomState;
 
 /// Longest accepted idempotency key, in bytes.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-/// Most units one top-up may add.
-pub const MAX_TOPUP_UNITS: u64 = 1_000_000_000;
+pub use crate::domain::MAX_TOPUP_UNITS;
 /// Events kept in a snapshot's timeline.
 pub const SNAPSHOT_TIMELINE_LEN: usize = 50;
 /// Newest top-ups a snapshot reads (those of the current period are shown).
@@ -292,6 +294,11 @@ pub(crate) struct ResolvedMetric {
     handle: Option<CounterHandle>,
     ceiling: Option<u64>,
     pub(crate) kind: MetricKind,
+    /// The catalog's per-request ceiling of the metric.
+    max_per_request: u64,
+    /// `included + grace`: units past it (and the top-ups) are billed; `None` when the
+    /// policy never bills (unlimited, or blocked at the ceiling).
+    free: Option<u64>,
     /// `limit.included`, next to the other fields read after the store call.
     included: Option<u64>,
     /// `limit.grace_units()`, computed once.
@@ -347,7 +354,9 @@ impl BrandContext {
             key: CounterKey::new(brand, metric, self.key),
             quantity,
             ceiling: m.ceiling,
+            free_units: m.free,
             idempotency_key,
+            fingerprint: idempotency_key.map_or(0, |_| fingerprint(metric, quantity, "")),
             day: self.day_of(now_us),
             at_us: now_us,
             retain_until: self.retain_until,
@@ -500,23 +509,27 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             _ => {
                 let key = CounterKey::new(brand, metric, ctx.period.key());
                 let usage = store.usage(key).await?;
+                // What the store would do (see `UsageStore::consume`), without doing it.
                 let limit = m
                     .ceiling
-                    .map_or(u64::MAX, |c| c.saturating_add(usage.topup_units));
-                let after = usage.used.checked_add(quantity);
-                let admitted = after.is_some_and(|a| a <= limit);
+                    .map_or(MAX_UNITS, |c| bound_units(c, usage.topup_units));
+                let after = add_units(usage.used, quantity).filter(|a| *a <= limit);
                 let allowance = m
                     .limit
                     .included
                     .map(|i| i.saturating_add(usage.topup_units));
-                let verdict = if admitted {
-                    admitted_verdict(
-                        m,
-                        allowance,
-                        usage.used,
-                        after.unwrap_or(u64::MAX),
-                        self.inner.catalog.currency(),
-                    )
+                let verdict = if let Some(after) = after {
+                    let charged = m.free.map_or(0, |free| {
+                        after.saturating_sub(usage.used.max(bound_units(free, usage.topup_units)))
+                    });
+                    let out = crate::store::ConsumeOutcome::new(
+                        true,
+                        after,
+                        usage.topup_units,
+                        usage.overage_units.saturating_add(charged),
+                        charged,
+                    );
+                    admitted_verdict(m, &out, self.inner.catalog.currency())
                 } else {
                     self.denied(&ctx, m, usage.used, quantity)
                 };
@@ -687,13 +700,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         }
         let before = out.used.saturating_sub(quantity);
         let decision = Decision {
-            verdict: admitted_verdict(
-                m,
-                allowance,
-                before,
-                out.used,
-                self.inner.catalog.currency(),
-            ),
+            verdict: admitted_verdict(m, &out, self.inner.catalog.currency()),
             used: out.used,
             limit: allowance,
             resets_at,
@@ -948,10 +955,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 .map_or_else(|| m.key.clone(), |d| d.name.clone());
             let (usage, daily) = match m.kind {
                 MetricKind::Gauge => (
-                    Usage {
-                        used: store.gauge(brand, &m.key).await?,
-                        topup_units: 0,
-                    },
+                    Usage::new(store.gauge(brand, &m.key).await?, 0, 0),
                     Vec::new(),
                 ),
                 _ => {
@@ -1133,6 +1137,11 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     handle: None,
                     ceiling: limit.ceiling_without_topups(),
                     kind: def.kind,
+                    max_per_request: def.max_per_request,
+                    free: limit
+                        .included
+                        .filter(|_| limit.overage.charges())
+                        .map(|i| i.saturating_add(limit.grace_units())),
                     included: limit.included,
                     grace: limit.grace_units(),
                     percents: inline_percents(&thresholds),
@@ -1282,11 +1291,20 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
     }
 
     pub(crate) async fn emit(&self, event: TimelineEvent) {
-        if let Err(error) = self.inner.store.append_event(&event).await {
-            tracing::warn!(%error, brand = %event.brand, kind = event.kind.name(), "timeline append failed");
-        }
+        let event = match self.inner.store.append_event(&event).await {
+            Ok(seq) => event.with_seq(seq),
+            Err(error) => {
+                tracing::warn!(%error, brand = %event.brand, kind = event.kind.name(), "timeline append failed");
+                event
+            }
+        };
+        self.announce(&event);
+    }
+
+    /// Tells the listeners about a stored event.
+    pub(crate) fn announce(&self, event: &TimelineEvent) {
         for l in &self.inner.listeners {
-            l.on_event(&event);
+            l.on_event(event);
         }
     }
 
@@ -1383,32 +1401,26 @@ fn inline_percents(thresholds: &[Threshold]) -> Option<[u16; INLINE_THRESHOLDS]>
     Some(out)
 }
 
-/// The verdict for an admitted move from `before` to `after` units.
+/// The verdict of an admitted consume: the overage units the store counted for it, priced
+/// as the difference of the period's charge before and after (so the charges answered over
+/// a period add up to the period's charge).
 #[inline]
 fn admitted_verdict(
     m: &ResolvedMetric,
-    allowance: Option<u64>,
-    before: u64,
-    after: u64,
+    out: &crate::store::ConsumeOutcome,
     currency: crate::money::Currency,
 ) -> Verdict {
-    let Some(allowance) = allowance else {
-        return Verdict::Allowed;
-    };
-    let limit = &m.limit;
-    // `Limit::free_units` with the grace computed once per context.
-    let free = allowance.saturating_add(m.grace);
-    let over_after = overage_units(after, free);
-    if over_after == 0 {
+    if out.charged_units == 0 {
         return Verdict::Allowed;
     }
-    let over_before = overage_units(before, free);
-    let period_charge = limit.overage.charge(over_after, currency);
-    let charge_before = limit.overage.charge(over_before, currency);
+    let policy = &m.limit.overage;
+    let over_before = out.overage_units.saturating_sub(out.charged_units);
+    let period_charge = policy.charge(out.overage_units, currency);
+    let charge_before = policy.charge(over_before, currency);
     Verdict::AllowedWithOverage(Box::new(Overage {
-        overage_units: over_after.saturating_sub(over_before),
+        overage_units: out.charged_units,
         charge: period_charge.saturating_sub(charge_before),
-        period_overage_units: over_after,
+        period_overage_units: out.overage_units,
         period_charge,
     }))
 }

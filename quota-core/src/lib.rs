@@ -47,6 +47,7 @@ pub mod alert;
 pub mod catalog;
 pub mod clock;
 pub mod decision;
+pub mod domain;
 pub mod error;
 pub mod guard;
 pub mod ids;
@@ -92,7 +93,7 @@ pub use reset::{ResetOutcome, ResetPlan, ResetRequest};
 pub use snapshot::{MetricSnapshot, PlanCard, Snapshot};
 pub use store::Store;
 pub use subscription::Subscription;
-pub use threshold::{Severity, Threshold};
+pub use threshold::{LimitState, Severity, Threshold};
 pub use timeline::{EventKind, TimelineEvent};
 pub use topup::{TopUpStatus, UsageTopUp};
 

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 
+use crate::domain::{MAX_UNITS, add_units, bound_units};
 use crate::error::StoreError;
 use crate::outbox::{
     ClaimRequest, ClaimedMessage, OutboxLease, OutboxMessage, OutboxRecord, OutboxStatus,
@@ -19,8 +20,9 @@ use crate::outbox::{
 };
 use crate::period::PeriodKey;
 use crate::store::{
-    AlertStore, ConsumeOutcome, ConsumeRequest, CounterHandle, CounterKey, DEFAULT_IDEMPOTENCY_TTL,
-    GaugeOutcome, StoreResult, SubscriptionStore, TopUpStore, Usage, UsageStore,
+    AlertStore, ConsumeOutcome, ConsumeRequest, CounterHandle, CounterKey, CounterReset,
+    DEFAULT_IDEMPOTENCY_TTL, GaugeOutcome, StoreResult, SubscriptionStore, TopUpStore, Usage,
+    UsageStore,
 };
 use crate::subscription::Subscription;
 use crate::timeline::TimelineEvent;
@@ -61,9 +63,13 @@ struct Inner {
 struct BrandData {
     /// A brand has a handful of metrics: a linear scan beats hashing.
     metrics: Vec<(Box<str>, MetricData)>,
-    /// Replays by key: the first outcome and when the key expires (Unix micros).
-    idempotency: HashMap<Box<str>, (ConsumeOutcome, i64), Hasher>,
+    /// Replays by key: the first outcome, when the key expires (Unix micros) and the
+    /// fingerprint of the request it is bound to.
+    idempotency: HashMap<Box<str>, (ConsumeOutcome, i64, u64), Hasher>,
+    /// Sorted oldest first by (time, sequence): appends of the current time go at the end.
     events: Vec<TimelineEvent>,
+    /// The last sequence number given to an event of the brand.
+    event_seq: u64,
     topups: Vec<UsageTopUp>,
 }
 
@@ -87,6 +93,7 @@ struct CounterCell(Mutex<Counter>);
 struct Counter {
     used: u64,
     topup_units: u64,
+    overage: u64,
     /// Pruned from its brand: handles on it must go through the brand again.
     retired: bool,
     days: Days,
@@ -148,22 +155,34 @@ impl Counter {
     fn check_and_add(&mut self, req: &ConsumeRequest<'_>) -> ConsumeOutcome {
         let limit = req
             .ceiling
-            .map_or(u64::MAX, |c| c.saturating_add(self.topup_units));
-        let admitted = self
-            .used
-            .checked_add(req.quantity)
-            .is_some_and(|after| after <= limit);
-        if admitted {
-            self.used = self.used.saturating_add(req.quantity);
-            let bucket = self.bucket_mut(req.day);
-            *bucket = bucket.saturating_add(req.quantity);
-        }
-        ConsumeOutcome {
-            admitted,
-            used: self.used,
-            topup_units: self.topup_units,
-            replayed: false,
-        }
+            .map_or(MAX_UNITS, |c| bound_units(c, self.topup_units));
+        let after = add_units(self.used, req.quantity).filter(|after| *after <= limit);
+        let Some(after) = after else {
+            return ConsumeOutcome::new(false, self.used, self.topup_units, self.overage, 0);
+        };
+        // Units past the free units plus the top-ups completed by now are billed.
+        let charged = req.free_units.map_or(0, |free| {
+            let free = bound_units(free, self.topup_units);
+            after.saturating_sub(self.used.max(free))
+        });
+        self.used = after;
+        // Within the domain: overage units never exceed the units used.
+        self.overage = self.overage.saturating_add(charged).min(after);
+        let bucket = self.bucket_mut(req.day);
+        *bucket = bucket.saturating_add(req.quantity);
+        ConsumeOutcome::new(true, after, self.topup_units, self.overage, charged)
+    }
+
+    fn usage(&self) -> Usage {
+        Usage::new(self.used, self.topup_units, self.overage)
+    }
+
+    /// Forgets the period's usage (top-up units stay).
+    fn clear_usage(&mut self) {
+        self.used = 0;
+        self.overage = 0;
+        self.days.clear();
+        self.claims.clear();
     }
 
     fn bucket_mut(&mut self, day: u16) -> &mut u64 {
@@ -280,12 +299,12 @@ impl MemoryStore {
     fn consume_in(&self, data: &mut BrandData, req: &ConsumeRequest<'_>) -> ConsumeOutcome {
         {
             if let Some(key) = req.idempotency_key {
-                if let Some((outcome, expires)) = data.idempotency.get(key) {
+                if let Some((outcome, expires, fingerprint)) = data.idempotency.get(key) {
                     if *expires > req.at_us {
-                        return ConsumeOutcome {
-                            replayed: true,
-                            ..*outcome
-                        };
+                        if *fingerprint != req.fingerprint {
+                            return ConsumeOutcome::key_reused();
+                        }
+                        return outcome.as_replay();
                     }
                 }
             }
@@ -293,10 +312,11 @@ impl MemoryStore {
             let outcome = cell.lock().check_and_add(req);
             if let (true, Some(key)) = (outcome.admitted, req.idempotency_key) {
                 if data.idempotency.len() >= SWEEP_AT {
-                    data.idempotency.retain(|_, (_, exp)| *exp > req.at_us);
+                    data.idempotency.retain(|_, (_, exp, _)| *exp > req.at_us);
                 }
                 let expires = ttl_deadline(req.at_us, self.inner.idempotency_ttl);
-                data.idempotency.insert(key.into(), (outcome, expires));
+                data.idempotency
+                    .insert(key.into(), (outcome, expires, req.fingerprint));
             }
             outcome
         }
@@ -405,21 +425,14 @@ impl UsageStore for MemoryStore {
         let mut counter = metric.counter_mut(key.period).lock();
         let given_back = quantity.min(counter.used);
         counter.used = counter.used.saturating_sub(given_back);
+        counter.overage = counter.overage.saturating_sub(given_back);
         let bucket = counter.bucket_mut(day);
         *bucket = bucket.saturating_sub(given_back);
-        Ok(Usage {
-            used: counter.used,
-            topup_units: counter.topup_units,
-        })
+        Ok(counter.usage())
     }
 
     async fn usage(&self, key: CounterKey<'_>) -> StoreResult<Usage> {
-        Ok(self
-            .read_counter(key, |c| Usage {
-                used: c.used,
-                topup_units: c.topup_units,
-            })
-            .unwrap_or_default())
+        Ok(self.read_counter(key, Counter::usage).unwrap_or_default())
     }
 
     async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>> {
@@ -440,10 +453,7 @@ impl UsageStore for MemoryStore {
         let m = metric_mut(&mut data.metrics, metric);
         let step = delta.unsigned_abs();
         if delta >= 0 {
-            let admitted = m
-                .gauge
-                .checked_add(step)
-                .is_some_and(|after| ceiling.is_none_or(|c| after <= c));
+            let admitted = add_units(m.gauge, step).is_some_and(|after| ceiling.is_none_or(|c| after <= c));
             if admitted {
                 m.gauge = m.gauge.saturating_add(step);
             }
@@ -461,6 +471,11 @@ impl UsageStore for MemoryStore {
     }
 
     async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> StoreResult<u64> {
+        if level > MAX_UNITS {
+            return Err(StoreError::OutOfRange(format!(
+                "gauge level {level} is above {MAX_UNITS}"
+            )));
+        }
         let brand = self.brand(brand);
         let mut data = lock(&brand);
         let m = metric_mut(&mut data.metrics, metric);
@@ -491,14 +506,74 @@ impl UsageStore for MemoryStore {
             .filter(|(k, _)| metric.is_none_or(|m| &**k == m));
         for (_, m) in chosen {
             if let Some(cell) = m.counter(period) {
-                let mut c = cell.lock();
-                c.used = 0;
-                c.days.clear();
-                c.claims.clear();
+                cell.lock().clear_usage();
             }
         }
         Ok(())
     }
+
+    async fn reset_counter(&self, reset: &CounterReset<'_>) -> StoreResult<Usage> {
+        let key = reset.key;
+        if reset.used > MAX_UNITS {
+            return Err(StoreError::OutOfRange(format!(
+                "usage {} is above {MAX_UNITS}",
+                reset.used
+            )));
+        }
+        let brand = self.brand(key.brand);
+        let mut data = lock(&brand);
+        let data = &mut *data;
+        // Every check before the first write: a refused reset changes nothing.
+        let cell = Arc::clone(metric_mut(&mut data.metrics, key.metric).counter_mut(key.period));
+        let mut counter = cell.lock();
+        let topup_units = match reset.topup {
+            Some(t) => add_units(counter.topup_units, t.units).ok_or_else(|| {
+                StoreError::OutOfRange(format!("top-up units would pass {MAX_UNITS}"))
+            })?,
+            None => counter.topup_units,
+        };
+        if let Some(t) = reset.topup {
+            match self.inner.topup_brand.entry(t.id.as_str().into()) {
+                dashmap::Entry::Occupied(_) => {
+                    return Err(StoreError::Conflict(format!(
+                        "top-up {:?} already exists",
+                        t.id
+                    )));
+                }
+                dashmap::Entry::Vacant(v) => {
+                    v.insert(key.brand.into());
+                }
+            }
+            data.topups.push(t.clone());
+        }
+        counter.clear_usage();
+        counter.topup_units = topup_units;
+        counter.used = reset.used;
+        if reset.used > 0 {
+            *counter.bucket_mut(reset.day) = reset.used;
+        }
+        let usage = counter.usage();
+        drop(counter);
+        for event in reset.events {
+            push_event(data, event);
+        }
+        Ok(usage)
+    }
+}
+
+/// Appends an event with the brand's next sequence number, keeping the list sorted by
+/// (time, sequence).
+fn push_event(data: &mut BrandData, event: &TimelineEvent) -> u64 {
+    data.event_seq = data.event_seq.saturating_add(1);
+    let stored = event.clone().with_seq(data.event_seq);
+    // Nearly always at the end; an event stamped earlier than the newest goes in its place.
+    let at = data
+        .events
+        .iter()
+        .rposition(|e| e.at <= stored.at)
+        .map_or(0, |i| i.saturating_add(1));
+    data.events.insert(at, stored);
+    data.event_seq
 }
 
 #[async_trait]
@@ -565,13 +640,17 @@ impl TopUpStore for MemoryStore {
         } else {
             to
         };
-        topup.status = target;
-        topup.settled_at = Some(at);
         if target == TopUpStatus::Completed {
             let metric = metric_mut(&mut data.metrics, &topup.metric);
             let mut counter = metric.counter_mut(topup.period).lock();
-            counter.topup_units = counter.topup_units.saturating_add(topup.units);
+            counter.topup_units = add_units(counter.topup_units, topup.units).ok_or_else(|| {
+                StoreError::OutOfRange(format!(
+                    "top-up {id:?} would take the period's top-up units past {MAX_UNITS}"
+                ))
+            })?;
         }
+        topup.status = target;
+        topup.settled_at = Some(at);
         Ok(TopUpTransition::new(topup.clone(), true))
     }
 
@@ -618,10 +697,9 @@ impl AlertStore for MemoryStore {
             .unwrap_or_default())
     }
 
-    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<()> {
+    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<u64> {
         let brand = self.brand(&event.brand);
-        lock(&brand).events.push(event.clone());
-        Ok(())
+        Ok(push_event(&mut lock(&brand), event))
     }
 
     async fn events(&self, brand: &str, limit: usize) -> StoreResult<Vec<TimelineEvent>> {
@@ -802,7 +880,9 @@ mod tests {
             key: CounterKey::new("b", "m", PeriodKey(period)),
             quantity,
             ceiling,
+            free_units: None,
             idempotency_key: None,
+            fingerprint: 0,
             day: 0,
             at_us: 0,
             retain_until: DateTime::<Utc>::MAX_UTC,

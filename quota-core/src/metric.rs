@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::DEFAULT_MAX_PER_REQUEST;
+
 /// How a metric behaves over time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -34,6 +36,15 @@ pub struct MetricDef {
     pub kind: MetricKind,
     /// Human name shown in the cockpit (defaults to the key).
     pub name: String,
+    /// The most units one request may consume or add (`maxPerRequest` in the catalog;
+    /// default [`DEFAULT_MAX_PER_REQUEST`], at most [`MAX_UNITS`](crate::domain::MAX_UNITS)).
+    /// A larger request is refused, changing nothing.
+    #[serde(default = "default_max_per_request")]
+    pub max_per_request: u64,
+}
+
+fn default_max_per_request() -> u64 {
+    DEFAULT_MAX_PER_REQUEST
 }
 
 impl MetricDef {
@@ -43,6 +54,14 @@ impl MetricDef {
             key: key.into(),
             kind,
             name: name.into(),
+            max_per_request: DEFAULT_MAX_PER_REQUEST,
         }
+    }
+
+    /// Sets the per-request ceiling.
+    #[must_use]
+    pub fn with_max_per_request(mut self, max: u64) -> Self {
+        self.max_per_request = max;
+        self
     }
 }

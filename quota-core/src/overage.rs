@@ -4,6 +4,7 @@ use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::MAX_MONEY_MINOR;
 use crate::money::{Currency, Money};
 
 /// What happens past the included units of a metric.
@@ -37,13 +38,14 @@ impl OveragePolicy {
     pub fn max_billable_units(&self) -> Option<u64> {
         match *self {
             OveragePolicy::Block => Some(0),
-            OveragePolicy::Charge { cap: None, .. } => None,
             OveragePolicy::Charge { unit_price: 0, .. } => None,
             OveragePolicy::Charge {
                 unit_price,
                 per_units,
-                cap: Some(cap),
+                cap,
             } => {
+                // Without a spend cap, the domain's bound on one charge is the cap.
+                let cap = cap.unwrap_or(MAX_MONEY_MINOR).min(MAX_MONEY_MINOR);
                 let blocks = u128::from(cap.checked_div(unit_price).unwrap_or(0));
                 let units = blocks.saturating_mul(u128::from(per_units.get()));
                 Some(u64::try_from(units).unwrap_or(u64::MAX))
@@ -71,10 +73,11 @@ impl OveragePolicy {
                 cap,
             } => {
                 let blocks = u128::from(units).div_ceil(u128::from(per_units.get()));
-                let mut amount = blocks.saturating_mul(u128::from(unit_price));
-                if let Some(cap) = cap {
-                    amount = amount.min(u128::from(cap));
-                }
+                let cap = cap.unwrap_or(MAX_MONEY_MINOR).min(MAX_MONEY_MINOR);
+                // At most 10^15: exact in an i64 (and in a double).
+                let amount = blocks
+                    .saturating_mul(u128::from(unit_price))
+                    .min(u128::from(cap));
                 Money::from_u128(amount, currency)
             }
         }
@@ -102,14 +105,17 @@ mod tests {
     fn a_capped_charge_bounds_billable_units() {
         assert_eq!(charge(5, 1, Some(100)).max_billable_units(), Some(20));
         assert_eq!(charge(50, 10, Some(120)).max_billable_units(), Some(20));
-        assert_eq!(charge(5, 1, None).max_billable_units(), None);
         assert_eq!(OveragePolicy::Block.max_billable_units(), Some(0));
     }
 
     #[test]
-    fn huge_quantities_saturate() {
-        let p = charge(u64::MAX, 1, None);
-        assert_eq!(p.charge(u64::MAX, Currency::EUR).amount_minor, i64::MAX);
+    fn a_charge_never_passes_the_domains_bound() {
+        let p = charge(MAX_MONEY_MINOR, 1, None);
+        let bound = i64::try_from(MAX_MONEY_MINOR).unwrap();
+        assert_eq!(p.charge(u64::MAX, Currency::EUR).amount_minor, bound);
+        // Without a spend cap, the bound acts as one: the units it allows are billable.
+        assert_eq!(charge(5, 1, None).max_billable_units(), Some(MAX_MONEY_MINOR / 5));
+        assert_eq!(charge(0, 1, None).max_billable_units(), None);
     }
 
     #[test]

@@ -169,7 +169,9 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 key,
                 quantity: plan.target_units,
                 ceiling: None,
+                free_units: None,
                 idempotency_key: None,
+                fingerprint: 0,
                 day: ctx.day_of(now.timestamp_micros()),
                 at_us: now.timestamp_micros(),
                 retain_until: ctx.period.end,
@@ -199,7 +201,9 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             EventKind::PeriodReset { reason },
         ))
         .await;
-        let Usage { used, topup_units } = store.usage(key).await?;
+        let Usage {
+            used, topup_units, ..
+        } = store.usage(key).await?;
         Ok(ResetOutcome {
             limit_after: plan.included.saturating_add(topup_units),
             plan,

@@ -55,14 +55,24 @@ impl<'a> CounterKey<'a> {
 pub struct ConsumeRequest<'a> {
     /// The counter.
     pub key: CounterKey<'a>,
-    /// Units to add (0 is a valid no-op that still reports usage).
+    /// Units to add (0 is a valid no-op that still reports usage). The guard keeps it within
+    /// the metric's per-request ceiling; a store only needs it to be a `u64`.
     pub quantity: u64,
     /// Highest usage admitted, top-ups excluded; the store adds the period's completed
-    /// top-up units. `None` = no bound (still denied if the sum would overflow `u64`).
+    /// top-up units. `None` = no bound but the domain's: a total never passes
+    /// [`MAX_UNITS`](crate::domain::MAX_UNITS), whatever the ceiling.
     pub ceiling: Option<u64>,
-    /// When set, a consume with the same key (per brand) returns the first admitted outcome
-    /// and adds nothing. A denied consume does not remember its key.
+    /// Units free of charge in the period (included + grace), top-ups excluded: admitted
+    /// units past `free_units + top-up units` are overage units, counted by the store in
+    /// [`Usage::overage_units`] as they are admitted. `None` when nothing is ever billed.
+    pub free_units: Option<u64>,
+    /// When set, a consume with the same key (per brand) and the same `fingerprint` returns
+    /// the first admitted outcome and adds nothing; the same key with another fingerprint
+    /// is refused ([`ConsumeOutcome::key_reused`]) and changes nothing. A denied consume
+    /// does not remember its key.
     pub idempotency_key: Option<&'a str>,
+    /// What the key is bound to (see [`fingerprint`]); ignored without a key.
+    pub fingerprint: u64,
     /// Zero-based day of the period, for the daily bucket.
     pub day: u16,
     /// The time of the consume (ledgers, key expiry), microseconds since the Unix epoch: the
@@ -80,7 +90,11 @@ impl ConsumeRequest<'_> {
 }
 
 /// What a store did with a [`ConsumeRequest`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// A replay carries the first outcome's numbers (`used`, `topup_units`, `overage_units`,
+/// `charged_units` as they were then), so the answer rebuilt from it is the first answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct ConsumeOutcome {
     /// Whether the units were added.
     pub admitted: bool,
@@ -88,17 +102,145 @@ pub struct ConsumeOutcome {
     pub used: u64,
     /// Completed top-up units of the period, as used for the decision.
     pub topup_units: u64,
+    /// Overage units of the period after the call (see [`Usage::overage_units`]).
+    pub overage_units: u64,
+    /// How many of this call's units were overage units.
+    pub charged_units: u64,
     /// Whether this is a replay of an earlier consume with the same idempotency key.
     pub replayed: bool,
+    /// The idempotency key was first used for another request (another fingerprint):
+    /// nothing was added and `admitted` is false.
+    pub key_reused: bool,
+}
+
+impl ConsumeOutcome {
+    /// An admitted or denied outcome that is neither a replay nor a reused key.
+    pub fn new(
+        admitted: bool,
+        used: u64,
+        topup_units: u64,
+        overage_units: u64,
+        charged_units: u64,
+    ) -> Self {
+        ConsumeOutcome {
+            admitted,
+            used,
+            topup_units,
+            overage_units,
+            charged_units,
+            replayed: false,
+            key_reused: false,
+        }
+    }
+
+    /// The outcome of a key first used for another request.
+    pub fn key_reused() -> Self {
+        ConsumeOutcome {
+            key_reused: true,
+            ..ConsumeOutcome::default()
+        }
+    }
+
+    /// This outcome marked as a replay.
+    #[must_use]
+    pub fn as_replay(self) -> Self {
+        ConsumeOutcome {
+            replayed: true,
+            ..self
+        }
+    }
 }
 
 /// A counter's state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Usage {
     /// Units used in the period.
     pub used: u64,
     /// Completed top-up units of the period.
     pub topup_units: u64,
+    /// Units of the period that were billed as overage when they were admitted: each
+    /// admitted unit past the free units plus the top-up units completed at that moment
+    /// counts once. Top-ups completed later do not lower it (credits cover future usage;
+    /// overage already incurred stays billed); a release lowers it first (the last units
+    /// admitted are the billed ones), a reset clears it.
+    pub overage_units: u64,
+}
+
+impl Usage {
+    /// A counter's state.
+    pub fn new(used: u64, topup_units: u64, overage_units: u64) -> Self {
+        Usage {
+            used,
+            topup_units,
+            overage_units,
+        }
+    }
+}
+
+/// The fingerprint an idempotency key is bound to: metric, quantity and `scope` (the route
+/// or operation the key was sent to). Stable across processes and versions (the first 8
+/// bytes of a SHA-256), so every instance sharing a store agrees on it.
+pub fn fingerprint(metric: &str, quantity: u64, scope: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [metric.as_bytes(), scope.as_bytes()] {
+        h.update(u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+        h.update(part);
+    }
+    h.update(quantity.to_be_bytes());
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
+    // Postgres stores it as BIGINT: keep it within i64 so every store holds the same value.
+    u64::from_be_bytes(first) >> 1
+}
+
+/// The support reset of one counter as one atomic store operation (see
+/// [`UsageStore::reset_counter`]).
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct CounterReset<'a> {
+    /// The counter.
+    pub key: CounterKey<'a>,
+    /// The usage written after clearing (`0` = none), in the bucket of `day`.
+    pub used: u64,
+    /// Zero-based day of the period of the usage point.
+    pub day: u16,
+    /// When the period's data may be dropped.
+    pub retain_until: DateTime<Utc>,
+    /// A top-up to insert, already `Completed`, whose units join the period's top-up units.
+    pub topup: Option<&'a UsageTopUp>,
+    /// Events appended to the brand's timeline, in this order.
+    pub events: &'a [TimelineEvent],
+}
+
+impl<'a> CounterReset<'a> {
+    /// A reset of `key` to `used` units on `day`, with no top-up and no event.
+    pub fn new(key: CounterKey<'a>, used: u64, day: u16, retain_until: DateTime<Utc>) -> Self {
+        CounterReset {
+            key,
+            used,
+            day,
+            retain_until,
+            topup: None,
+            events: &[],
+        }
+    }
+
+    /// Adds a completed top-up.
+    #[must_use]
+    pub fn with_topup(mut self, topup: &'a UsageTopUp) -> Self {
+        self.topup = Some(topup);
+        self
+    }
+
+    /// Sets the events to append.
+    #[must_use]
+    pub fn with_events(mut self, events: &'a [TimelineEvent]) -> Self {
+        self.events = events;
+        self
+    }
 }
 
 /// What a store did with a gauge adjustment.
@@ -113,9 +255,12 @@ pub struct GaugeOutcome {
 /// Counters, daily buckets and gauges.
 #[async_trait]
 pub trait UsageStore: Send + Sync {
-    /// Atomically: replay the idempotency key if known; else add `quantity` if
-    /// `used + quantity <= ceiling + topups`, bump the day's bucket and remember the key.
-    /// Must be exact under any concurrency, across processes for shared backends.
+    /// Atomically: if the idempotency key is known, replay its first outcome when the
+    /// fingerprint matches, else answer [`ConsumeOutcome::key_reused`]; otherwise add
+    /// `quantity` if `used + quantity <= min(ceiling + topups, MAX_UNITS)`, count the units
+    /// past `free_units + topups` as overage units, bump the day's bucket and remember the
+    /// key with the outcome (for the store's idempotency TTL, 24 h by default). Must be
+    /// exact under any concurrency, across processes for shared backends.
     async fn consume(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome>;
 
     /// The same as [`UsageStore::consume`] when the store can answer without waiting (an
@@ -142,7 +287,8 @@ pub trait UsageStore: Send + Sync {
         self.try_consume(req)
     }
 
-    /// Gives back up to `quantity` units (saturating at zero), also from the day's bucket.
+    /// Gives back up to `quantity` units (saturating at zero), also from the day's bucket;
+    /// the overage units drop by as much (saturating at zero).
     async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage>;
 
     /// Reads a counter (zero when absent).
@@ -153,7 +299,8 @@ pub trait UsageStore: Send + Sync {
     async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>>;
 
     /// Atomically adds `delta` to a gauge. An increase is refused when the level would pass
-    /// `ceiling`; a decrease always applies and saturates at zero.
+    /// `ceiling` or [`MAX_UNITS`](crate::domain::MAX_UNITS); a decrease always applies and
+    /// saturates at zero.
     async fn adjust_gauge(
         &self,
         brand: &str,
@@ -162,21 +309,31 @@ pub trait UsageStore: Send + Sync {
         ceiling: Option<u64>,
     ) -> StoreResult<GaugeOutcome>;
 
-    /// Sets a gauge, returning the previous level.
+    /// Sets a gauge, returning the previous level. The guard keeps `level` within
+    /// [`MAX_UNITS`](crate::domain::MAX_UNITS); a store refuses a higher one with
+    /// [`StoreError::OutOfRange`] and changes nothing.
     async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> StoreResult<u64>;
 
     /// Reads a gauge (zero when absent).
     async fn gauge(&self, brand: &str, metric: &str) -> StoreResult<u64>;
 
-    /// Deletes one brand's usage, daily buckets and alert claims of `period`, for `metric`
-    /// only or for all metrics (`None`). Other brands, metrics and periods, top-ups (and
-    /// their units), gauges and the timeline stay.
+    /// Deletes one brand's usage, overage units, daily buckets and alert claims of
+    /// `period`, for `metric` only or for all metrics (`None`). Other brands, metrics and
+    /// periods, top-ups (and their units), gauges and the timeline stay.
     async fn reset_period(
         &self,
         brand: &str,
         metric: Option<&str>,
         period: PeriodKey,
     ) -> StoreResult<()>;
+
+    /// The support reset of one counter, all or nothing: clears its usage, overage units,
+    /// daily buckets and alert claims as [`UsageStore::reset_period`] does, writes `used`
+    /// units in the bucket of `day` (no ceiling; not overage), inserts the completed
+    /// `topup` and adds its units (a top-up id that exists already is a
+    /// [`StoreError::Conflict`]), and appends the `events`. If any step fails, nothing has
+    /// changed. Returns the counter's state after.
+    async fn reset_counter(&self, reset: &CounterReset<'_>) -> StoreResult<Usage>;
 
     /// Checks the backend answers.
     async fn ping(&self) -> StoreResult<()> {
@@ -195,7 +352,8 @@ pub trait TopUpStore: Send + Sync {
 
     /// Atomically moves a top-up to `to` (see [`TopUpStatus::can_become`]; `Conflict` when
     /// not allowed, `NotFound` when absent). `Pending -> Completed` adds its units to its
-    /// period's top-up units in the same step, exactly once. A pending top-up whose
+    /// period's top-up units in the same step, exactly once; `OutOfRange` (and no change)
+    /// when they would pass [`MAX_UNITS`](crate::domain::MAX_UNITS). A pending top-up whose
     /// `expires_at <= at` becomes `Expired` instead of `Completed`.
     async fn set_topup_status(
         &self,
@@ -228,10 +386,14 @@ pub trait AlertStore: Send + Sync {
     /// Claimed thresholds of a counter, ascending.
     async fn claimed_alerts(&self, key: CounterKey<'_>) -> StoreResult<Vec<u16>>;
 
-    /// Appends an event to the brand's timeline.
-    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<()>;
+    /// Appends an event to the brand's timeline and returns the sequence number the store
+    /// gave it: increasing per brand in append order (gaps allowed). The event's own `seq`
+    /// is ignored.
+    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<u64>;
 
-    /// The brand's `limit` latest events, newest first (insertion order breaks ties).
+    /// The brand's `limit` latest events, newest first in a total order: by time, then by
+    /// sequence number (so events of the same instant read in reverse append order). Each
+    /// event carries its `seq`.
     async fn events(&self, brand: &str, limit: usize) -> StoreResult<Vec<TimelineEvent>>;
 }
 

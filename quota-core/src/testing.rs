@@ -27,9 +27,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
+use crate::domain::MAX_UNITS;
 use crate::error::StoreError;
 use crate::period::PeriodKey;
-use crate::store::{ConsumeRequest, CounterKey, Store};
+use crate::store::{ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, Store, Usage, fingerprint};
 use crate::subscription::Subscription;
 use crate::threshold::Severity;
 use crate::timeline::{EventKind, TimelineEvent};
@@ -70,7 +71,9 @@ pub fn request<'a>(
         key: CounterKey::new(brand, metric, PERIOD),
         quantity,
         ceiling,
+        free_units: None,
         idempotency_key: key,
+        fingerprint: key.map_or(0, |_| fingerprint(metric, quantity, "")),
         day: 24,
         at_us: now().timestamp_micros(),
         retain_until: period_end() + Duration::days(35),
@@ -177,23 +180,76 @@ pub async fn denies_the_unit_past_the_ceiling(store: Arc<dyn Store>) {
     assert_eq!(used(&store, &brand, "m", PERIOD).await, 10);
 }
 
-/// Without a ceiling, ordinary amounts pass, and a sum that cannot be represented is refused
-/// (an error or a denial, never a wrapped counter).
-pub async fn no_ceiling_admits_but_never_wraps(store: Arc<dyn Store>) {
-    let brand = unique_brand("nocap");
+/// Without a ceiling (or with one above the domain), a total never passes
+/// [`MAX_UNITS`]: the consume that would is denied and changes nothing; the last unit of the
+/// domain fits exactly. Gauges keep to the same bound.
+pub async fn totals_stay_within_the_domain(store: Arc<dyn Store>) {
+    let brand = unique_brand("domain");
     let out = store
-        .consume(&request(&brand, "m", 1_000_000, None, None))
+        .consume(&request(&brand, "m", MAX_UNITS - 10, None, None))
         .await
         .unwrap();
     assert!(out.admitted);
-    match store
-        .consume(&request(&brand, "m", u64::MAX, None, None))
-        .await
-    {
-        Ok(out) => assert!(!out.admitted, "u64::MAX more units cannot be admitted"),
-        Err(e) => assert!(!e.is_unavailable(), "an overflow is not an outage: {e}"),
+    for (quantity, ceiling) in [
+        (11, None),
+        (11, Some(u64::MAX)),
+        (u64::MAX, None),
+        (u64::MAX - (MAX_UNITS - 10) + 1, None),
+    ] {
+        let out = store
+            .consume(&request(&brand, "m", quantity, ceiling, None))
+            .await
+            .unwrap();
+        assert!(!out.admitted, "{quantity} more units pass the domain");
+        assert_eq!(out.used, MAX_UNITS - 10);
     }
-    assert_eq!(used(&store, &brand, "m", PERIOD).await, 1_000_000);
+    let out = store
+        .consume(&request(&brand, "m", 10, Some(u64::MAX), None))
+        .await
+        .unwrap();
+    assert!(out.admitted, "the domain's last units fit");
+    assert_eq!(out.used, MAX_UNITS);
+    let out = store
+        .consume(&request(&brand, "m", 1, None, None))
+        .await
+        .unwrap();
+    assert!(!out.admitted);
+    assert_eq!(used(&store, &brand, "m", PERIOD).await, MAX_UNITS);
+    let key = CounterKey::new(&brand, "m", PERIOD);
+    assert_eq!(store.daily_usage(key).await.unwrap()[24], MAX_UNITS);
+
+    // Top-ups never lift the bound either.
+    let t = format!("{brand}-t");
+    store.insert_topup(&topup(&t, &brand, 7)).await.unwrap();
+    store
+        .set_topup_status(&t, TopUpStatus::Completed, now())
+        .await
+        .unwrap();
+    let out = store
+        .consume(&request(&brand, "m", 1, Some(MAX_UNITS), None))
+        .await
+        .unwrap();
+    assert!(!out.admitted);
+
+    let gauge = store
+        .adjust_gauge(&brand, "seats", i64::MAX, None)
+        .await
+        .unwrap();
+    assert!(!gauge.admitted, "a level past the domain is refused");
+    assert_eq!(gauge.level, 0);
+    store
+        .adjust_gauge(&brand, "seats", i64::try_from(MAX_UNITS).unwrap(), None)
+        .await
+        .unwrap();
+    let gauge = store.adjust_gauge(&brand, "seats", 1, None).await.unwrap();
+    assert!(!gauge.admitted);
+    assert_eq!(gauge.level, MAX_UNITS);
+    let err = store
+        .set_gauge(&brand, "other", MAX_UNITS + 1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::OutOfRange(_)), "{err}");
+    assert_eq!(store.gauge(&brand, "other").await.unwrap(), 0);
 }
 
 /// A replayed idempotency key returns the first outcome and counts once, per brand.
@@ -224,6 +280,92 @@ pub async fn idempotent_replay_counts_once(store: Arc<dyn Store>) {
         elsewhere.admitted && !elsewhere.replayed,
         "keys are scoped per brand"
     );
+}
+
+/// A key is bound to the fingerprint of its first request: the same key with another
+/// request (metric, quantity or scope) is refused as reused and changes nothing; the same
+/// request replays the first outcome, overage numbers included.
+pub async fn idempotency_keys_are_bound_to_their_request(store: Arc<dyn Store>) {
+    let brand = unique_brand("fp");
+    let mut first = request(&brand, "m", 6, None, Some("k"));
+    first.free_units = Some(4);
+    let out = store.consume(&first).await.unwrap();
+    assert!(out.admitted && !out.replayed && !out.key_reused);
+    assert_eq!((out.used, out.overage_units, out.charged_units), (6, 2, 2));
+    let mut later = request(&brand, "m", 3, None, None);
+    later.free_units = Some(4);
+    store.consume(&later).await.unwrap();
+
+    let mut other_quantity = request(&brand, "m", 7, None, Some("k"));
+    other_quantity.free_units = Some(4);
+    let mut other_scope = first;
+    other_scope.fingerprint = fingerprint("m", 6, "POST /renders");
+    for reused in [other_quantity, other_scope] {
+        let out = store.consume(&reused).await.unwrap();
+        assert!(out.key_reused, "{reused:?}");
+        assert!(!out.admitted && !out.replayed);
+    }
+    let mut other_metric = request(&brand, "n", 6, None, Some("k"));
+    other_metric.fingerprint = fingerprint("n", 6, "");
+    assert!(store.consume(&other_metric).await.unwrap().key_reused);
+    assert_eq!(used(&store, &brand, "m", PERIOD).await, 9);
+    assert_eq!(used(&store, &brand, "n", PERIOD).await, 0);
+
+    let replay = store.consume(&first).await.unwrap();
+    assert_eq!(
+        replay,
+        out.as_replay(),
+        "a replay is the first outcome, numbers as they were then"
+    );
+    assert_eq!(used(&store, &brand, "m", PERIOD).await, 9);
+}
+
+/// Units admitted past the free units plus the top-ups completed at that moment are overage
+/// units: counted as they are admitted, kept when a later top-up raises the allowance,
+/// lowered by releases and cleared by resets.
+pub async fn overage_units_are_counted_when_admitted(store: Arc<dyn Store>) {
+    let brand = unique_brand("over");
+    let key = CounterKey::new(&brand, "m", PERIOD);
+    let consume = |quantity: u64| {
+        let mut r = request(&brand, "m", quantity, None, None);
+        r.free_units = Some(10);
+        r
+    };
+    let out = store.consume(&consume(8)).await.unwrap();
+    assert_eq!((out.used, out.overage_units, out.charged_units), (8, 0, 0));
+    let out = store.consume(&consume(5)).await.unwrap();
+    assert_eq!((out.used, out.overage_units, out.charged_units), (13, 3, 3));
+    let t = format!("{brand}-t");
+    store.insert_topup(&topup(&t, &brand, 10)).await.unwrap();
+    store
+        .set_topup_status(&t, TopUpStatus::Completed, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.usage(key).await.unwrap(),
+        Usage::new(13, 10, 3),
+        "a top-up covers future usage; the overage already billed stays"
+    );
+    let out = store.consume(&consume(4)).await.unwrap();
+    assert_eq!((out.used, out.overage_units, out.charged_units), (17, 3, 0));
+    let out = store.consume(&consume(5)).await.unwrap();
+    assert_eq!((out.used, out.overage_units, out.charged_units), (22, 5, 2));
+    let denied = store
+        .consume(&{
+            let mut r = consume(5);
+            r.ceiling = Some(15);
+            r
+        })
+        .await
+        .unwrap();
+    assert!(!denied.admitted);
+    assert_eq!((denied.overage_units, denied.charged_units), (5, 0));
+    assert_eq!(store.release(key, 3, 24).await.unwrap(), Usage::new(19, 10, 2));
+    assert_eq!(store.release(key, 100, 24).await.unwrap(), Usage::new(0, 10, 0));
+    store.consume(&consume(30)).await.unwrap();
+    assert_eq!(store.usage(key).await.unwrap(), Usage::new(30, 10, 10));
+    store.reset_period(&brand, Some("m"), PERIOD).await.unwrap();
+    assert_eq!(store.usage(key).await.unwrap(), Usage::new(0, 10, 0));
 }
 
 /// A denied consume does not remember its key: the same key may succeed later.
@@ -466,18 +608,72 @@ pub async fn topups(store: Arc<dyn Store>) {
     assert_eq!(tr.topup.status, TopUpStatus::Failed);
     assert_eq!(tr.topup.settled_at, Some(now()));
 
+    let cancelled = format!("{brand}-t4");
+    store
+        .insert_topup(&topup(&cancelled, &brand, 3))
+        .await
+        .unwrap();
+    let tr = store
+        .set_topup_status(&cancelled, TopUpStatus::Cancelled, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        tr.topup.status,
+        TopUpStatus::Cancelled,
+        "cancelled is not failed"
+    );
+    assert_eq!(
+        store.topup(&cancelled).await.unwrap().unwrap().status,
+        TopUpStatus::Cancelled
+    );
+    let err = store
+        .set_topup_status(&cancelled, TopUpStatus::Completed, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+
+    // Top-up units past the domain: refused, and the top-up stays pending.
+    let huge = format!("{brand}-t5");
+    store
+        .insert_topup(&topup(&huge, &brand, MAX_UNITS))
+        .await
+        .unwrap();
+    let err = store
+        .set_topup_status(&huge, TopUpStatus::Completed, now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::OutOfRange(_)), "{err}");
+    assert_eq!(
+        store.topup(&huge).await.unwrap().unwrap().status,
+        TopUpStatus::Pending
+    );
+    assert_eq!(
+        store
+            .usage(CounterKey::new(&brand, "m", PERIOD))
+            .await
+            .unwrap()
+            .topup_units,
+        5
+    );
+
     let list = store.topups(&brand).await.unwrap();
     let ids: Vec<&str> = list.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(
         ids,
-        [failed.as_str(), late.as_str(), id.as_str()],
+        [
+            huge.as_str(),
+            cancelled.as_str(),
+            failed.as_str(),
+            late.as_str(),
+            id.as_str()
+        ],
         "newest first"
     );
     let recent = store.recent_topups(&brand, 2).await.unwrap();
     let recent: Vec<&str> = recent.iter().map(|t| t.id.as_str()).collect();
     assert_eq!(
         recent,
-        [failed.as_str(), late.as_str()],
+        [huge.as_str(), cancelled.as_str()],
         "the newest ones, bounded"
     );
     assert!(store.recent_topups(&brand, 0).await.unwrap().is_empty());
@@ -525,18 +721,55 @@ pub async fn alert_claims_exactly_once(store: Arc<dyn Store>) {
     assert!(store.claimed_alerts(other).await.unwrap().is_empty());
 }
 
-/// The timeline reads newest first, limited, per brand.
+/// The timeline reads newest first, limited, per brand, in a total order: by time, then by
+/// the sequence number the store gives each append (increasing per brand), whatever the
+/// order and the precision of the times written.
 pub async fn timeline_order(store: Arc<dyn Store>) {
     let brand = unique_brand("tl");
+    let mut seqs = Vec::new();
     for n in 0..5 {
-        store.append_event(&event(&brand, n)).await.unwrap();
+        seqs.push(store.append_event(&event(&brand, n)).await.unwrap());
     }
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     let got = store.events(&brand, 3).await.unwrap();
+    let want: Vec<TimelineEvent> = [4, 3, 2]
+        .into_iter()
+        .map(|n| event(&brand, n).with_seq(seqs[usize::try_from(n).unwrap()]))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(store.events(&brand, 100).await.unwrap().len(), 5);
+
+    // Same instant (to the microsecond), and a time earlier than the newest: the store's
+    // sequence decides between equal times, the time decides otherwise.
+    let tied = unique_brand("tl-tie");
+    let at = now() + Duration::microseconds(171_999);
+    let stamp = |n: u64, at: DateTime<Utc>| {
+        let mut e = event(&tied, 0);
+        e.at = at;
+        e.kind = EventKind::TopUpCompleted {
+            topup_id: format!("t{n}"),
+            units: n,
+        };
+        e
+    };
+    let a = store.append_event(&stamp(1, at)).await.unwrap();
+    let b = store.append_event(&stamp(2, at)).await.unwrap();
+    let early = at - Duration::microseconds(1);
+    let c = store.append_event(&stamp(3, early)).await.unwrap();
+    let late = at + Duration::microseconds(1);
+    let d = store.append_event(&stamp(4, late)).await.unwrap();
+    let got = store.events(&tied, 10).await.unwrap();
     assert_eq!(
         got,
-        vec![event(&brand, 4), event(&brand, 3), event(&brand, 2)]
+        vec![
+            stamp(4, late).with_seq(d),
+            stamp(2, at).with_seq(b),
+            stamp(1, at).with_seq(a),
+            stamp(3, early).with_seq(c),
+        ],
+        "newest first by (time, sequence), times kept to the microsecond"
     );
-    assert_eq!(store.events(&brand, 100).await.unwrap().len(), 5);
+    assert_eq!(store.events(&tied, 2).await.unwrap(), got[..2].to_vec());
     assert!(
         store
             .events(&unique_brand("tl-none"), 10)
@@ -665,6 +898,201 @@ pub async fn reset_leaves_others_alone(store: Arc<dyn Store>) {
     assert!(out.admitted, "usage starts again from zero after a reset");
 }
 
+/// The support reset of a counter is all or nothing: a reset that fails at its last step (a
+/// top-up id that exists already) changes nothing; one that succeeds clears the counter,
+/// writes the usage point, adds the completed top-up and appends the events in order.
+pub async fn reset_counter_is_all_or_nothing(store: Arc<dyn Store>) {
+    let brand = unique_brand("rc");
+    let key = CounterKey::new(&brand, "m", PERIOD);
+    let mut r = request(&brand, "m", 30, None, None);
+    r.free_units = Some(20);
+    store.consume(&r).await.unwrap();
+    store
+        .consume(&request(&brand, "n", 4, None, None))
+        .await
+        .unwrap();
+    store.claim_alert(key, 90).await.unwrap();
+    let old = format!("{brand}-old");
+    store.insert_topup(&topup(&old, &brand, 5)).await.unwrap();
+    store
+        .set_topup_status(&old, TopUpStatus::Completed, now())
+        .await
+        .unwrap();
+    let before_events = store.events(&brand, 10).await.unwrap();
+    let before_topups = store.topups(&brand).await.unwrap();
+    let before = store.usage(key).await.unwrap();
+    assert_eq!(before, Usage::new(30, 5, 10));
+
+    let reset_event = TimelineEvent::new(
+        &brand,
+        now(),
+        PERIOD,
+        Some("m".into()),
+        Severity::Info,
+        EventKind::PeriodReset {
+            reason: "test".into(),
+        },
+    );
+    // The injected failure: the top-up id exists, so the last write cannot happen.
+    let mut clash = topup(&old, &brand, 9);
+    clash.status = TopUpStatus::Completed;
+    let events = [reset_event.clone()];
+    let failed = store
+        .reset_counter(
+            &CounterReset::new(key, 12, 3, period_end())
+                .with_topup(&clash)
+                .with_events(&events),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(failed, StoreError::Conflict(_)), "{failed}");
+    assert_eq!(store.usage(key).await.unwrap(), before, "nothing changed");
+    assert_eq!(store.daily_usage(key).await.unwrap()[24], 30);
+    assert_eq!(store.claimed_alerts(key).await.unwrap(), vec![90]);
+    assert_eq!(store.events(&brand, 10).await.unwrap(), before_events);
+    assert_eq!(store.topups(&brand).await.unwrap(), before_topups);
+
+    let mut fresh = topup(&format!("{brand}-new"), &brand, 9);
+    fresh.status = TopUpStatus::Completed;
+    fresh.settled_at = Some(now());
+    let done = TimelineEvent::new(
+        &brand,
+        now(),
+        PERIOD,
+        Some("m".into()),
+        Severity::Info,
+        EventKind::TopUpCompleted {
+            topup_id: fresh.id.clone(),
+            units: 9,
+        },
+    );
+    let events = [done.clone(), reset_event.clone()];
+    let after = store
+        .reset_counter(
+            &CounterReset::new(key, 12, 3, period_end())
+                .with_topup(&fresh)
+                .with_events(&events),
+        )
+        .await
+        .unwrap();
+    assert_eq!(after, Usage::new(12, 14, 0));
+    assert_eq!(store.usage(key).await.unwrap(), after);
+    let days = store.daily_usage(key).await.unwrap();
+    assert_eq!(days[3], 12);
+    assert_eq!(days.iter().sum::<u64>(), 12, "the old buckets are gone");
+    assert!(store.claimed_alerts(key).await.unwrap().is_empty());
+    assert_eq!(store.topup(&fresh.id).await.unwrap(), Some(fresh.clone()));
+    assert_eq!(store.topups(&brand).await.unwrap()[0].id, fresh.id);
+    let got = store.events(&brand, 2).await.unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (&got[0].kind, &got[1].kind),
+        (&reset_event.kind, &done.kind),
+        "appended in order: the reset reads newest"
+    );
+    assert!(got[0].seq > got[1].seq);
+    assert_eq!(
+        used(&store, &brand, "n", PERIOD).await,
+        4,
+        "other metrics stay"
+    );
+    let out = store
+        .consume(&request(&brand, "m", 9, Some(7), None))
+        .await
+        .unwrap();
+    assert!(out.admitted, "12 + 9 fits a ceiling of 7 + 14 top-up units");
+    assert_eq!(out.used, 21);
+    // Without a top-up or events, and at zero: the counter is simply cleared.
+    let cleared = store
+        .reset_counter(&CounterReset::new(key, 0, 0, period_end()))
+        .await
+        .unwrap();
+    assert_eq!(cleared, Usage::new(0, 14, 0));
+}
+
+/// A model of [`crate::store::UsageStore::consume`] without idempotency: what every store
+/// must answer for `req` on a counter in state `usage`, and the state after.
+pub fn model_consume(usage: Usage, req: &ConsumeRequest<'_>) -> (ConsumeOutcome, Usage) {
+    let limit = req
+        .ceiling
+        .map_or(MAX_UNITS, |c| c.saturating_add(usage.topup_units).min(MAX_UNITS));
+    let after = usage
+        .used
+        .checked_add(req.quantity)
+        .filter(|a| *a <= limit && *a <= MAX_UNITS);
+    let Some(after) = after else {
+        let out = ConsumeOutcome::new(false, usage.used, usage.topup_units, usage.overage_units, 0);
+        return (out, usage);
+    };
+    let charged = req.free_units.map_or(0, |f| {
+        let free = f.saturating_add(usage.topup_units).min(MAX_UNITS);
+        after.saturating_sub(usage.used.max(free))
+    });
+    let overage = usage.overage_units + charged;
+    let out = ConsumeOutcome::new(true, after, usage.topup_units, overage, charged);
+    (out, Usage::new(after, usage.topup_units, overage))
+}
+
+/// 300 consumes near the domain's bounds (quantities and ceilings around [`MAX_UNITS`],
+/// `u64::MAX`, zero) from a fixed seed: every outcome is the model's, nothing wraps, and a
+/// denied consume leaves the counter as it was.
+pub async fn consumes_near_the_bounds_follow_the_model(store: Arc<dyn Store>) {
+    let brand = unique_brand("bounds");
+    let key = CounterKey::new(&brand, "m", PERIOD);
+    let mut state = Usage::default();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        // xorshift64: a fixed, reproducible sequence.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for step in 0..300 {
+        let room = MAX_UNITS - state.used;
+        let quantity = match next() % 8 {
+            0 => 0,
+            1 => 1,
+            2 => room,
+            3 => room + 1,
+            4 => u64::MAX,
+            5 => next() % (room + 2),
+            6 => room / 2 + 1,
+            _ => next() % 1_000,
+        };
+        let ceiling = match next() % 5 {
+            0 => None,
+            1 => Some(u64::MAX),
+            2 => Some(MAX_UNITS),
+            3 => Some(state.used + quantity.min(MAX_UNITS)),
+            _ => Some(next() % (MAX_UNITS + 1)),
+        };
+        let free_units = match next() % 3 {
+            0 => None,
+            1 => Some(next() % (MAX_UNITS + 1)),
+            _ => Some(state.used),
+        };
+        let mut req = request(&brand, "m", quantity, ceiling, None);
+        req.free_units = free_units;
+        let (want, after) = model_consume(state, &req);
+        let got = store.consume(&req).await.unwrap();
+        assert_eq!(got, want, "step {step}: {req:?} on {state:?}");
+        assert_eq!(store.usage(key).await.unwrap(), after, "step {step}");
+        state = after;
+        if state.used == MAX_UNITS {
+            let given = next() % MAX_UNITS + 1;
+            let back = given.min(state.used);
+            let want = Usage::new(
+                state.used - back,
+                state.topup_units,
+                state.overage_units.saturating_sub(back),
+            );
+            assert_eq!(store.release(key, given, 24).await.unwrap(), want);
+            state = want;
+        }
+    }
+}
+
 /// Subscriptions: put, read, replace, list sorted by brand.
 pub async fn subscriptions(store: Arc<dyn Store>) {
     let a = unique_brand("sub-a");
@@ -707,8 +1135,11 @@ macro_rules! store_conformance_tests {
             $crate::store_conformance_tests!(@cases $make;
                 exact_counts_under_concurrency,
                 denies_the_unit_past_the_ceiling,
-                no_ceiling_admits_but_never_wraps,
+                totals_stay_within_the_domain,
+                consumes_near_the_bounds_follow_the_model,
                 idempotent_replay_counts_once,
+                idempotency_keys_are_bound_to_their_request,
+                overage_units_are_counted_when_admitted,
                 denied_consume_does_not_burn_its_key,
                 concurrent_replays_count_once,
                 daily_buckets_and_release,
@@ -718,6 +1149,7 @@ macro_rules! store_conformance_tests {
                 timeline_order,
                 period_isolation,
                 reset_leaves_others_alone,
+                reset_counter_is_all_or_nothing,
                 subscriptions
             );
         }

@@ -15,18 +15,70 @@ pub enum Severity {
     Warning,
     /// Act soon (90 %).
     Critical,
-    /// The allowance is used up (100 %).
+    /// The allowance is used up and usage goes on, billed as overage (a charged metric).
+    Overage,
+    /// Requests are refused: a hard limit, a spend cap or a gauge at its limit is reached.
     Blocked,
 }
 
 impl Severity {
-    /// `info`, `warning`, `critical` or `blocked`.
+    /// `info`, `warning`, `critical`, `overage` or `blocked`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Critical => "critical",
+            Severity::Overage => "overage",
             Severity::Blocked => "blocked",
+        }
+    }
+
+    /// The severity this one may claim for a metric in `state`: a threshold configured as
+    /// `blocked` (100 % by default) reads `overage` while requests are still admitted and
+    /// billed, and `critical` while they are admitted within a free grace; `blocked` only
+    /// when requests are refused. Lower severities are kept as they are.
+    ///
+    /// ```
+    /// use quota_core::threshold::{LimitState, Severity};
+    /// assert_eq!(Severity::Blocked.honest(LimitState::Overage), Severity::Overage);
+    /// assert_eq!(Severity::Blocked.honest(LimitState::Blocked), Severity::Blocked);
+    /// assert_eq!(Severity::Warning.honest(LimitState::Blocked), Severity::Warning);
+    /// ```
+    pub fn honest(self, state: LimitState) -> Severity {
+        match (self, state) {
+            (Severity::Blocked | Severity::Overage, LimitState::Blocked) => Severity::Blocked,
+            (Severity::Blocked | Severity::Overage, LimitState::Overage) => Severity::Overage,
+            (Severity::Blocked | Severity::Overage, LimitState::Within) => Severity::Critical,
+            (s, _) => s,
+        }
+    }
+}
+
+/// Where a metric's usage stands against its limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LimitState {
+    /// Requests are admitted at no extra cost (within the allowance or its free grace).
+    Within,
+    /// The allowance is used up; requests are admitted and billed as overage.
+    Overage,
+    /// Not one more unit is admitted: hard limit, spend cap or gauge limit reached.
+    Blocked,
+}
+
+impl LimitState {
+    /// The state of `used` units against an `allowance` (included + top-ups; `None` =
+    /// unlimited) and a `ceiling` (the most admitted, top-ups included; `None` = no bound
+    /// but the domain's), for a metric whose policy `charges` overage or not.
+    pub fn of(used: u64, allowance: Option<u64>, ceiling: Option<u64>, charges: bool) -> Self {
+        let ceiling = ceiling.unwrap_or(crate::domain::MAX_UNITS);
+        if used >= ceiling {
+            LimitState::Blocked
+        } else if charges && allowance.is_some_and(|a| used >= a) {
+            LimitState::Overage
+        } else {
+            LimitState::Within
         }
     }
 }

@@ -21,12 +21,27 @@ pub enum EventKind {
         /// Allowance when it fired.
         limit: u64,
     },
-    /// A request was denied for the first time this period.
+    /// Requests are refused: usage reached the metric's hard ceiling (hard limit, spend cap
+    /// or a gauge at its limit), so not one more unit fits. Recorded once per period, at the
+    /// first refusal.
     #[serde(rename_all = "camelCase")]
     Blocked {
         /// Usage at the denial.
         used: u64,
         /// Allowance at the denial.
+        limit: u64,
+    },
+    /// A request was refused because it would not fit, while smaller ones still pass (e.g.
+    /// 95 units asked with 88 left). Not a blocked state: recorded at most once per metric
+    /// and hour of the period, so a client retrying in a loop cannot flood the timeline or
+    /// the alert channels.
+    #[serde(rename_all = "camelCase")]
+    RequestRefused {
+        /// Units asked for.
+        requested: u64,
+        /// Usage at the refusal.
+        used: u64,
+        /// Allowance at the refusal.
         limit: u64,
     },
     /// A top-up was paid.
@@ -69,6 +84,7 @@ impl EventKind {
         match self {
             EventKind::ThresholdCrossed { .. } => "threshold_crossed",
             EventKind::Blocked { .. } => "blocked",
+            EventKind::RequestRefused { .. } => "request_refused",
             EventKind::TopUpCompleted { .. } => "topup_completed",
             EventKind::PlanChanged { .. } => "plan_changed",
             EventKind::PeriodReset { .. } => "period_reset",
@@ -95,6 +111,10 @@ pub struct TimelineEvent {
     /// What happened.
     #[serde(flatten)]
     pub kind: EventKind,
+    /// The store's sequence number of the event, increasing per brand in append order: it
+    /// orders events of the same instant. `0` until the event is stored.
+    #[serde(default)]
+    pub seq: u64,
 }
 
 impl TimelineEvent {
@@ -114,7 +134,20 @@ impl TimelineEvent {
             metric,
             severity,
             kind,
+            seq: 0,
         }
+    }
+
+    /// The event with the store's sequence number.
+    #[must_use]
+    pub fn with_seq(mut self, seq: u64) -> Self {
+        self.seq = seq;
+        self
+    }
+
+    /// The timeline's order, newest first: later time first, then higher sequence first.
+    pub fn newest_first(a: &TimelineEvent, b: &TimelineEvent) -> std::cmp::Ordering {
+        b.at.cmp(&a.at).then(b.seq.cmp(&a.seq))
     }
 }
 

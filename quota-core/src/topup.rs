@@ -16,10 +16,12 @@ pub enum TopUpStatus {
     Pending,
     /// Paid: its units count in the allowance of its period.
     Completed,
-    /// Payment failed or was cancelled.
+    /// The payment failed (declined card, provider error).
     Failed,
     /// Not paid before its period ended.
     Expired,
+    /// The buyer cancelled the checkout before paying.
+    Cancelled,
 }
 
 impl TopUpStatus {
@@ -30,6 +32,7 @@ impl TopUpStatus {
             TopUpStatus::Completed => "completed",
             TopUpStatus::Failed => "failed",
             TopUpStatus::Expired => "expired",
+            TopUpStatus::Cancelled => "cancelled",
         }
     }
 
@@ -40,6 +43,7 @@ impl TopUpStatus {
             "completed" => TopUpStatus::Completed,
             "failed" => TopUpStatus::Failed,
             "expired" => TopUpStatus::Expired,
+            "cancelled" => TopUpStatus::Cancelled,
             _ => return None,
         })
     }
