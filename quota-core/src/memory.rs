@@ -453,7 +453,8 @@ impl UsageStore for MemoryStore {
         let m = metric_mut(&mut data.metrics, metric);
         let step = delta.unsigned_abs();
         if delta >= 0 {
-            let admitted = add_units(m.gauge, step).is_some_and(|after| ceiling.is_none_or(|c| after <= c));
+            let admitted =
+                add_units(m.gauge, step).is_some_and(|after| ceiling.is_none_or(|c| after <= c));
             if admitted {
                 m.gauge = m.gauge.saturating_add(step);
             }

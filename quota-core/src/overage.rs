@@ -114,7 +114,10 @@ mod tests {
         let bound = i64::try_from(MAX_MONEY_MINOR).unwrap();
         assert_eq!(p.charge(u64::MAX, Currency::EUR).amount_minor, bound);
         // Without a spend cap, the bound acts as one: the units it allows are billable.
-        assert_eq!(charge(5, 1, None).max_billable_units(), Some(MAX_MONEY_MINOR / 5));
+        assert_eq!(
+            charge(5, 1, None).max_billable_units(),
+            Some(MAX_MONEY_MINOR / 5)
+        );
         assert_eq!(charge(0, 1, None).max_billable_units(), None);
     }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::error::{QuotaError, Result};
 use crate::guard::QuotaGuard;
 use crate::metric::MetricKind;
-use crate::period::BillingPeriod;
+use crate::period::{BillingPeriod, PeriodKey};
 use crate::store::{ConsumeRequest, CounterKey, Store, Usage};
 use crate::threshold::Severity;
 use crate::timeline::{EventKind, TimelineEvent};
@@ -210,5 +210,38 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             used_after: used,
             topup,
         })
+    }
+}
+
+impl<S: Store + ?Sized> QuotaGuard<S> {
+    // ---- support tooling -----------------------------------------------------------------
+
+    /// Resets a brand's current period, for one metric or all: usage, daily curve and alert
+    /// claims start again from zero; a `period_reset` event records who did it.
+    pub async fn reset_period(
+        &self,
+        brand: &str,
+        metric: Option<&str>,
+        reason: &str,
+    ) -> Result<PeriodKey> {
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        if let Some(m) = metric {
+            ctx.metric(m)?;
+        }
+        let key = ctx.period.key();
+        self.store().reset_period(brand, metric, key).await?;
+        self.emit(TimelineEvent::new(
+            brand,
+            now,
+            key,
+            metric.map(str::to_owned),
+            Severity::Info,
+            EventKind::PeriodReset {
+                reason: reason.chars().take(200).collect(),
+            },
+        ))
+        .await;
+        Ok(key)
     }
 }

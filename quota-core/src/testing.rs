@@ -30,7 +30,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use crate::domain::MAX_UNITS;
 use crate::error::StoreError;
 use crate::period::PeriodKey;
-use crate::store::{ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, Store, Usage, fingerprint};
+use crate::store::{
+    ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, Store, Usage, fingerprint,
+};
 use crate::subscription::Subscription;
 use crate::threshold::Severity;
 use crate::timeline::{EventKind, TimelineEvent};
@@ -360,8 +362,14 @@ pub async fn overage_units_are_counted_when_admitted(store: Arc<dyn Store>) {
         .unwrap();
     assert!(!denied.admitted);
     assert_eq!((denied.overage_units, denied.charged_units), (5, 0));
-    assert_eq!(store.release(key, 3, 24).await.unwrap(), Usage::new(19, 10, 2));
-    assert_eq!(store.release(key, 100, 24).await.unwrap(), Usage::new(0, 10, 0));
+    assert_eq!(
+        store.release(key, 3, 24).await.unwrap(),
+        Usage::new(19, 10, 2)
+    );
+    assert_eq!(
+        store.release(key, 100, 24).await.unwrap(),
+        Usage::new(0, 10, 0)
+    );
     store.consume(&consume(30)).await.unwrap();
     assert_eq!(store.usage(key).await.unwrap(), Usage::new(30, 10, 10));
     store.reset_period(&brand, Some("m"), PERIOD).await.unwrap();
@@ -1013,9 +1021,9 @@ pub async fn reset_counter_is_all_or_nothing(store: Arc<dyn Store>) {
 /// A model of [`crate::store::UsageStore::consume`] without idempotency: what every store
 /// must answer for `req` on a counter in state `usage`, and the state after.
 pub fn model_consume(usage: Usage, req: &ConsumeRequest<'_>) -> (ConsumeOutcome, Usage) {
-    let limit = req
-        .ceiling
-        .map_or(MAX_UNITS, |c| c.saturating_add(usage.topup_units).min(MAX_UNITS));
+    let limit = req.ceiling.map_or(MAX_UNITS, |c| {
+        c.saturating_add(usage.topup_units).min(MAX_UNITS)
+    });
     let after = usage
         .used
         .checked_add(req.quantity)

@@ -1,0 +1,401 @@
+//! Decisions: check, consume (fast and slow paths), release and gauges.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::decision::{Decision, Denial, Overage, Verdict};
+use crate::domain::{MAX_UNITS, add_units, bound_units};
+use crate::error::{QuotaError, Result};
+use crate::metric::MetricKind;
+use crate::store::{BLOCKED_CLAIM, CounterKey, Store};
+use crate::threshold::Severity;
+use crate::timeline::EventKind;
+
+use super::context::{BrandContext, ResolvedMetric};
+use super::future::ConsumeFuture;
+use super::{MAX_IDEMPOTENCY_KEY_LEN, QuotaGuard};
+
+impl<S: Store + ?Sized> QuotaGuard<S> {
+    // ---- decisions ----------------------------------------------------------------------
+
+    /// Would `quantity` more units be admitted? No side effect.
+    pub async fn check(&self, brand: &str, metric: &str, quantity: u64) -> Result<Decision> {
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        let m = ctx.metric(metric)?;
+        let store = &self.inner.store;
+        match m.kind {
+            MetricKind::Gauge => {
+                let level = store.gauge(brand, metric).await?;
+                let admitted = level
+                    .checked_add(quantity)
+                    .is_some_and(|after| m.ceiling.is_none_or(|c| after <= c));
+                Ok(self.gauge_decision(&ctx, m, level, quantity, admitted))
+            }
+            _ => {
+                let key = CounterKey::new(brand, metric, ctx.period.key());
+                let usage = store.usage(key).await?;
+                // What the store would do (see `UsageStore::consume`), without doing it.
+                let limit = m
+                    .ceiling
+                    .map_or(MAX_UNITS, |c| bound_units(c, usage.topup_units));
+                let after = add_units(usage.used, quantity).filter(|a| *a <= limit);
+                let allowance = m
+                    .limit
+                    .included
+                    .map(|i| i.saturating_add(usage.topup_units));
+                let verdict = if let Some(after) = after {
+                    let charged = m.free.map_or(0, |free| {
+                        after.saturating_sub(usage.used.max(bound_units(free, usage.topup_units)))
+                    });
+                    let out = crate::store::ConsumeOutcome::new(
+                        true,
+                        after,
+                        usage.topup_units,
+                        usage.overage_units.saturating_add(charged),
+                        charged,
+                    );
+                    admitted_verdict(m, &out, self.inner.catalog.currency())
+                } else {
+                    self.denied(&ctx, m, usage.used, quantity)
+                };
+                Ok(Decision {
+                    verdict,
+                    used: usage.used,
+                    limit: allowance,
+                    resets_at: Some(ctx.period.end),
+                    period_start: Some(ctx.period.start),
+                    replayed: false,
+                })
+            }
+        }
+    }
+
+    /// Atomically checks and consumes `quantity` units. With an idempotency key, a retry of
+    /// an admitted consume returns the first decision (`replayed`) and counts nothing.
+    ///
+    /// Quantity 0 is a check that also reports usage. For gauges, consume raises the level
+    /// (a seat taken) and [`QuotaGuard::release`] lowers it.
+    ///
+    /// When the brand is cached and the store answers in-process, the decision is made
+    /// synchronously inside this call and the returned future is already complete: no
+    /// allocation, nothing to poll. Otherwise the future does the store round trip.
+    pub fn consume<'a>(
+        &'a self,
+        brand: &'a str,
+        metric: &'a str,
+        quantity: u64,
+        idempotency_key: Option<&'a str>,
+    ) -> ConsumeFuture<'a> {
+        if let Some(key) = idempotency_key {
+            if let Err(e) = validate_idempotency_key(key) {
+                return ConsumeFuture::ready(Err(e));
+            }
+        }
+        let now_us = self.inner.clock.now_micros();
+        self.consume_at(brand, metric, quantity, idempotency_key, now_us)
+    }
+
+    /// Decides synchronously when it can (cached brand, counter metric, in-process store),
+    /// else returns the boxed slow path. Every exit builds the returned future in place: a
+    /// fast decision is not moved again on its way out (each move of a freshly written
+    /// `Decision` costs a store-forwarding stall).
+    #[inline]
+    pub(crate) fn consume_at<'a>(
+        &'a self,
+        brand: &'a str,
+        metric: &'a str,
+        quantity: u64,
+        idempotency_key: Option<&'a str>,
+        now_us: i64,
+    ) -> ConsumeFuture<'a> {
+        let slow = || {
+            let now = crate::clock::from_micros(now_us);
+            ConsumeFuture::boxed(self.consume_slow(brand, metric, quantity, idempotency_key, now))
+        };
+        // The cache entry's read guard is held for this synchronous path: no `Arc` traffic on
+        // the context unless alert work has to outlive it.
+        let Some(cached) = self.inner.cache.get(brand) else {
+            return slow();
+        };
+        let ctx: &Arc<BrandContext> = cached.value();
+        if !(ctx.start_us <= now_us && now_us < ctx.fresh_until_us) {
+            return slow();
+        }
+        let index = match ctx.metric_index(metric) {
+            Ok(i) => i,
+            Err(e) => return ConsumeFuture::ready(Err(e)),
+        };
+        let Some(m) = ctx
+            .metrics
+            .get(index)
+            .filter(|m| m.kind == MetricKind::Counter)
+        else {
+            return slow();
+        };
+        let req = ctx.counter_request(m, brand, metric, quantity, idempotency_key, now_us);
+        let store = &self.inner.store;
+        let fast = match &m.handle {
+            Some(handle) => store.try_consume_at(handle, &req),
+            None => store.try_consume(&req),
+        };
+        match fast {
+            Some(Ok(out)) => self.finish_counter(ctx, index, out, quantity, now_us),
+            Some(Err(e)) => ConsumeFuture::ready(Err(e.into())),
+            None => slow(),
+        }
+    }
+
+    pub(crate) async fn consume_slow(
+        &self,
+        brand: &str,
+        metric: &str,
+        quantity: u64,
+        idempotency_key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Decision> {
+        let ctx = self.context(brand, now).await?;
+        let index = ctx.metric_index(metric)?;
+        let Some(m) = ctx.metrics.get(index) else {
+            return Err(QuotaError::UnknownMetric(metric.to_owned()));
+        };
+        if m.kind == MetricKind::Gauge {
+            return self.consume_gauge(&ctx, m, quantity, now).await;
+        }
+        let req = ctx.counter_request(
+            m,
+            brand,
+            metric,
+            quantity,
+            idempotency_key,
+            now.timestamp_micros(),
+        );
+        let store = &self.inner.store;
+        let out = match store.try_consume(&req) {
+            Some(out) => out?,
+            None => store.consume(&req).await?,
+        };
+        self.finish_counter(&ctx, index, out, quantity, now.timestamp_micros())
+            .await
+    }
+
+    /// Turns a store outcome into a decision; the alert work that follows a denial or a
+    /// crossing (rare) runs in a boxed future, the common case completes at once.
+    #[inline(always)]
+    pub(crate) fn finish_counter(
+        &self,
+        ctx: &Arc<BrandContext>,
+        index: usize,
+        out: crate::store::ConsumeOutcome,
+        quantity: u64,
+        now_us: i64,
+    ) -> ConsumeFuture<'_> {
+        let Some(m) = ctx.metrics.get(index) else {
+            return ConsumeFuture::ready(Err(QuotaError::InvalidArgument(
+                "metric index out of range".into(),
+            )));
+        };
+        let allowance = m.included.map(|i| i.saturating_add(out.topup_units));
+        let resets_at = Some(ctx.period.end);
+        let period_start = Some(ctx.period.start);
+        if !out.admitted {
+            let decision = Decision {
+                verdict: self.denied(ctx, m, out.used, quantity),
+                used: out.used,
+                limit: allowance,
+                resets_at,
+                period_start,
+                replayed: false,
+            };
+            let Some(limit) = allowance else {
+                return ConsumeFuture::ready(Ok(decision));
+            };
+            let ctx = Arc::clone(ctx);
+            return ConsumeFuture::boxed(async move {
+                if let Some(m) = ctx.metrics.get(index) {
+                    let kind = EventKind::Blocked {
+                        used: out.used,
+                        limit,
+                    };
+                    let now = crate::clock::from_micros(now_us);
+                    self.claim_and_emit(&ctx, m, BLOCKED_CLAIM, Severity::Blocked, kind, now)
+                        .await;
+                }
+                Ok(decision)
+            });
+        }
+        let before = out.used.saturating_sub(quantity);
+        let decision = Decision {
+            verdict: admitted_verdict(m, &out, self.inner.catalog.currency()),
+            used: out.used,
+            limit: allowance,
+            resets_at,
+            period_start,
+            replayed: out.replayed,
+        };
+        match allowance {
+            Some(limit) if !out.replayed && m.crosses_any(before, out.used, limit) => {
+                let ctx = Arc::clone(ctx);
+                ConsumeFuture::boxed(async move {
+                    if let Some(m) = ctx.metrics.get(index) {
+                        let now = crate::clock::from_micros(now_us);
+                        self.emit_crossings(&ctx, m, before, out.used, limit, now)
+                            .await;
+                    }
+                    Ok(decision)
+                })
+            }
+            _ => ConsumeFuture::ready(Ok(decision)),
+        }
+    }
+
+    /// Gives back `quantity` units (a refund after a failed job, a seat freed). Alerts that
+    /// usage falls back under are resolved. Returns the usage (or level) after.
+    pub async fn release(&self, brand: &str, metric: &str, quantity: u64) -> Result<u64> {
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        let m = ctx.metric(metric)?;
+        let store = &self.inner.store;
+        let after = if m.kind == MetricKind::Gauge {
+            let delta = i64::try_from(quantity).unwrap_or(i64::MAX);
+            store
+                .adjust_gauge(brand, metric, delta.saturating_neg(), None)
+                .await?
+                .level
+        } else {
+            let key = CounterKey::new(brand, metric, ctx.period.key());
+            store
+                .release(key, quantity, ctx.period.day_index(now))
+                .await?
+                .used
+        };
+        self.resolve_alerts(&ctx, m, now).await?;
+        Ok(after)
+    }
+
+    /// Sets a gauge's level (e.g. seats synced from the identity provider), without a
+    /// limit check. Crossings and resolutions are reported.
+    pub async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> Result<u64> {
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        let m = ctx.metric(metric)?;
+        if m.kind != MetricKind::Gauge {
+            return Err(QuotaError::WrongMetricKind {
+                metric: metric.to_owned(),
+                kind: m.kind.as_str(),
+                reason: "only gauges can be set; counters are consumed",
+            });
+        }
+        let previous = self.inner.store.set_gauge(brand, metric, level).await?;
+        if let Some(limit) = m.limit.included {
+            self.emit_crossings(&ctx, m, previous, level, limit, now)
+                .await;
+        }
+        self.resolve_alerts(&ctx, m, now).await?;
+        Ok(previous)
+    }
+
+    pub(crate) async fn consume_gauge(
+        &self,
+        ctx: &BrandContext,
+        m: &ResolvedMetric,
+        quantity: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Decision> {
+        let brand = ctx.subscription.brand.as_str();
+        let Ok(delta) = i64::try_from(quantity) else {
+            let level = self.inner.store.gauge(brand, &m.key).await?;
+            return Ok(self.gauge_decision(ctx, m, level, quantity, false));
+        };
+        let out = self
+            .inner
+            .store
+            .adjust_gauge(brand, &m.key, delta, m.ceiling)
+            .await?;
+        if out.admitted {
+            if let Some(limit) = m.limit.included {
+                let before = out.level.saturating_sub(quantity);
+                self.emit_crossings(ctx, m, before, out.level, limit, now)
+                    .await;
+            }
+        }
+        Ok(self.gauge_decision(ctx, m, out.level, quantity, out.admitted))
+    }
+
+    pub(crate) fn gauge_decision(
+        &self,
+        ctx: &BrandContext,
+        m: &ResolvedMetric,
+        level: u64,
+        quantity: u64,
+        admitted: bool,
+    ) -> Decision {
+        Decision {
+            verdict: if admitted {
+                Verdict::Allowed
+            } else {
+                self.denied(ctx, m, level, quantity)
+            },
+            used: level,
+            limit: m.limit.included,
+            resets_at: None,
+            period_start: None,
+            replayed: false,
+        }
+    }
+
+    pub(crate) fn denied(
+        &self,
+        ctx: &BrandContext,
+        m: &ResolvedMetric,
+        used: u64,
+        requested: u64,
+    ) -> Verdict {
+        let needed = used.saturating_add(requested);
+        Verdict::Denied(Box::new(Denial {
+            requested,
+            suggested_plan: self
+                .inner
+                .catalog
+                .suggest_plan(&ctx.subscription.plan, &m.key, needed)
+                .map(|p| p.id.clone()),
+        }))
+    }
+}
+
+/// The verdict of an admitted consume: the overage units the store counted for it, priced
+/// as the difference of the period's charge before and after (so the charges answered over
+/// a period add up to the period's charge).
+#[inline]
+pub(crate) fn admitted_verdict(
+    m: &ResolvedMetric,
+    out: &crate::store::ConsumeOutcome,
+    currency: crate::money::Currency,
+) -> Verdict {
+    if out.charged_units == 0 {
+        return Verdict::Allowed;
+    }
+    let policy = &m.limit.overage;
+    let over_before = out.overage_units.saturating_sub(out.charged_units);
+    let period_charge = policy.charge(out.overage_units, currency);
+    let charge_before = policy.charge(over_before, currency);
+    Verdict::AllowedWithOverage(Box::new(Overage {
+        overage_units: out.charged_units,
+        charge: period_charge.saturating_sub(charge_before),
+        period_overage_units: out.overage_units,
+        period_charge,
+    }))
+}
+
+pub(crate) fn validate_idempotency_key(key: &str) -> Result<()> {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_LEN
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(QuotaError::InvalidArgument(format!(
+            "idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,374 @@
+//! What the guard keeps of a brand between store reads, and how it is loaded.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use smallvec::SmallVec;
+
+use crate::error::{QuotaError, Result};
+use crate::ids::validate_brand_id;
+use crate::metric::MetricKind;
+use crate::period::{BillingPeriod, PeriodKey};
+use crate::plan::Limit;
+use crate::store::{ConsumeRequest, CounterHandle, CounterKey, Store, fingerprint};
+use crate::subscription::Subscription;
+use crate::threshold::{Threshold, reached};
+
+use super::QuotaGuard;
+
+/// What the guard knows of a brand between store reads.
+///
+/// `repr(C)` keeps what every consume reads together at the front (metrics, freshness bounds,
+/// period key, retention), ahead of the period and subscription that only the slow paths
+/// read. The metrics are inline (a catalog has a handful): matching one follows no pointer
+/// past the context.
+#[derive(Debug)]
+#[repr(C)]
+pub(crate) struct BrandContext {
+    pub(crate) metrics: SmallVec<[ResolvedMetric; INLINE_METRICS]>,
+    // Precomputed so the hot path does integer compares instead of calendar math.
+    pub(crate) start_us: i64,
+    /// The cache entry is used while `start_us <= now < fresh_until_us`.
+    pub(crate) fresh_until_us: i64,
+    pub(crate) last_day: i64,
+    pub(crate) key: PeriodKey,
+    pub(crate) retain_until: DateTime<Utc>,
+    pub(crate) period: BillingPeriod,
+    /// Its `plan` is the catalog plan the metrics were resolved from (the plan itself is read
+    /// from the catalog: no per-brand copy).
+    pub(crate) subscription: Subscription,
+}
+
+pub(crate) const DAY_US: i64 = 86_400_000_000;
+
+/// Metrics kept inline in a brand's context; a catalog with more spills them to the heap.
+pub(crate) const INLINE_METRICS: usize = 3;
+
+pub(crate) fn unknown_metric(key: &str) -> QuotaError {
+    QuotaError::UnknownMetric(key.chars().take(80).collect())
+}
+
+/// A metric key of 8 to 16 bytes as its first and last 8 bytes (overlapping) and its length:
+/// the hot path matches the caller's key against it without following a pointer or calling
+/// `memcmp`. Other lengths compare as strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PackedKey(u64, u64, std::num::NonZeroU32);
+
+impl PackedKey {
+    #[inline]
+    pub(crate) fn of(key: &str) -> Option<Self> {
+        let b = key.as_bytes();
+        let len = b.len();
+        if !(8..=16).contains(&len) {
+            return None;
+        }
+        let word = |at: usize| -> Option<u64> {
+            Some(u64::from_ne_bytes(
+                b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+            ))
+        };
+        let len = std::num::NonZeroU32::new(u32::try_from(len).ok()?)?;
+        Some(PackedKey(word(0)?, word(b.len().checked_sub(8)?)?, len))
+    }
+}
+
+/// Threshold percents kept inline for the crossing check of every consume (catalogs rarely
+/// have more than a handful; past [`INLINE_THRESHOLDS`] the list is read instead).
+pub(crate) const INLINE_THRESHOLDS: usize = 8;
+
+/// A catalog metric resolved for one brand's plan and period.
+///
+/// `repr(C)` lays it out for the hot path: first what is read before the store call (key
+/// match, handle, ceiling, kind), then what is read after it (allowance, grace, threshold
+/// percents); the rest only the slow paths read.
+#[derive(Debug)]
+#[repr(C)]
+pub(crate) struct ResolvedMetric {
+    /// `key` packed, when its length allows (8 to 16 bytes: nearly always).
+    pub(crate) packed: Option<PackedKey>,
+    /// The store's handle on this counter for the context's period, if it offers one.
+    pub(crate) handle: Option<CounterHandle>,
+    pub(crate) ceiling: Option<u64>,
+    pub(crate) kind: MetricKind,
+    /// The catalog's per-request ceiling of the metric.
+    pub(crate) max_per_request: u64,
+    /// `included + grace`: units past it (and the top-ups) are billed; `None` when the
+    /// policy never bills (unlimited, or blocked at the ceiling).
+    pub(crate) free: Option<u64>,
+    /// `limit.included`, next to the other fields read after the store call.
+    pub(crate) included: Option<u64>,
+    /// `limit.grace_units()`, computed once.
+    pub(crate) grace: u64,
+    /// Ascending threshold percents, `0` past the last one; `None` when there are too many.
+    pub(crate) percents: Option<[u16; INLINE_THRESHOLDS]>,
+    pub(crate) key: String,
+    pub(crate) limit: Limit,
+    pub(crate) thresholds: Vec<Threshold>,
+}
+
+impl ResolvedMetric {
+    /// [`crosses_any`] on the inline percents when there are.
+    #[inline]
+    pub(crate) fn crosses_any(&self, before: u64, after: u64, allowance: u64) -> bool {
+        match &self.percents {
+            Some(percents) => crosses_inline(percents, before, after, allowance),
+            None => crosses_any(&self.thresholds, before, after, allowance),
+        }
+    }
+}
+
+impl BrandContext {
+    pub(crate) fn metric(&self, key: &str) -> Result<&ResolvedMetric> {
+        let index = self.metric_index(key)?;
+        self.metrics.get(index).ok_or_else(|| unknown_metric(key))
+    }
+
+    #[inline]
+    pub(crate) fn metric_index(&self, key: &str) -> Result<usize> {
+        let packed = PackedKey::of(key);
+        self.metrics
+            .iter()
+            .position(|m| match (m.packed, packed) {
+                (Some(a), Some(b)) => a == b,
+                (None, None) => m.key == key,
+                _ => false,
+            })
+            .ok_or_else(|| unknown_metric(key))
+    }
+
+    #[inline]
+    pub(crate) fn counter_request<'a>(
+        &self,
+        m: &ResolvedMetric,
+        brand: &'a str,
+        metric: &'a str,
+        quantity: u64,
+        idempotency_key: Option<&'a str>,
+        now_us: i64,
+    ) -> ConsumeRequest<'a> {
+        ConsumeRequest {
+            key: CounterKey::new(brand, metric, self.key),
+            quantity,
+            ceiling: m.ceiling,
+            free_units: m.free,
+            idempotency_key,
+            fingerprint: idempotency_key.map_or(0, |_| fingerprint(metric, quantity, "")),
+            day: self.day_of(now_us),
+            at_us: now_us,
+            retain_until: self.retain_until,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn day_of(&self, now_us: i64) -> u16 {
+        // `max`/`min` rather than `clamp`, whose bounds assertion kept it out of line.
+        let day = (now_us.saturating_sub(self.start_us) / DAY_US)
+            .max(0)
+            .min(self.last_day);
+        u16::try_from(day).unwrap_or(0)
+    }
+}
+
+impl<S: Store + ?Sized> QuotaGuard<S> {
+    pub(crate) async fn context(
+        &self,
+        brand: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<BrandContext>> {
+        let now_us = now.timestamp_micros();
+        if let Some(ctx) = self.inner.cache.get(brand) {
+            if ctx.start_us <= now_us && now_us < ctx.fresh_until_us {
+                return Ok(Arc::clone(ctx.value()));
+            }
+        }
+        Box::pin(self.load_context(brand, now)).await
+    }
+
+    /// Reads the subscription and resolves the plan (cache miss, period change, expiry).
+    pub(crate) async fn load_context(
+        &self,
+        brand: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<BrandContext>> {
+        validate_brand_id(brand)?;
+        let sub = self
+            .inner
+            .store
+            .subscription(brand)
+            .await?
+            .ok_or_else(|| QuotaError::UnknownBrand(brand.to_owned()))?;
+        let mut ctx = self.resolve(sub, now)?;
+        for m in &mut ctx.metrics {
+            if m.kind == MetricKind::Counter {
+                let key = CounterKey::new(brand, &m.key, ctx.key);
+                m.handle = self.inner.store.counter_handle(key);
+            }
+        }
+        let ctx = Arc::new(ctx);
+        self.inner.cache.insert(brand.into(), Arc::clone(&ctx));
+        Ok(ctx)
+    }
+
+    pub(crate) fn resolve(
+        &self,
+        subscription: Subscription,
+        now: DateTime<Utc>,
+    ) -> Result<BrandContext> {
+        let catalog = &self.inner.catalog;
+        let plan = catalog
+            .plan(&subscription.plan)
+            .ok_or_else(|| QuotaError::UnknownPlan(subscription.plan.clone()))?;
+        let metrics: SmallVec<[ResolvedMetric; INLINE_METRICS]> = catalog
+            .metrics()
+            .iter()
+            .filter_map(|def| {
+                let limit = subscription
+                    .overrides
+                    .get(&def.key)
+                    .or_else(|| plan.limit(&def.key))?
+                    .clone();
+                let thresholds = catalog.thresholds_for(plan, &limit).to_vec();
+                Some(ResolvedMetric {
+                    packed: PackedKey::of(&def.key),
+                    handle: None,
+                    ceiling: limit.ceiling_without_topups(),
+                    kind: def.kind,
+                    max_per_request: def.max_per_request,
+                    free: limit
+                        .included
+                        .filter(|_| limit.overage.charges())
+                        .map(|i| i.saturating_add(limit.grace_units())),
+                    included: limit.included,
+                    grace: limit.grace_units(),
+                    percents: inline_percents(&thresholds),
+                    key: def.key.clone(),
+                    limit,
+                    thresholds,
+                })
+            })
+            .collect();
+        let period = BillingPeriod::containing(subscription.anchor, now);
+        let end_us = period.end.timestamp_micros();
+        Ok(BrandContext {
+            key: period.key(),
+            start_us: period.start.timestamp_micros(),
+            fresh_until_us: end_us.min(
+                now.timestamp_micros()
+                    .saturating_add(self.inner.cache_ttl_us),
+            ),
+            last_day: i64::from(period.length_days().saturating_sub(1)),
+            retain_until: period
+                .end
+                .checked_add_signed(self.inner.retention)
+                .unwrap_or(period.end),
+            period,
+            subscription,
+            metrics,
+        })
+    }
+}
+
+/// Whether going from `before` to `after` crosses a threshold: only the lowest threshold not
+/// yet reached at `before` needs checking (thresholds are increasing).
+#[inline]
+pub(crate) fn crosses_any(
+    thresholds: &[Threshold],
+    before: u64,
+    after: u64,
+    allowance: u64,
+) -> bool {
+    thresholds
+        .iter()
+        .find(|t| !reached(before, allowance, t.percent))
+        .is_some_and(|t| reached(after, allowance, t.percent))
+}
+
+/// [`crosses_any`] over inline percents (`0` ends the list).
+#[inline]
+pub(crate) fn crosses_inline(
+    percents: &[u16; INLINE_THRESHOLDS],
+    before: u64,
+    after: u64,
+    allowance: u64,
+) -> bool {
+    percents
+        .iter()
+        .take_while(|p| **p > 0)
+        .find(|p| !reached(before, allowance, **p))
+        .is_some_and(|p| reached(after, allowance, *p))
+}
+
+/// The percents of `thresholds` inline, if they fit (catalog validation already keeps them
+/// strictly increasing within 1..=1000, so `0` can end the list).
+pub(crate) fn inline_percents(thresholds: &[Threshold]) -> Option<[u16; INLINE_THRESHOLDS]> {
+    if thresholds.len() > INLINE_THRESHOLDS {
+        return None;
+    }
+    let mut out = [0u16; INLINE_THRESHOLDS];
+    for (slot, t) in out.iter_mut().zip(thresholds) {
+        *slot = t.percent;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod hot_path_tests {
+    use super::*;
+
+    #[test]
+    pub(crate) fn packed_keys_match_exactly_like_strings() {
+        let keys: Vec<String> = (0..=24)
+            .flat_map(|len| {
+                let base: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+                let mut variants = vec![base.clone()];
+                for at in 0..len {
+                    let mut b = base.clone().into_bytes();
+                    b[at] = b'_';
+                    variants.push(String::from_utf8(b).unwrap());
+                }
+                variants
+            })
+            .collect();
+        for a in &keys {
+            let pa = PackedKey::of(a);
+            assert_eq!(pa.is_some(), (8..=16).contains(&a.len()), "{a}");
+            for b in &keys {
+                if let (Some(pa), Some(pb)) = (pa, PackedKey::of(b)) {
+                    assert_eq!(pa == pb, a == b, "{a} vs {b}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    pub(crate) fn inline_percents_cross_like_the_threshold_list() {
+        let lists: [&[u16]; 4] = [
+            &[50, 75, 90, 100],
+            &[100],
+            &[10, 20, 30, 40, 50, 60, 70, 80],
+            &[],
+        ];
+        for percents in lists {
+            let thresholds: Vec<Threshold> = percents
+                .iter()
+                .map(|p| Threshold::new(*p, crate::Severity::Info))
+                .collect();
+            let inline = inline_percents(&thresholds).unwrap();
+            for allowance in [0, 1, 3, 7, 10, 100] {
+                for before in 0..=12 {
+                    for after in before..=12 {
+                        assert_eq!(
+                            crosses_inline(&inline, before, after, allowance),
+                            crosses_any(&thresholds, before, after, allowance),
+                            "{percents:?} {before}->{after} of {allowance}"
+                        );
+                    }
+                }
+            }
+        }
+        let nine: Vec<Threshold> = (1..=9)
+            .map(|p| Threshold::new(p * 10, crate::Severity::Info))
+            .collect();
+        assert_eq!(inline_percents(&nine), None);
+    }
+}

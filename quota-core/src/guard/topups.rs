@@ -1,0 +1,146 @@
+//! Top-ups through the guard: start, complete, fail or cancel, read.
+
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{QuotaError, Result};
+use crate::ids::validate_brand_id;
+use crate::metric::MetricKind;
+use crate::store::Store;
+use crate::threshold::Severity;
+use crate::timeline::{EventKind, TimelineEvent};
+use crate::topup::{TopUpStatus, UsageTopUp};
+
+use super::{MAX_TOPUP_UNITS, QuotaGuard};
+
+impl<S: Store + ?Sized> QuotaGuard<S> {
+    // ---- top-ups -------------------------------------------------------------------------
+
+    /// Starts a top-up of `units` for the current period (pending until paid).
+    pub async fn start_topup(&self, brand: &str, metric: &str, units: u64) -> Result<UsageTopUp> {
+        if units == 0 || units > MAX_TOPUP_UNITS {
+            return Err(QuotaError::InvalidArgument(format!(
+                "top-up units must be within 1..={MAX_TOPUP_UNITS}"
+            )));
+        }
+        let now = self.now();
+        let ctx = self.context(brand, now).await?;
+        let m = ctx.metric(metric)?;
+        if m.kind != MetricKind::Counter || !m.limit.accepts_topups() {
+            return Err(QuotaError::TopUpNotAllowed {
+                metric: metric.to_owned(),
+                plan: ctx.subscription.plan.clone(),
+            });
+        }
+        let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
+        let id = format!(
+            "tu_{:x}{:x}{:04x}",
+            now.timestamp_micros(),
+            self.inner.salt & 0xffff_ffff,
+            seq & 0xffff
+        );
+        let topup = UsageTopUp::pending(
+            id,
+            brand,
+            metric,
+            units,
+            ctx.period.key(),
+            now,
+            ctx.period.end,
+        );
+        self.inner.store.insert_topup(&topup).await?;
+        Ok(topup)
+    }
+
+    /// Marks a top-up paid: its units join the allowance at once. Idempotent: completing a
+    /// completed top-up changes nothing. Resolves alerts the new allowance brings under.
+    pub async fn complete_topup(&self, id: &str) -> Result<UsageTopUp> {
+        let now = self.now();
+        let tr = self.transition(id, TopUpStatus::Completed, now).await?;
+        if tr.topup.status != TopUpStatus::Completed {
+            return Err(QuotaError::TopUpTransition {
+                id: id.to_owned(),
+                from: tr.topup.status,
+                to: TopUpStatus::Completed,
+            });
+        }
+        if tr.changed {
+            let t = &tr.topup;
+            self.emit(TimelineEvent::new(
+                &t.brand,
+                now,
+                t.period,
+                Some(t.metric.clone()),
+                Severity::Info,
+                EventKind::TopUpCompleted {
+                    topup_id: t.id.clone(),
+                    units: t.units,
+                },
+            ))
+            .await;
+            let ctx = self.context(&t.brand, now).await?;
+            if ctx.period.key() == t.period {
+                if let Ok(m) = ctx.metric(&t.metric) {
+                    self.resolve_alerts(&ctx, m, now).await?;
+                }
+            }
+        }
+        Ok(tr.topup)
+    }
+
+    /// Marks a top-up failed or cancelled.
+    pub async fn fail_topup(&self, id: &str) -> Result<UsageTopUp> {
+        Ok(self
+            .transition(id, TopUpStatus::Failed, self.now())
+            .await?
+            .topup)
+    }
+
+    /// A top-up by id.
+    pub async fn topup(&self, id: &str) -> Result<UsageTopUp> {
+        self.inner
+            .store
+            .topup(id)
+            .await?
+            .ok_or_else(|| QuotaError::UnknownTopUp(id.to_owned()))
+    }
+
+    /// A brand's top-ups, newest first, with expired pending ones shown as expired.
+    pub async fn topups(&self, brand: &str) -> Result<Vec<UsageTopUp>> {
+        validate_brand_id(brand)?;
+        let now = self.now();
+        let mut list = self.inner.store.topups(brand).await?;
+        for t in &mut list {
+            t.status = t.status_at(now);
+        }
+        Ok(list)
+    }
+
+    pub(crate) async fn transition(
+        &self,
+        id: &str,
+        to: TopUpStatus,
+        now: DateTime<Utc>,
+    ) -> Result<crate::topup::TopUpTransition> {
+        let store = &self.inner.store;
+        match store.set_topup_status(id, to, now).await {
+            Ok(tr) => Ok(tr),
+            Err(crate::error::StoreError::NotFound(_)) => {
+                Err(QuotaError::UnknownTopUp(id.to_owned()))
+            }
+            Err(crate::error::StoreError::Conflict(_)) => {
+                let from = store
+                    .topup(id)
+                    .await?
+                    .map_or(TopUpStatus::Pending, |t| t.status);
+                Err(QuotaError::TopUpTransition {
+                    id: id.to_owned(),
+                    from,
+                    to,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
