@@ -50,8 +50,10 @@ const RESYNC_NS: u64 = 50_000_000;
 /// The wall clock read through the CPU's time-stamp counter (`quanta`, calibrated against the
 /// monotonic clock): a reading is a counter read and two relaxed atomic loads instead of a
 /// `clock_gettime` call and a calendar conversion. The offset to the system clock is re-read
-/// every 50 ms, so the reading follows NTP adjustments and steps within 50 ms. Where the
-/// counter is not usable, `quanta` falls back to the monotonic clock (same answers, slower).
+/// every 50 ms and only ever moves forward, so readings never go backwards: a forward step
+/// of the system clock (NTP) is followed within 50 ms, a backward one is absorbed (the
+/// reading runs ahead until the system clock catches up). Where the counter is not usable,
+/// `quanta` falls back to the monotonic clock (same answers, slower).
 #[derive(Debug)]
 struct CounterWall {
     counter: quanta::Clock,
@@ -70,7 +72,7 @@ impl CounterWall {
         let wall = CounterWall {
             counter,
             origin,
-            offset_us: AtomicI64::new(0),
+            offset_us: AtomicI64::new(i64::MIN),
             next_sync_ns: AtomicU64::new(0),
         };
         wall.sync(0);
@@ -87,16 +89,16 @@ impl CounterWall {
             .saturating_add(micros_of(elapsed_ns))
     }
 
-    /// Re-reads the system clock at `elapsed_ns` on the counter; returns the system time.
+    /// Re-reads the system clock at `elapsed_ns` on the counter; returns the reading.
     fn sync(&self, elapsed_ns: u64) -> i64 {
-        let wall = system_micros();
-        self.offset_us.store(
-            wall.saturating_sub(micros_of(elapsed_ns)),
-            Ordering::Relaxed,
-        );
+        let elapsed_us = micros_of(elapsed_ns);
+        let offset = system_micros().saturating_sub(elapsed_us);
+        // Never backwards: the counter only grows, so a non-decreasing offset keeps every
+        // later reading at or after every earlier one.
+        let previous = self.offset_us.fetch_max(offset, Ordering::Relaxed);
         self.next_sync_ns
             .store(elapsed_ns.saturating_add(RESYNC_NS), Ordering::Relaxed);
-        wall
+        previous.max(offset).saturating_add(elapsed_us)
     }
 }
 
@@ -121,6 +123,8 @@ fn system_micros() -> i64 {
 #[derive(Clone)]
 pub struct FakeClock {
     micros: Arc<AtomicI64>,
+    /// Microseconds added after every reading (0: the clock stands still).
+    tick_us: i64,
 }
 
 impl FakeClock {
@@ -128,7 +132,32 @@ impl FakeClock {
     pub fn at(at: DateTime<Utc>) -> Self {
         FakeClock {
             micros: Arc::new(AtomicI64::new(at.timestamp_micros())),
+            tick_us: 0,
         }
+    }
+
+    /// This clock, moving forward by `step` after every reading: two readings never show
+    /// the same time, which shows where an operation reads the clock more than once.
+    ///
+    /// ```
+    /// use chrono::{Duration, TimeZone, Utc};
+    /// use quota_core::{Clock, FakeClock};
+    /// let at = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
+    /// let clock = FakeClock::at(at).ticking(Duration::microseconds(1));
+    /// assert_eq!(clock.now(), at);
+    /// assert_eq!(clock.now(), at + Duration::microseconds(1));
+    /// ```
+    #[must_use]
+    pub fn ticking(mut self, step: Duration) -> Self {
+        self.tick_us = step.num_microseconds().unwrap_or(i64::MAX);
+        self
+    }
+
+    fn read(&self) -> i64 {
+        if self.tick_us == 0 {
+            return self.micros.load(Ordering::SeqCst);
+        }
+        self.micros.fetch_add(self.tick_us, Ordering::SeqCst)
     }
 
     /// Sets the time.
@@ -149,17 +178,18 @@ impl FakeClock {
 
 impl Clock for FakeClock {
     fn now(&self) -> DateTime<Utc> {
-        from_micros(self.micros.load(Ordering::SeqCst))
+        from_micros(self.read())
     }
 
     fn now_micros(&self) -> i64 {
-        self.micros.load(Ordering::SeqCst)
+        self.read()
     }
 }
 
 impl fmt::Debug for FakeClock {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("FakeClock").field(&self.now()).finish()
+        let at = from_micros(self.micros.load(Ordering::SeqCst));
+        f.debug_tuple("FakeClock").field(&at).finish()
     }
 }
 
@@ -174,9 +204,10 @@ mod tests {
             let before = system_micros();
             let ours = clock.now_micros();
             let after = system_micros();
-            // Within the resync window's drift (counter vs NTP: far under a millisecond).
+            // The same time up to the counter's drift between resyncs or a system clock
+            // step being absorbed: a generous second either way.
             assert!(
-                ours >= before - 1_000 && ours <= after + 1_000,
+                ours >= before - 1_000_000 && ours <= after + 1_000_000,
                 "{before} <= {ours} <= {after}"
             );
         }
@@ -184,6 +215,33 @@ mod tests {
         let micros = clock.now_micros();
         assert!((micros - now.timestamp_micros()).abs() < 1_000_000);
         assert!((now - Utc::now()).num_seconds().abs() < 2);
+    }
+
+    #[test]
+    fn system_clock_readings_never_go_backwards() {
+        let clock = SystemClock;
+        let mut last = clock.now_micros();
+        // Long enough to cross several 50 ms resyncs; each pass is a property check, not a
+        // timing bound.
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(200);
+        while std::time::Instant::now() < until {
+            let now = clock.now_micros();
+            assert!(now >= last, "{now} < {last}");
+            last = now;
+        }
+    }
+
+    #[test]
+    fn a_backward_system_step_is_absorbed() {
+        let wall = CounterWall::new();
+        let ahead = wall.offset_us.load(Ordering::Relaxed) + 5_000_000;
+        // As if the system clock had been 5 s ahead at the last resync and then stepped back.
+        wall.offset_us.store(ahead, Ordering::Relaxed);
+        let before = wall.now_micros();
+        let elapsed = wall.counter.delta_as_nanos(wall.origin, wall.counter.raw());
+        let after_sync = wall.sync(elapsed);
+        assert!(after_sync >= before, "{after_sync} < {before}");
+        assert_eq!(wall.offset_us.load(Ordering::Relaxed), ahead);
     }
 
     #[test]

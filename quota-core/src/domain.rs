@@ -53,19 +53,14 @@ pub fn bound_units(a: u64, b: u64) -> u64 {
     a.saturating_add(b).min(MAX_UNITS)
 }
 
+// Every bound is exact in a double, and a plan's total (price + one charge per metric, each
+// within MAX_MONEY_MINOR) fits an i64: checked when the crate compiles.
+const _: () = assert!(MAX_UNITS < 1 << 53 && MAX_MONEY_MINOR < 1 << 53);
+const _: () = assert!((MAX_METRICS as u128 + 1) * (MAX_MONEY_MINOR as u128) < i64::MAX as u128);
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_bound_is_exact_in_a_double() {
-        const TWO_POW_53: u64 = 1 << 53;
-        assert!(MAX_UNITS < TWO_POW_53);
-        assert!(MAX_MONEY_MINOR < TWO_POW_53);
-        // A plan's total: price + one charge per metric, each within MAX_MONEY_MINOR.
-        let metrics = u64::try_from(MAX_METRICS).unwrap();
-        assert!((metrics + 1).checked_mul(MAX_MONEY_MINOR).unwrap() < i64::MAX as u64);
-    }
 
     #[test]
     fn unit_sums_are_checked_against_the_domain() {

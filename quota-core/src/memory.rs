@@ -160,10 +160,11 @@ impl Counter {
         let Some(after) = after else {
             return ConsumeOutcome::new(false, self.used, self.topup_units, self.overage, 0);
         };
-        // Units past the free units plus the top-ups completed by now are billed.
+        // Units past what is paid for already (free units, top-ups completed by now, units
+        // billed as overage) are billed.
         let charged = req.free_units.map_or(0, |free| {
-            let free = bound_units(free, self.topup_units);
-            after.saturating_sub(self.used.max(free))
+            let paid = bound_units(bound_units(free, self.topup_units), self.overage);
+            after.saturating_sub(self.used.max(paid))
         });
         self.used = after;
         // Within the domain: overage units never exceed the units used.

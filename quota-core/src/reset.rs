@@ -2,16 +2,18 @@
 //! clear one metric's usage of the current period, write one usage point at a target % of
 //! the plan's included units, and optionally add a completed top-up.
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::domain::{MAX_TOPUP_UNITS, MAX_UNITS};
 use crate::error::{QuotaError, Result};
 use crate::guard::QuotaGuard;
 use crate::metric::MetricKind;
 use crate::period::{BillingPeriod, PeriodKey};
-use crate::store::{ConsumeRequest, CounterKey, Store, Usage};
+use crate::store::{CounterKey, CounterReset, Store};
 use crate::threshold::Severity;
 use crate::timeline::{EventKind, TimelineEvent};
-use crate::topup::UsageTopUp;
+use crate::topup::{TopUpStatus, UsageTopUp};
 
 /// Highest accepted target, in percent of the included units.
 pub const MAX_TARGET_PERCENT: u16 = 1000;
@@ -95,7 +97,12 @@ pub struct ResetOutcome {
 
 impl<S: Store + ?Sized> QuotaGuard<S> {
     /// Computes what [`QuotaGuard::apply_reset`] would do, changing nothing (`--dry-run`).
+    /// Every check of the reset happens here: a request this refuses changes nothing.
     pub async fn plan_reset(&self, req: &ResetRequest) -> Result<ResetPlan> {
+        self.plan_reset_at(req, self.now()).await
+    }
+
+    async fn plan_reset_at(&self, req: &ResetRequest, now: DateTime<Utc>) -> Result<ResetPlan> {
         if req.target_percent > MAX_TARGET_PERCENT {
             return Err(QuotaError::InvalidArgument(format!(
                 "target must be within 0..={MAX_TARGET_PERCENT} %"
@@ -106,7 +113,13 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 "top-up units must be at least 1".into(),
             ));
         }
-        let now = self.now();
+        if let Some(units) = req.topup_units.filter(|u| *u > MAX_TOPUP_UNITS) {
+            return Err(QuotaError::QuantityTooLarge {
+                metric: req.metric.clone(),
+                quantity: units,
+                max: MAX_TOPUP_UNITS,
+            });
+        }
         let ctx = self.context(&req.brand, now).await?;
         let m = ctx.metric(&req.metric)?;
         if m.kind != MetricKind::Counter {
@@ -126,6 +139,13 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             .saturating_mul(u128::from(req.target_percent))
             .saturating_add(50);
         let target_units = u64::try_from(scaled.checked_div(100).unwrap_or(0)).unwrap_or(u64::MAX);
+        if target_units > MAX_UNITS {
+            return Err(QuotaError::QuantityTooLarge {
+                metric: req.metric.clone(),
+                quantity: target_units,
+                max: MAX_UNITS,
+            });
+        }
         let before = self
             .store()
             .usage(CounterKey::new(&req.brand, &req.metric, ctx.period.key()))
@@ -152,36 +172,23 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         })
     }
 
-    /// Applies the reset: clears the metric's usage, daily curve and alert claims of the
-    /// current period, writes the target usage point (no alert fires for it), adds the
-    /// completed top-up when the metric accepts one, and records a `period_reset` event.
+    /// Applies the reset as one store operation ([`UsageStore::reset_counter`]): clears the
+    /// metric's usage, overage, daily curve and alert claims of the current period, writes
+    /// the target usage point (no alert fires for it), adds the completed top-up when the
+    /// metric accepts one, and records `topup_completed` and `period_reset` events. The
+    /// whole reset reads the clock once: its events share one time, in write order. If
+    /// any check or the store operation fails, nothing has changed.
     pub async fn apply_reset(&self, req: &ResetRequest) -> Result<ResetOutcome> {
-        let plan = self.plan_reset(req).await?;
         let now = self.now();
+        let plan = self.plan_reset_at(req, now).await?;
         let ctx = self.context(&req.brand, now).await?;
         let key = CounterKey::new(&req.brand, &req.metric, ctx.period.key());
-        let store = self.store();
-        store
-            .reset_period(&req.brand, Some(&req.metric), key.period)
-            .await?;
-        if plan.target_units > 0 {
-            let point = ConsumeRequest {
-                key,
-                quantity: plan.target_units,
-                ceiling: None,
-                free_units: None,
-                idempotency_key: None,
-                fingerprint: 0,
-                day: ctx.day_of(now.timestamp_micros()),
-                at_us: now.timestamp_micros(),
-                retain_until: ctx.period.end,
-            };
-            store.consume(&point).await?;
-        }
         let topup = match (plan.topup_units, &plan.topup_refused) {
             (Some(units), None) => {
-                let t = self.start_topup(&req.brand, &req.metric, units).await?;
-                Some(self.complete_topup(&t.id).await?)
+                let mut t = self.new_topup(&req.brand, &req.metric, units, now).await?;
+                t.status = TopUpStatus::Completed;
+                t.settled_at = Some(now);
+                Some(t)
             }
             _ => None,
         };
@@ -189,25 +196,47 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             "quota reset: {} % of {} included",
             plan.target_percent, plan.included
         );
+        let mut events = Vec::with_capacity(2);
         if let Some(t) = &topup {
             reason.push_str(&format!(", top-up +{}", t.units));
+            events.push(TimelineEvent::new(
+                &req.brand,
+                now,
+                key.period,
+                Some(req.metric.clone()),
+                Severity::Info,
+                EventKind::TopUpCompleted {
+                    topup_id: t.id.clone(),
+                    units: t.units,
+                },
+            ));
         }
-        self.emit(TimelineEvent::new(
+        events.push(TimelineEvent::new(
             &req.brand,
             now,
             key.period,
             Some(req.metric.clone()),
             Severity::Info,
             EventKind::PeriodReset { reason },
-        ))
-        .await;
-        let Usage {
-            used, topup_units, ..
-        } = store.usage(key).await?;
+        ));
+        let mut op = CounterReset::new(
+            key,
+            plan.target_units,
+            ctx.day_of(now.timestamp_micros()),
+            ctx.retain_until,
+        )
+        .with_events(&events);
+        if let Some(t) = &topup {
+            op = op.with_topup(t);
+        }
+        let usage = self.store().reset_counter(&op).await?;
+        for event in &events {
+            self.announce(event);
+        }
         Ok(ResetOutcome {
-            limit_after: plan.included.saturating_add(topup_units),
+            limit_after: plan.included.saturating_add(usage.topup_units),
             plan,
-            used_after: used,
+            used_after: usage.used,
             topup,
         })
     }

@@ -62,9 +62,11 @@ pub struct ConsumeRequest<'a> {
     /// top-up units. `None` = no bound but the domain's: a total never passes
     /// [`MAX_UNITS`](crate::domain::MAX_UNITS), whatever the ceiling.
     pub ceiling: Option<u64>,
-    /// Units free of charge in the period (included + grace), top-ups excluded: admitted
-    /// units past `free_units + top-up units` are overage units, counted by the store in
-    /// [`Usage::overage_units`] as they are admitted. `None` when nothing is ever billed.
+    /// Units free of charge in the period (included + grace), top-ups excluded. Each unit
+    /// is paid once: by the free units, by a top-up, or as overage. So an admitted unit
+    /// past `free_units + top-up units + overage units` (all as they stand when it is
+    /// admitted) is an overage unit, counted by the store in [`Usage::overage_units`].
+    /// `None` when nothing is ever billed.
     pub free_units: Option<u64>,
     /// When set, a consume with the same key (per brand) and the same `fingerprint` returns
     /// the first admitted outcome and adds nothing; the same key with another fingerprint
@@ -160,10 +162,11 @@ pub struct Usage {
     /// Completed top-up units of the period.
     pub topup_units: u64,
     /// Units of the period that were billed as overage when they were admitted: each
-    /// admitted unit past the free units plus the top-up units completed at that moment
-    /// counts once. Top-ups completed later do not lower it (credits cover future usage;
-    /// overage already incurred stays billed); a release lowers it first (the last units
-    /// admitted are the billed ones), a reset clears it.
+    /// admitted unit that neither the free units nor the top-ups completed at that moment
+    /// pay for counts once. Top-ups completed later do not lower it (credits cover future
+    /// usage; overage already incurred stays billed, and the units it paid for use no
+    /// credit); a release lowers it first (the last units admitted are the billed ones), a
+    /// reset clears it.
     pub overage_units: u64,
 }
 
@@ -258,9 +261,11 @@ pub trait UsageStore: Send + Sync {
     /// Atomically: if the idempotency key is known, replay its first outcome when the
     /// fingerprint matches, else answer [`ConsumeOutcome::key_reused`]; otherwise add
     /// `quantity` if `used + quantity <= min(ceiling + topups, MAX_UNITS)`, count the units
-    /// past `free_units + topups` as overage units, bump the day's bucket and remember the
-    /// key with the outcome (for the store's idempotency TTL, 24 h by default). Must be
-    /// exact under any concurrency, across processes for shared backends.
+    /// past `free_units + topups + overage` as overage units
+    /// (`charged = after - max(used, free_units + topups + overage)`, at least 0), bump the
+    /// day's bucket and remember the key with the outcome (for the store's idempotency TTL,
+    /// 24 h by default). Must be exact under any concurrency, across processes for shared
+    /// backends.
     async fn consume(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome>;
 
     /// The same as [`UsageStore::consume`] when the store can answer without waiting (an

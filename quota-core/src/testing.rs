@@ -322,8 +322,9 @@ pub async fn idempotency_keys_are_bound_to_their_request(store: Arc<dyn Store>) 
     assert_eq!(used(&store, &brand, "m", PERIOD).await, 9);
 }
 
-/// Units admitted past the free units plus the top-ups completed at that moment are overage
-/// units: counted as they are admitted, kept when a later top-up raises the allowance,
+/// Units admitted past what the free units, the top-ups completed at that moment and the
+/// overage already billed pay for are overage units: counted as they are admitted, kept
+/// when a later top-up raises the allowance (whose credits then pay for later units only),
 /// lowered by releases and cleared by resets.
 pub async fn overage_units_are_counted_when_admitted(store: Arc<dyn Store>) {
     let brand = unique_brand("over");
@@ -348,10 +349,13 @@ pub async fn overage_units_are_counted_when_admitted(store: Arc<dyn Store>) {
         Usage::new(13, 10, 3),
         "a top-up covers future usage; the overage already billed stays"
     );
+    // 10 free + 10 credits + 3 billed: units up to 23 are paid for.
     let out = store.consume(&consume(4)).await.unwrap();
     assert_eq!((out.used, out.overage_units, out.charged_units), (17, 3, 0));
     let out = store.consume(&consume(5)).await.unwrap();
-    assert_eq!((out.used, out.overage_units, out.charged_units), (22, 5, 2));
+    assert_eq!((out.used, out.overage_units, out.charged_units), (22, 3, 0));
+    let out = store.consume(&consume(3)).await.unwrap();
+    assert_eq!((out.used, out.overage_units, out.charged_units), (25, 5, 2));
     let denied = store
         .consume(&{
             let mut r = consume(5);
@@ -364,7 +368,7 @@ pub async fn overage_units_are_counted_when_admitted(store: Arc<dyn Store>) {
     assert_eq!((denied.overage_units, denied.charged_units), (5, 0));
     assert_eq!(
         store.release(key, 3, 24).await.unwrap(),
-        Usage::new(19, 10, 2)
+        Usage::new(22, 10, 2)
     );
     assert_eq!(
         store.release(key, 100, 24).await.unwrap(),
@@ -1033,8 +1037,11 @@ pub fn model_consume(usage: Usage, req: &ConsumeRequest<'_>) -> (ConsumeOutcome,
         return (out, usage);
     };
     let charged = req.free_units.map_or(0, |f| {
-        let free = f.saturating_add(usage.topup_units).min(MAX_UNITS);
-        after.saturating_sub(usage.used.max(free))
+        let paid = f
+            .saturating_add(usage.topup_units)
+            .saturating_add(usage.overage_units)
+            .min(MAX_UNITS);
+        after.saturating_sub(usage.used.max(paid))
     });
     let overage = usage.overage_units + charged;
     let out = ConsumeOutcome::new(true, after, usage.topup_units, overage, charged);

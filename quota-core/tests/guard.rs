@@ -10,6 +10,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use quota_core::domain::MAX_UNITS;
+use quota_core::store::{AlertStore, CounterKey};
 use quota_core::{
     BillingAnchor, Catalog, CollectingListener, Denial, EventKind, FakeClock, MemoryStore, Overage,
     QuotaError, QuotaGuard, Severity, Subscription, TopUpStatus, Verdict,
@@ -275,19 +277,14 @@ async fn a_top_up_raises_the_allowance_and_resolves_alerts() {
     assert_eq!(done.status, TopUpStatus::Completed);
     let again = f.guard.complete_topup(&t.id).await.unwrap();
     assert_eq!(again.status, TopUpStatus::Completed);
-    // 100 / 125 = 80 %: the 90 and 100 alerts are resolved, 50 and 75 stay.
+    // One jump to 100 %: one alert, for the highest threshold. 100 / 125 = 80 %: the 90
+    // and 100 claims are released with one resolution, 50 and 75 stay.
     let k = kinds(&f.alerts);
+    assert_eq!(k, ["crossed:100", "topup_completed", "resolved:100"]);
+    let key = CounterKey::new(B, "ai_generations", f.guard.period(B).await.unwrap().key());
     assert_eq!(
-        k,
-        [
-            "crossed:50",
-            "crossed:75",
-            "crossed:90",
-            "crossed:100",
-            "topup_completed",
-            "resolved:90",
-            "resolved:100"
-        ]
+        f.guard.store().claimed_alerts(key).await.unwrap(),
+        vec![50, 75]
     );
     let d = f
         .guard
@@ -403,11 +400,22 @@ async fn an_upgrade_unblocks_and_resolves() {
     let d = f.guard.consume(B, "renders_2d", 1, None).await.unwrap();
     assert!(d.is_allowed());
     assert_eq!(d.limit, Some(100));
+    // One alert for the jump to 100 %, the block at the first refusal, one resolution for
+    // the highest threshold the upgrade brought usage back under (20 / 100 = 20 %).
     let k = kinds(&f.alerts);
-    assert!(k.contains(&"plan_changed".to_owned()));
-    for t in ["resolved:50", "resolved:75", "resolved:90", "resolved:100"] {
-        assert!(k.contains(&t.to_owned()), "{t} missing in {k:?}");
-    }
+    assert_eq!(
+        k,
+        ["crossed:100", "blocked", "plan_changed", "resolved:100"]
+    );
+    let key = CounterKey::new(B, "renders_2d", f.guard.period(B).await.unwrap().key());
+    assert!(
+        f.guard
+            .store()
+            .claimed_alerts(key)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
         f.guard.change_plan(B, "gold").await.unwrap_err(),
         QuotaError::UnknownPlan(_)
@@ -430,15 +438,31 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
         g.consume("a}b", "renders_2d", 1, None).await,
         Err(QuotaError::Catalog(_))
     ));
-    let huge = g.consume(B, "renders_2d", u64::MAX, None).await.unwrap();
-    assert!(!huge.is_allowed());
-    let huge_gauge = g.consume(B, "team_members", u64::MAX, None).await.unwrap();
-    assert!(!huge_gauge.is_allowed());
-    let huge_ai = g
-        .consume(B, "ai_generations", u64::MAX, None)
+    // Past the per-request ceiling (10^9 by default): refused, naming the limit.
+    for metric in ["renders_2d", "team_members", "ai_generations"] {
+        for quantity in [u64::MAX, 1 << 53, 1_000_000_001] {
+            let err = g.consume(B, metric, quantity, None).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    QuotaError::QuantityTooLarge { quantity: q, max: 1_000_000_000, .. } if q == quantity
+                ),
+                "{metric} {quantity}: {err}"
+            );
+            let err = g.check(B, metric, quantity).await.unwrap_err();
+            assert!(matches!(err, QuotaError::QuantityTooLarge { .. }), "{err}");
+        }
+    }
+    let err = g
+        .consume(B, "ai_generations", 1_000_000_001, Some("big"))
         .await
-        .unwrap();
-    assert!(!huge_ai.is_allowed());
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "1000000001 units of \"ai_generations\" is above the limit of 1000000000 per request"
+    );
+    assert_eq!(g.check(B, "ai_generations", 0).await.unwrap().used, 0);
+    assert_eq!(g.check(B, "team_members", 0).await.unwrap().used, 0);
     assert_eq!(g.check(B, "renders_2d", 0).await.unwrap().used, 0);
     let bad_plan = Subscription::new("x", "gold", nov_25());
     assert!(matches!(
@@ -450,13 +474,14 @@ async fn bad_input_gets_typed_errors_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn unlimited_metrics_never_deny_and_never_wrap() {
+async fn unlimited_metrics_stay_within_the_domain() {
     let catalog = Catalog::from_toml(
         r#"
         currency = "USD"
         [[metrics]]
         key = "calls"
         kind = "counter"
+        maxPerRequest = 1000000000000000
         [[plans]]
         id = "ent"
         price = 100000
@@ -468,17 +493,26 @@ async fn unlimited_metrics_never_deny_and_never_wrap() {
     let f = fixture_with(catalog, "ent").await;
     let d = f
         .guard
-        .consume(B, "calls", u64::MAX - 1, None)
+        .consume(B, "calls", MAX_UNITS - 1, None)
         .await
         .unwrap();
     assert!(d.is_allowed());
     assert_eq!((d.limit, d.remaining(), d.percent()), (None, None, None));
     let d = f.guard.consume(B, "calls", 2, None).await.unwrap();
+    assert!(!d.is_allowed(), "a total past the domain is refused");
+    assert_eq!(d.used, MAX_UNITS - 1);
+    let d = f.guard.consume(B, "calls", 1, None).await.unwrap();
+    assert!(d.is_allowed(), "the domain's last unit fits");
+    assert_eq!(d.used, MAX_UNITS);
+    let err = f
+        .guard
+        .consume(B, "calls", MAX_UNITS + 1, None)
+        .await
+        .unwrap_err();
     assert!(
-        !d.is_allowed(),
-        "a sum past u64::MAX is refused, not wrapped"
+        matches!(err, QuotaError::QuantityTooLarge { max: MAX_UNITS, .. }),
+        "{err}"
     );
-    assert_eq!(d.used, u64::MAX - 1);
 }
 
 #[tokio::test]

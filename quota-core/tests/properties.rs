@@ -16,11 +16,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
+use quota_core::domain::{DEFAULT_MAX_PER_REQUEST, MAX_UNITS};
 use quota_core::projection::{ProjectionInput, project};
 use quota_core::recommendation::{plan_cost, recommend};
+use quota_core::store::{CounterKey, Usage, UsageStore};
+use quota_core::testing;
 use quota_core::{
     BillingAnchor, BillingPeriod, Catalog, Currency, FakeClock, Limit, MemoryStore, MetricDef,
-    MetricKind, Money, OveragePolicy, Plan, QuotaGuard, Subscription,
+    MetricKind, Money, OveragePolicy, Plan, QuotaError, QuotaGuard, Subscription,
 };
 
 fn policy() -> impl Strategy<Value = OveragePolicy> {
@@ -114,7 +117,8 @@ proptest! {
         prop_assert_eq!(admitted, demand.min(ceiling));
     }
 
-    /// Arbitrary quantities: never past the allowance, and every denial was necessary.
+    /// Arbitrary quantities: never past the allowance, every denial was necessary, and a
+    /// quantity past the per-request ceiling is refused as such and changes nothing.
     #[test]
     fn never_past_a_hard_allowance(
         limit in bounded_limit(),
@@ -126,6 +130,13 @@ proptest! {
             guard.subscribe(Subscription::new("b", "p", Utc::now())).await.unwrap();
             let mut used = 0u64;
             for q in quantities {
+                if q > DEFAULT_MAX_PER_REQUEST {
+                    let err = guard.consume("b", "m", q, None).await.unwrap_err();
+                    let refused = matches!(err, QuotaError::QuantityTooLarge { quantity, .. } if quantity == q);
+                    prop_assert!(refused, "{}", err);
+                    prop_assert_eq!(guard.check("b", "m", 0).await.unwrap().used, used);
+                    continue;
+                }
                 let d = guard.consume("b", "m", q, None).await.unwrap();
                 let fits = used.checked_add(q).is_some_and(|a| a <= ceiling);
                 prop_assert_eq!(d.is_allowed(), fits, "q={} used={} ceiling={}", q, used, ceiling);
@@ -241,4 +252,57 @@ fn fake_clock_drives_period_boundaries() {
     let p = BillingPeriod::containing(BillingAnchor::default(), quota_core::Clock::now(&clock));
     clock.advance(Duration::seconds(1));
     assert!(!p.contains(quota_core::Clock::now(&clock)));
+}
+
+/// A consume near the domain's bounds: quantity, ceiling and free units around
+/// [`MAX_UNITS`] and `u64::MAX`.
+fn bound_consume() -> impl Strategy<Value = (u64, Option<u64>, Option<u64>)> {
+    let units = prop_oneof![
+        Just(0u64),
+        Just(1u64),
+        0u64..1_000,
+        (MAX_UNITS - 1_000)..=MAX_UNITS,
+        Just(MAX_UNITS + 1),
+        Just(u64::MAX),
+        any::<u64>(),
+    ];
+    let bound = prop_oneof![
+        Just(None),
+        Just(Some(u64::MAX)),
+        ((MAX_UNITS - 1_000)..=MAX_UNITS).prop_map(Some),
+        (0u64..=MAX_UNITS).prop_map(Some),
+    ];
+    (units, bound.clone(), bound)
+}
+
+proptest! {
+    /// Random sequences of consumes near the bounds on the memory store: every outcome is
+    /// the contract's model, no total passes the domain, and a refused consume leaves the
+    /// counter exactly as it was.
+    #[test]
+    fn consumes_near_the_bounds_never_wrap(
+        steps in proptest::collection::vec(bound_consume(), 1..80),
+    ) {
+        let store = MemoryStore::new();
+        let brand = "b";
+        let key = CounterKey::new(brand, "m", testing::PERIOD);
+        rt().block_on(async {
+            let mut state = Usage::default();
+            for (quantity, ceiling, free_units) in steps {
+                let mut req = testing::request(brand, "m", quantity, ceiling, None);
+                req.free_units = free_units;
+                let (want, after) = testing::model_consume(state, &req);
+                let got = store.consume(&req).await.unwrap();
+                prop_assert_eq!(got, want);
+                let now = store.usage(key).await.unwrap();
+                prop_assert_eq!(now, after);
+                prop_assert!(now.used <= MAX_UNITS && now.overage_units <= now.used);
+                if !got.admitted {
+                    prop_assert_eq!(now, state, "a refused consume changes nothing");
+                }
+                state = after;
+            }
+            Ok(())
+        })?;
+    }
 }

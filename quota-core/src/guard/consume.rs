@@ -8,48 +8,48 @@ use crate::decision::{Decision, Denial, Overage, Verdict};
 use crate::domain::{MAX_UNITS, add_units, bound_units};
 use crate::error::{QuotaError, Result};
 use crate::metric::MetricKind;
-use crate::store::{BLOCKED_CLAIM, CounterKey, Store};
-use crate::threshold::Severity;
-use crate::timeline::EventKind;
+use crate::store::{ConsumeOutcome, CounterKey, Store, fingerprint};
 
-use super::context::{BrandContext, ResolvedMetric};
+use super::context::{BrandContext, KeyedRequest, ResolvedMetric};
 use super::future::ConsumeFuture;
 use super::{MAX_IDEMPOTENCY_KEY_LEN, QuotaGuard};
 
 impl<S: Store + ?Sized> QuotaGuard<S> {
-    // ---- decisions ----------------------------------------------------------------------
-
-    /// Would `quantity` more units be admitted? No side effect.
+    /// Would `quantity` more units be admitted? No side effect. A quantity above the
+    /// metric's per-request ceiling is refused ([`QuotaError::QuantityTooLarge`]).
     pub async fn check(&self, brand: &str, metric: &str, quantity: u64) -> Result<Decision> {
         let now = self.now();
         let ctx = self.context(brand, now).await?;
+        let index = ctx.metric_index(metric)?;
         let m = ctx.metric(metric)?;
+        m.check_quantity(quantity)?;
         let store = &self.inner.store;
         match m.kind {
             MetricKind::Gauge => {
                 let level = store.gauge(brand, metric).await?;
-                let admitted = level
-                    .checked_add(quantity)
+                let admitted = add_units(level, quantity)
                     .is_some_and(|after| m.ceiling.is_none_or(|c| after <= c));
-                Ok(self.gauge_decision(&ctx, m, level, quantity, admitted))
+                let verdict = if admitted {
+                    Verdict::Allowed
+                } else {
+                    self.denial(&ctx, index, level, quantity, now).await
+                };
+                Ok(gauge_decision(m, verdict, level))
             }
             _ => {
                 let key = CounterKey::new(brand, metric, ctx.period.key());
                 let usage = store.usage(key).await?;
                 // What the store would do (see `UsageStore::consume`), without doing it.
-                let limit = m
-                    .ceiling
-                    .map_or(MAX_UNITS, |c| bound_units(c, usage.topup_units));
+                let limit = m.ceiling_with(usage.topup_units);
                 let after = add_units(usage.used, quantity).filter(|a| *a <= limit);
-                let allowance = m
-                    .limit
-                    .included
-                    .map(|i| i.saturating_add(usage.topup_units));
+                let allowance = m.included.map(|i| bound_units(i, usage.topup_units));
                 let verdict = if let Some(after) = after {
                     let charged = m.free.map_or(0, |free| {
-                        after.saturating_sub(usage.used.max(bound_units(free, usage.topup_units)))
+                        let paid =
+                            bound_units(bound_units(free, usage.topup_units), usage.overage_units);
+                        after.saturating_sub(usage.used.max(paid))
                     });
-                    let out = crate::store::ConsumeOutcome::new(
+                    let out = ConsumeOutcome::new(
                         true,
                         after,
                         usage.topup_units,
@@ -58,7 +58,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     );
                     admitted_verdict(m, &out, self.inner.catalog.currency())
                 } else {
-                    self.denied(&ctx, m, usage.used, quantity)
+                    self.denial(&ctx, index, usage.used, quantity, now).await
                 };
                 Ok(Decision {
                     verdict,
@@ -72,11 +72,19 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         }
     }
 
-    /// Atomically checks and consumes `quantity` units. With an idempotency key, a retry of
-    /// an admitted consume returns the first decision (`replayed`) and counts nothing.
+    /// Atomically checks and consumes `quantity` units.
     ///
-    /// Quantity 0 is a check that also reports usage. For gauges, consume raises the level
-    /// (a seat taken) and [`QuotaGuard::release`] lowers it.
+    /// With an idempotency key, a retry of an admitted consume returns the first decision
+    /// (`replayed`) and counts nothing; the key is bound to the request (metric and
+    /// quantity): reused for another one, it is refused with
+    /// [`QuotaError::IdempotencyKeyReused`] and nothing changes. Keys are per brand and
+    /// remembered for the store's idempotency TTL (24 h by default). A denied consume does
+    /// not use up its key. [`QuotaGuard::consume_scoped`] binds the key to a route too.
+    ///
+    /// A quantity above the metric's per-request ceiling is refused
+    /// ([`QuotaError::QuantityTooLarge`]). Quantity 0 is a check that also reports usage.
+    /// For gauges, consume raises the level (a seat taken) and [`QuotaGuard::release`]
+    /// lowers it.
     ///
     /// When the brand is cached and the store answers in-process, the decision is made
     /// synchronously inside this call and the returned future is already complete: no
@@ -88,31 +96,52 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         quantity: u64,
         idempotency_key: Option<&'a str>,
     ) -> ConsumeFuture<'a> {
-        if let Some(key) = idempotency_key {
-            if let Err(e) = validate_idempotency_key(key) {
-                return ConsumeFuture::ready(Err(e));
+        match idempotency_key {
+            None => {
+                let now_us = self.inner.clock.now_micros();
+                self.consume_at(brand, metric, quantity, None, now_us)
             }
+            Some(key) => self.consume_scoped(brand, metric, quantity, key, ""),
         }
+    }
+
+    /// [`QuotaGuard::consume`] with an idempotency key bound to `scope` as well (the route
+    /// or operation it was sent to, e.g. `POST /renders`): the same key sent to another
+    /// scope is refused as reused.
+    pub fn consume_scoped<'a>(
+        &'a self,
+        brand: &'a str,
+        metric: &'a str,
+        quantity: u64,
+        idempotency_key: &'a str,
+        scope: &str,
+    ) -> ConsumeFuture<'a> {
+        if let Err(e) = validate_idempotency_key(idempotency_key) {
+            return ConsumeFuture::ready(Err(e));
+        }
+        let keyed = KeyedRequest {
+            key: idempotency_key,
+            fingerprint: fingerprint(metric, quantity, scope),
+        };
         let now_us = self.inner.clock.now_micros();
-        self.consume_at(brand, metric, quantity, idempotency_key, now_us)
+        self.consume_at(brand, metric, quantity, Some(keyed), now_us)
     }
 
     /// Decides synchronously when it can (cached brand, counter metric, in-process store),
     /// else returns the boxed slow path. Every exit builds the returned future in place: a
-    /// fast decision is not moved again on its way out (each move of a freshly written
-    /// `Decision` costs a store-forwarding stall).
+    /// fast decision is not moved again on its way out.
     #[inline]
     pub(crate) fn consume_at<'a>(
         &'a self,
         brand: &'a str,
         metric: &'a str,
         quantity: u64,
-        idempotency_key: Option<&'a str>,
+        keyed: Option<KeyedRequest<'a>>,
         now_us: i64,
     ) -> ConsumeFuture<'a> {
         let slow = || {
             let now = crate::clock::from_micros(now_us);
-            ConsumeFuture::boxed(self.consume_slow(brand, metric, quantity, idempotency_key, now))
+            ConsumeFuture::boxed(self.consume_slow(brand, metric, quantity, keyed, now))
         };
         // The cache entry's read guard is held for this synchronous path: no `Arc` traffic on
         // the context unless alert work has to outlive it.
@@ -134,14 +163,17 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         else {
             return slow();
         };
-        let req = ctx.counter_request(m, brand, metric, quantity, idempotency_key, now_us);
+        if let Err(e) = m.check_quantity(quantity) {
+            return ConsumeFuture::ready(Err(e));
+        }
+        let req = ctx.counter_request(m, brand, metric, quantity, keyed, now_us);
         let store = &self.inner.store;
         let fast = match &m.handle {
             Some(handle) => store.try_consume_at(handle, &req),
             None => store.try_consume(&req),
         };
         match fast {
-            Some(Ok(out)) => self.finish_counter(ctx, index, out, quantity, now_us),
+            Some(Ok(out)) => self.finish_counter(ctx, index, out, quantity, keyed, now_us),
             Some(Err(e)) => ConsumeFuture::ready(Err(e.into())),
             None => slow(),
         }
@@ -152,7 +184,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         brand: &str,
         metric: &str,
         quantity: u64,
-        idempotency_key: Option<&str>,
+        keyed: Option<KeyedRequest<'_>>,
         now: DateTime<Utc>,
     ) -> Result<Decision> {
         let ctx = self.context(brand, now).await?;
@@ -160,35 +192,32 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let Some(m) = ctx.metrics.get(index) else {
             return Err(QuotaError::UnknownMetric(metric.to_owned()));
         };
+        m.check_quantity(quantity)?;
         if m.kind == MetricKind::Gauge {
-            return self.consume_gauge(&ctx, m, quantity, now).await;
+            return self.consume_gauge(&ctx, index, quantity, now).await;
         }
-        let req = ctx.counter_request(
-            m,
-            brand,
-            metric,
-            quantity,
-            idempotency_key,
-            now.timestamp_micros(),
-        );
+        let now_us = now.timestamp_micros();
+        let req = ctx.counter_request(m, brand, metric, quantity, keyed, now_us);
         let store = &self.inner.store;
         let out = match store.try_consume(&req) {
             Some(out) => out?,
             None => store.consume(&req).await?,
         };
-        self.finish_counter(&ctx, index, out, quantity, now.timestamp_micros())
+        self.finish_counter(&ctx, index, out, quantity, keyed, now_us)
             .await
     }
 
-    /// Turns a store outcome into a decision; the alert work that follows a denial or a
-    /// crossing (rare) runs in a boxed future, the common case completes at once.
+    /// Turns a store outcome into a decision; the work that follows a denial or a crossing
+    /// (rare: the suggested plan, alerts) runs in a boxed future, the common case completes
+    /// at once.
     #[inline(always)]
     pub(crate) fn finish_counter(
         &self,
         ctx: &Arc<BrandContext>,
         index: usize,
-        out: crate::store::ConsumeOutcome,
+        out: ConsumeOutcome,
         quantity: u64,
+        keyed: Option<KeyedRequest<'_>>,
         now_us: i64,
     ) -> ConsumeFuture<'_> {
         let Some(m) = ctx.metrics.get(index) else {
@@ -196,33 +225,31 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 "metric index out of range".into(),
             )));
         };
-        let allowance = m.included.map(|i| i.saturating_add(out.topup_units));
+        if out.key_reused {
+            return ConsumeFuture::ready(Err(QuotaError::IdempotencyKeyReused {
+                key: keyed.map(|k| k.key.to_owned()).unwrap_or_default(),
+            }));
+        }
+        let allowance = m.included.map(|i| bound_units(i, out.topup_units));
         let resets_at = Some(ctx.period.end);
         let period_start = Some(ctx.period.start);
         if !out.admitted {
-            let decision = Decision {
-                verdict: self.denied(ctx, m, out.used, quantity),
-                used: out.used,
-                limit: allowance,
-                resets_at,
-                period_start,
-                replayed: false,
-            };
-            let Some(limit) = allowance else {
-                return ConsumeFuture::ready(Ok(decision));
-            };
             let ctx = Arc::clone(ctx);
             return ConsumeFuture::boxed(async move {
-                if let Some(m) = ctx.metrics.get(index) {
-                    let kind = EventKind::Blocked {
-                        used: out.used,
-                        limit,
-                    };
-                    let now = crate::clock::from_micros(now_us);
-                    self.claim_and_emit(&ctx, m, BLOCKED_CLAIM, Severity::Blocked, kind, now)
+                let now = crate::clock::from_micros(now_us);
+                let verdict = self.denial(&ctx, index, out.used, quantity, now).await;
+                if let (Some(m), Some(limit)) = (ctx.metrics.get(index), allowance) {
+                    self.record_denial(&ctx, m, &out, quantity, limit, now)
                         .await;
                 }
-                Ok(decision)
+                Ok(Decision {
+                    verdict,
+                    used: out.used,
+                    limit: allowance,
+                    resets_at,
+                    period_start,
+                    replayed: false,
+                })
             });
         }
         let before = out.used.saturating_sub(quantity);
@@ -240,7 +267,8 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 ConsumeFuture::boxed(async move {
                     if let Some(m) = ctx.metrics.get(index) {
                         let now = crate::clock::from_micros(now_us);
-                        self.emit_crossings(&ctx, m, before, out.used, limit, now)
+                        let state = m.state(out.used, out.topup_units);
+                        self.emit_crossings(&ctx, m, before, out.used, limit, state, now)
                             .await;
                     }
                     Ok(decision)
@@ -275,7 +303,8 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
     }
 
     /// Sets a gauge's level (e.g. seats synced from the identity provider), without a
-    /// limit check. Crossings and resolutions are reported.
+    /// limit check; a level above [`MAX_UNITS`] is refused. Crossings and resolutions are
+    /// reported (one alert for the highest threshold crossed).
     pub async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> Result<u64> {
         let now = self.now();
         let ctx = self.context(brand, now).await?;
@@ -287,9 +316,17 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 reason: "only gauges can be set; counters are consumed",
             });
         }
+        if level > MAX_UNITS {
+            return Err(QuotaError::QuantityTooLarge {
+                metric: metric.to_owned(),
+                quantity: level,
+                max: MAX_UNITS,
+            });
+        }
         let previous = self.inner.store.set_gauge(brand, metric, level).await?;
         if let Some(limit) = m.limit.included {
-            self.emit_crossings(&ctx, m, previous, level, limit, now)
+            let state = m.state(level, 0);
+            self.emit_crossings(&ctx, m, previous, level, limit, state, now)
                 .await;
         }
         self.resolve_alerts(&ctx, m, now).await?;
@@ -299,68 +336,62 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
     pub(crate) async fn consume_gauge(
         &self,
         ctx: &BrandContext,
-        m: &ResolvedMetric,
+        index: usize,
         quantity: u64,
         now: DateTime<Utc>,
     ) -> Result<Decision> {
-        let brand = ctx.subscription.brand.as_str();
-        let Ok(delta) = i64::try_from(quantity) else {
-            let level = self.inner.store.gauge(brand, &m.key).await?;
-            return Ok(self.gauge_decision(ctx, m, level, quantity, false));
+        let Some(m) = ctx.metrics.get(index) else {
+            return Err(QuotaError::InvalidArgument(
+                "metric index out of range".into(),
+            ));
         };
+        let brand = ctx.subscription.brand.as_str();
+        // Within the per-request ceiling (at most MAX_UNITS), so within i64.
+        let delta = i64::try_from(quantity).unwrap_or(i64::MAX);
         let out = self
             .inner
             .store
             .adjust_gauge(brand, &m.key, delta, m.ceiling)
             .await?;
-        if out.admitted {
-            if let Some(limit) = m.limit.included {
-                let before = out.level.saturating_sub(quantity);
-                self.emit_crossings(ctx, m, before, out.level, limit, now)
-                    .await;
-            }
+        if !out.admitted {
+            let verdict = self.denial(ctx, index, out.level, quantity, now).await;
+            return Ok(gauge_decision(m, verdict, out.level));
         }
-        Ok(self.gauge_decision(ctx, m, out.level, quantity, out.admitted))
+        if let Some(limit) = m.limit.included {
+            let before = out.level.saturating_sub(quantity);
+            let state = m.state(out.level, 0);
+            self.emit_crossings(ctx, m, before, out.level, limit, state, now)
+                .await;
+        }
+        Ok(gauge_decision(m, Verdict::Allowed, out.level))
     }
 
-    pub(crate) fn gauge_decision(
+    /// The verdict of a request of `requested` units refused at `used`, with the plan the
+    /// recommender suggests for the brand's projected usage including this request.
+    pub(crate) async fn denial(
         &self,
         ctx: &BrandContext,
-        m: &ResolvedMetric,
-        level: u64,
-        quantity: u64,
-        admitted: bool,
-    ) -> Decision {
-        Decision {
-            verdict: if admitted {
-                Verdict::Allowed
-            } else {
-                self.denied(ctx, m, level, quantity)
-            },
-            used: level,
-            limit: m.limit.included,
-            resets_at: None,
-            period_start: None,
-            replayed: false,
-        }
-    }
-
-    pub(crate) fn denied(
-        &self,
-        ctx: &BrandContext,
-        m: &ResolvedMetric,
+        index: usize,
         used: u64,
         requested: u64,
+        now: DateTime<Utc>,
     ) -> Verdict {
         let needed = used.saturating_add(requested);
         Verdict::Denied(Box::new(Denial {
             requested,
-            suggested_plan: self
-                .inner
-                .catalog
-                .suggest_plan(&ctx.subscription.plan, &m.key, needed)
-                .map(|p| p.id.clone()),
+            suggested_plan: self.suggested_plan(ctx, index, needed, now).await,
         }))
+    }
+}
+
+fn gauge_decision(m: &ResolvedMetric, verdict: Verdict, level: u64) -> Decision {
+    Decision {
+        verdict,
+        used: level,
+        limit: m.limit.included,
+        resets_at: None,
+        period_start: None,
+        replayed: false,
     }
 }
 
@@ -370,7 +401,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
 #[inline]
 pub(crate) fn admitted_verdict(
     m: &ResolvedMetric,
-    out: &crate::store::ConsumeOutcome,
+    out: &ConsumeOutcome,
     currency: crate::money::Currency,
 ) -> Verdict {
     if out.charged_units == 0 {

@@ -5,13 +5,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use smallvec::SmallVec;
 
+use crate::domain::{MAX_UNITS, bound_units};
 use crate::error::{QuotaError, Result};
 use crate::ids::validate_brand_id;
 use crate::metric::MetricKind;
 use crate::period::{BillingPeriod, PeriodKey};
 use crate::plan::Limit;
-use crate::store::{ConsumeRequest, CounterHandle, CounterKey, Store, fingerprint};
+use crate::store::{ConsumeRequest, CounterHandle, CounterKey, Store};
 use crate::subscription::Subscription;
+use crate::threshold::LimitState;
 use crate::threshold::{Threshold, reached};
 
 use super::QuotaGuard;
@@ -37,6 +39,17 @@ pub(crate) struct BrandContext {
     /// Its `plan` is the catalog plan the metrics were resolved from (the plan itself is read
     /// from the catalog: no per-brand copy).
     pub(crate) subscription: Subscription,
+    /// Projected month-end units per metric (same order as `metrics`), as the last snapshot
+    /// or denial computed them while this context was fresh: a client retrying denied
+    /// requests in a loop costs one projection per context, not one per request.
+    pub(crate) projected: std::sync::Mutex<Option<Vec<u64>>>,
+}
+
+/// An idempotency key and the fingerprint of the request it came with.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeyedRequest<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) fingerprint: u64,
 }
 
 pub(crate) const DAY_US: i64 = 86_400_000_000;
@@ -107,6 +120,36 @@ pub(crate) struct ResolvedMetric {
 }
 
 impl ResolvedMetric {
+    /// Refuses a quantity above the metric's per-request ceiling.
+    #[inline]
+    pub(crate) fn check_quantity(&self, quantity: u64) -> Result<()> {
+        if quantity > self.max_per_request {
+            return Err(QuotaError::QuantityTooLarge {
+                metric: self.key.clone(),
+                quantity,
+                max: self.max_per_request,
+            });
+        }
+        Ok(())
+    }
+
+    /// The most usage admitted with `topup_units` completed (the store's bound).
+    pub(crate) fn ceiling_with(&self, topup_units: u64) -> u64 {
+        self.ceiling
+            .map_or(MAX_UNITS, |c| bound_units(c, topup_units))
+    }
+
+    /// Where `used` stands with `topup_units` completed.
+    pub(crate) fn state(&self, used: u64, topup_units: u64) -> LimitState {
+        let allowance = self.included.map(|i| bound_units(i, topup_units));
+        LimitState::of(
+            used,
+            allowance,
+            Some(self.ceiling_with(topup_units)),
+            self.limit.overage.charges(),
+        )
+    }
+
     /// [`crosses_any`] on the inline percents when there are.
     #[inline]
     pub(crate) fn crosses_any(&self, before: u64, after: u64, allowance: u64) -> bool {
@@ -143,7 +186,7 @@ impl BrandContext {
         brand: &'a str,
         metric: &'a str,
         quantity: u64,
-        idempotency_key: Option<&'a str>,
+        keyed: Option<KeyedRequest<'a>>,
         now_us: i64,
     ) -> ConsumeRequest<'a> {
         ConsumeRequest {
@@ -151,8 +194,8 @@ impl BrandContext {
             quantity,
             ceiling: m.ceiling,
             free_units: m.free,
-            idempotency_key,
-            fingerprint: idempotency_key.map_or(0, |_| fingerprint(metric, quantity, "")),
+            idempotency_key: keyed.map(|k| k.key),
+            fingerprint: keyed.map_or(0, |k| k.fingerprint),
             day: self.day_of(now_us),
             at_us: now_us,
             retain_until: self.retain_until,
@@ -264,6 +307,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             period,
             subscription,
             metrics,
+            projected: std::sync::Mutex::new(None),
         })
     }
 }

@@ -1,22 +1,45 @@
 //! The snapshot the cockpit and share links show.
 
+use chrono::{DateTime, Utc};
+
+use crate::domain::bound_units;
 use crate::error::{QuotaError, Result};
 use crate::metric::MetricKind;
 use crate::money::Money;
-use crate::overage::overage_units;
-use crate::projection::{ProjectionInput, cumulative_curve, project};
+use crate::projection::{Projection, ProjectionInput, cumulative_curve, project};
 use crate::recommendation::recommend;
 use crate::snapshot::{MetricSnapshot, PlanCard, Snapshot};
 use crate::store::{CounterKey, Store, Usage};
-use crate::threshold::{badge, percent_of, reached};
+use crate::threshold::{LimitState, badge, percent_of};
 use crate::timeline::TimelineEvent;
 
+use super::context::BrandContext;
 use super::{QuotaGuard, SNAPSHOT_TIMELINE_LEN, SNAPSHOT_TOPUPS};
 
-impl<S: Store + ?Sized> QuotaGuard<S> {
-    // ---- snapshot ------------------------------------------------------------------------
+/// One metric of a brand as read for a snapshot or a suggestion.
+pub(crate) struct Reading {
+    pub(crate) usage: Usage,
+    pub(crate) daily: Vec<u64>,
+    /// Included units plus top-ups; `None` when unlimited.
+    pub(crate) allowance: Option<u64>,
+    pub(crate) projection: Option<Projection>,
+}
 
+impl Reading {
+    /// Projected units at period end (the level of a gauge).
+    pub(crate) fn projected(&self) -> u64 {
+        self.projection
+            .as_ref()
+            .map_or(self.usage.used, |p| p.projected_used)
+    }
+}
+
+impl<S: Store + ?Sized> QuotaGuard<S> {
     /// Everything the cockpit shows for a brand.
+    ///
+    /// The overage so far is what was billed as the units were admitted (the store's
+    /// overage units): a top-up bought later covers future usage and does not lower it. The
+    /// estimate adds the projected units past the allowance to it.
     pub async fn snapshot(&self, brand: &str) -> Result<Snapshot> {
         let now = self.now();
         let ctx = self.context(brand, now).await?;
@@ -29,60 +52,26 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let period = ctx.period;
         let pkey = period.key();
         let days_elapsed = period.day_index(now).saturating_add(1);
+        let readings = self.readings(&ctx, now).await?;
+        self.remember_projection(&ctx, &readings);
 
         let mut metrics = Vec::with_capacity(ctx.metrics.len());
-        let mut projected_units = Vec::with_capacity(ctx.metrics.len());
         let mut overage_so_far = Money::zero(currency);
         let mut estimated_overage = Money::zero(currency);
-        for m in &ctx.metrics {
+        for (m, r) in ctx.metrics.iter().zip(readings) {
             let name = catalog
                 .metric(&m.key)
                 .map_or_else(|| m.key.clone(), |d| d.name.clone());
-            let (usage, daily) = match m.kind {
-                MetricKind::Gauge => (
-                    Usage::new(store.gauge(brand, &m.key).await?, 0, 0),
-                    Vec::new(),
-                ),
-                _ => {
-                    let key = CounterKey::new(brand, &m.key, pkey);
-                    (store.usage(key).await?, store.daily_usage(key).await?)
-                }
-            };
-            let allowance = m
-                .limit
-                .included
-                .map(|i| i.saturating_add(usage.topup_units));
-            let (over_units, over_charge) = match allowance {
-                Some(a) => {
-                    let units = overage_units(usage.used, m.limit.free_units(a));
-                    (units, m.limit.overage.charge(units, currency))
-                }
-                None => (0, Money::zero(currency)),
-            };
+            let usage = r.usage;
+            let policy = &m.limit.overage;
+            let over_charge = policy.charge(usage.overage_units, currency);
             overage_so_far = overage_so_far.saturating_add(over_charge);
-            let projection = (m.kind == MetricKind::Counter).then(|| {
-                project(&ProjectionInput {
-                    period,
-                    now,
-                    daily: &daily,
-                    used: usage.used,
-                    allowance,
-                    limit: &m.limit,
-                    currency,
-                })
-            });
-            let projected = projection.as_ref().map_or(usage.used, |p| p.projected_used);
             estimated_overage = estimated_overage.saturating_add(
-                projection
+                r.projection
                     .as_ref()
                     .map_or(over_charge, |p| p.projected_overage_cost),
             );
-            projected_units.push((m.key.clone(), projected));
-            let blocked = allowance.is_some_and(|a| {
-                m.ceiling
-                    .is_some_and(|c| usage.used >= c.saturating_add(usage.topup_units))
-                    && reached(usage.used, a, 100)
-            });
+            let state = m.state(usage.used, usage.topup_units);
             metrics.push(MetricSnapshot {
                 metric: m.key.clone(),
                 name,
@@ -90,31 +79,39 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 used: usage.used,
                 included: m.limit.included,
                 topup_units: usage.topup_units,
-                limit: allowance,
-                remaining: allowance.map(|a| a.saturating_sub(usage.used)),
-                percent: allowance.map(|a| percent_of(usage.used, a)),
-                badge: allowance.and_then(|a| badge(&m.thresholds, usage.used, a)),
-                blocked,
-                overage_units: over_units,
+                limit: r.allowance,
+                remaining: r.allowance.map(|a| a.saturating_sub(usage.used)),
+                percent: r.allowance.map(|a| percent_of(usage.used, a)),
+                badge: r
+                    .allowance
+                    .and_then(|a| badge(&m.thresholds, usage.used, a))
+                    .map(|s| s.honest(state)),
+                blocked: r.allowance.is_some() && state == LimitState::Blocked,
+                overage_units: usage.overage_units,
                 overage_charge: over_charge,
                 accepts_topups: m.kind == MetricKind::Counter && m.limit.accepts_topups(),
-                projection,
+                projection: r.projection,
                 curve: if m.kind == MetricKind::Counter {
-                    cumulative_curve(&daily, days_elapsed)
+                    cumulative_curve(&r.daily, days_elapsed)
                 } else {
                     Vec::new()
                 },
             });
         }
-        let refs: Vec<(&str, u64)> = projected_units
+        let projected: Vec<(&str, u64)> = ctx
+            .metrics
             .iter()
-            .map(|(k, v)| (k.as_str(), *v))
+            .zip(&metrics)
+            .map(|(m, s)| {
+                let units = s.projection.as_ref().map_or(s.used, |p| p.projected_used);
+                (m.key.as_str(), units)
+            })
             .collect();
         let recommendation = recommend(
             catalog,
             &ctx.subscription.plan,
             Some(&ctx.subscription.overrides),
-            &refs,
+            &projected,
         );
         let timeline: Vec<TimelineEvent> = store
             .events(brand, SNAPSHOT_TIMELINE_LEN)
@@ -153,5 +150,107 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             timeline,
             topups,
         })
+    }
+
+    /// Reads and projects every metric of the brand's plan, in the context's order.
+    pub(crate) async fn readings(
+        &self,
+        ctx: &BrandContext,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Reading>> {
+        let store = &self.inner.store;
+        let brand = ctx.subscription.brand.as_str();
+        let currency = self.inner.catalog.currency();
+        let mut out = Vec::with_capacity(ctx.metrics.len());
+        for m in &ctx.metrics {
+            let (usage, daily) = match m.kind {
+                MetricKind::Gauge => (
+                    Usage::new(store.gauge(brand, &m.key).await?, 0, 0),
+                    Vec::new(),
+                ),
+                _ => {
+                    let key = CounterKey::new(brand, &m.key, ctx.period.key());
+                    (store.usage(key).await?, store.daily_usage(key).await?)
+                }
+            };
+            let allowance = m.included.map(|i| bound_units(i, usage.topup_units));
+            let projection = (m.kind == MetricKind::Counter).then(|| {
+                let mut p = project(&ProjectionInput {
+                    period: ctx.period,
+                    now,
+                    daily: &daily,
+                    used: usage.used,
+                    allowance,
+                    limit: &m.limit,
+                    currency,
+                });
+                // Priced like the store bills: the overage already counted, plus the
+                // projected units that neither the free units, the top-ups nor the overage
+                // billed so far pay for.
+                let paid = m
+                    .free
+                    .map(|f| bound_units(bound_units(f, usage.topup_units), usage.overage_units));
+                let future = paid.map_or(0, |paid| {
+                    p.projected_used.saturating_sub(usage.used.max(paid))
+                });
+                let units = usage.overage_units.saturating_add(future);
+                p.projected_overage_cost = m.limit.overage.charge(units, currency);
+                p
+            });
+            out.push(Reading {
+                usage,
+                daily,
+                allowance,
+                projection,
+            });
+        }
+        Ok(out)
+    }
+
+    fn remember_projection(&self, ctx: &BrandContext, readings: &[Reading]) {
+        let units = readings.iter().map(Reading::projected).collect();
+        if let Ok(mut slot) = ctx.projected.lock() {
+            *slot = Some(units);
+        }
+    }
+
+    /// The plan to suggest when a request of metric `index` that needs `needed` units in
+    /// all is refused: the recommender's choice (as on the cockpit) for the brand's
+    /// projected usage with that metric raised to `needed`; `None` when it is the current
+    /// plan or when no plan fits.
+    pub(crate) async fn suggested_plan(
+        &self,
+        ctx: &BrandContext,
+        index: usize,
+        needed: u64,
+        now: DateTime<Utc>,
+    ) -> Option<String> {
+        let cached = ctx.projected.lock().ok().and_then(|p| p.clone());
+        let mut units = match cached {
+            Some(units) => units,
+            None => {
+                let readings = self.readings(ctx, now).await.ok()?;
+                self.remember_projection(ctx, &readings);
+                readings.iter().map(Reading::projected).collect()
+            }
+        };
+        if let Some(u) = units.get_mut(index) {
+            *u = (*u).max(needed);
+        }
+        let projected: Vec<(&str, u64)> = ctx
+            .metrics
+            .iter()
+            .map(|m| m.key.as_str())
+            .zip(units)
+            .collect();
+        let r = recommend(
+            &self.inner.catalog,
+            &ctx.subscription.plan,
+            Some(&ctx.subscription.overrides),
+            &projected,
+        )?;
+        r.recommended
+            .map(|p| p.plan)
+            .filter(|p| *p != ctx.subscription.plan)
     }
 }

@@ -17,14 +17,35 @@ use super::{MAX_TOPUP_UNITS, QuotaGuard};
 impl<S: Store + ?Sized> QuotaGuard<S> {
     // ---- top-ups -------------------------------------------------------------------------
 
-    /// Starts a top-up of `units` for the current period (pending until paid).
+    /// Starts a top-up of `units` (1 to [`MAX_TOPUP_UNITS`]) for the current period
+    /// (pending until paid).
     pub async fn start_topup(&self, brand: &str, metric: &str, units: u64) -> Result<UsageTopUp> {
-        if units == 0 || units > MAX_TOPUP_UNITS {
-            return Err(QuotaError::InvalidArgument(format!(
-                "top-up units must be within 1..={MAX_TOPUP_UNITS}"
-            )));
-        }
         let now = self.now();
+        let topup = self.new_topup(brand, metric, units, now).await?;
+        self.inner.store.insert_topup(&topup).await?;
+        Ok(topup)
+    }
+
+    /// A pending top-up of the current period, checked but not stored.
+    pub(crate) async fn new_topup(
+        &self,
+        brand: &str,
+        metric: &str,
+        units: u64,
+        now: DateTime<Utc>,
+    ) -> Result<UsageTopUp> {
+        if units == 0 {
+            return Err(QuotaError::InvalidArgument(
+                "top-up units must be at least 1".into(),
+            ));
+        }
+        if units > MAX_TOPUP_UNITS {
+            return Err(QuotaError::QuantityTooLarge {
+                metric: metric.to_owned(),
+                quantity: units,
+                max: MAX_TOPUP_UNITS,
+            });
+        }
         let ctx = self.context(brand, now).await?;
         let m = ctx.metric(metric)?;
         if m.kind != MetricKind::Counter || !m.limit.accepts_topups() {
@@ -40,7 +61,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             self.inner.salt & 0xffff_ffff,
             seq & 0xffff
         );
-        let topup = UsageTopUp::pending(
+        Ok(UsageTopUp::pending(
             id,
             brand,
             metric,
@@ -48,9 +69,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             ctx.period.key(),
             now,
             ctx.period.end,
-        );
-        self.inner.store.insert_topup(&topup).await?;
-        Ok(topup)
+        ))
     }
 
     /// Marks a top-up paid: its units join the allowance at once. Idempotent: completing a
@@ -89,10 +108,18 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         Ok(tr.topup)
     }
 
-    /// Marks a top-up failed or cancelled.
+    /// Marks a top-up failed (the payment did not go through).
     pub async fn fail_topup(&self, id: &str) -> Result<UsageTopUp> {
         Ok(self
             .transition(id, TopUpStatus::Failed, self.now())
+            .await?
+            .topup)
+    }
+
+    /// Marks a top-up cancelled (the buyer left the checkout).
+    pub async fn cancel_topup(&self, id: &str) -> Result<UsageTopUp> {
+        Ok(self
+            .transition(id, TopUpStatus::Cancelled, self.now())
             .await?
             .topup)
     }
