@@ -149,7 +149,7 @@ pub(crate) async fn decide<St: Store + ?Sized + 'static>(
     cfg: Arc<Config<St>>,
     resolution: Resolution,
     cost: Cost,
-    idempotency_key: Option<HeaderValue>,
+    idempotency_key: Option<(HeaderValue, String)>,
 ) -> Gate {
     let brand = match resolution {
         Resolution::Resolved(b) => b,
@@ -168,8 +168,8 @@ pub(crate) async fn decide<St: Store + ?Sized + 'static>(
     }
     let key = match &idempotency_key {
         None => None,
-        Some(v) => match v.to_str() {
-            Ok(s) => Some(s),
+        Some((v, scope)) => match v.to_str() {
+            Ok(s) => Some((s, scope.as_str())),
             Err(_) => return invalid(&cfg, "the Idempotency-Key header must be visible ASCII"),
         },
     };
@@ -186,10 +186,14 @@ pub(crate) async fn decide<St: Store + ?Sized + 'static>(
     let units = cost.units();
     let guard = &cfg.guard;
     let call = async {
-        let d = if units == 0 {
-            guard.check(brand.as_str(), metric, 0).await?
-        } else {
-            guard.consume(brand.as_str(), metric, units, key).await?
+        let d = match key {
+            _ if units == 0 => guard.check(brand.as_str(), metric, 0).await?,
+            None => guard.consume(brand.as_str(), metric, units, None).await?,
+            Some((key, scope)) => {
+                guard
+                    .consume_scoped(brand.as_str(), metric, units, key, scope)
+                    .await?
+            }
         };
         // The window (`w`) is the period the decision belongs to.
         let window = match (d.limit, d.period_start, d.resets_at) {
@@ -435,6 +439,24 @@ fn failure<St: Store + ?Sized>(
             )
         }
         QuotaError::InvalidArgument(msg) => invalid(cfg, &msg),
+        e @ QuotaError::QuantityTooLarge { .. } => {
+            count("invalid");
+            reject(problem(
+                cfg,
+                ProblemKind::QuantityTooLarge,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{e}."),
+            ))
+        }
+        e @ QuotaError::IdempotencyKeyReused { .. } => {
+            count("invalid");
+            reject(problem(
+                cfg,
+                ProblemKind::IdempotencyKeyReused,
+                StatusCode::CONFLICT,
+                format!("{e}."),
+            ))
+        }
         QuotaError::UnknownMetric(m) => misconfigured(
             cfg,
             format!(

@@ -22,6 +22,12 @@ pub enum ProblemKind {
     UnknownBrand,
     /// The request is malformed, e.g. a bad idempotency key (400).
     InvalidRequest,
+    /// The request asks more units than one request may (the metric's per-request
+    /// ceiling) (422).
+    QuantityTooLarge,
+    /// The idempotency key was first used for another request (another route, metric or
+    /// quantity) (409).
+    IdempotencyKeyReused,
     /// The quota store (or the brand lookup) is down and the policy is fail-closed (503).
     StoreUnavailable,
     /// The layer or the catalog is misconfigured (500).
@@ -37,6 +43,8 @@ impl ProblemKind {
             ProblemKind::UnresolvedBrand => "unresolved-brand",
             ProblemKind::UnknownBrand => "unknown-brand",
             ProblemKind::InvalidRequest => "invalid-request",
+            ProblemKind::QuantityTooLarge => "quantity-too-large",
+            ProblemKind::IdempotencyKeyReused => "idempotency-key-reused",
             ProblemKind::StoreUnavailable => "store-unavailable",
             ProblemKind::Configuration => "configuration",
         }
@@ -50,6 +58,8 @@ impl ProblemKind {
             ProblemKind::UnresolvedBrand => "Unknown caller",
             ProblemKind::UnknownBrand => "No subscription",
             ProblemKind::InvalidRequest => "Invalid request",
+            ProblemKind::QuantityTooLarge => "Quantity too large",
+            ProblemKind::IdempotencyKeyReused => "Idempotency key reused",
             ProblemKind::StoreUnavailable => "Quota service unavailable",
             ProblemKind::Configuration => "Quota configuration error",
         }

@@ -101,11 +101,12 @@ where
             return ResponseFuture::passthrough(self.inner.call(req));
         };
         let resolution = config.resolver.resolve(head);
+        // A key is bound to the route it was sent to (and to the metric and units).
         let key = config
             .idempotency_header
             .as_ref()
             .and_then(|h| req.headers().get(h))
-            .cloned();
+            .map(|k| (k.clone(), format!("{} {}", req.method(), req.uri().path())));
         let gate = Box::pin(decide(Arc::clone(config), resolution, cost, key));
         // The clone may not be ready: keep it, and give the ready one to the future.
         let clone = self.inner.clone();

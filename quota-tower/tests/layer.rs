@@ -34,6 +34,11 @@ fn routes() -> RouteTable {
         .route(Some(Method::GET), "/quota", Cost::new("renders_2d", 0))
         .route(Some(Method::POST), "/seats", Cost::one("team_members"))
         .route(Some(Method::POST), "/fail", Cost::new("renders_2d", 2))
+        .route(
+            Some(Method::POST),
+            "/bulk",
+            Cost::new("renders_2d", 1_000_000_001),
+        )
 }
 
 fn layer<St: Store + ?Sized + 'static>(guard: QuotaGuard<St>) -> QuotaLayer<St> {
@@ -340,6 +345,51 @@ async fn an_idempotency_key_counts_once_and_a_bad_one_is_a_400() {
     assert_eq!(p["type"], "urn:quota-guardian:problem:invalid-request");
     assert!(p["detail"].as_str().unwrap().contains("idempotency key"));
     assert_eq!(calls.get(), 2);
+}
+
+#[tokio::test]
+async fn a_key_sent_to_another_route_is_a_409_and_counts_nothing() {
+    let (app, calls, guard, _) = setup().await;
+    let keyed = |method: &str, path: &str| {
+        let mut req = request(method, path, Some(BRAND));
+        req.headers_mut()
+            .insert("idempotency-key", "job-7".parse().unwrap());
+        req
+    };
+    assert_eq!(
+        send(&app, keyed("POST", "/renders")).await.status(),
+        StatusCode::OK
+    );
+    // `/fail` also consumes renders_2d, with another cost: not the same request.
+    let res = send(&app, keyed("POST", "/fail")).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let p = problem(res).await;
+    assert_eq!(
+        p["type"],
+        "urn:quota-guardian:problem:idempotency-key-reused"
+    );
+    assert!(p["detail"].as_str().unwrap().contains("job-7"), "{p}");
+    assert_eq!(used(&guard, "renders_2d").await, 1);
+    assert_eq!(calls.get(), 1, "the service never ran for the reused key");
+}
+
+#[tokio::test]
+async fn a_cost_past_the_per_request_ceiling_is_a_422_naming_the_limit() {
+    let (app, calls, guard, _) = setup().await;
+    let res = send(&app, request("POST", "/bulk", Some(BRAND))).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let p = problem(res).await;
+    assert_eq!(p["type"], "urn:quota-guardian:problem:quantity-too-large");
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1000000000 per request"),
+        "{p}"
+    );
+    assert_eq!(used(&guard, "renders_2d").await, 0);
+    assert_eq!(calls.get(), 0);
 }
 
 #[tokio::test]

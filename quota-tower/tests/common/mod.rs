@@ -24,8 +24,8 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use quota_core::period::PeriodKey;
 use quota_core::store::{
-    AlertStore, ConsumeOutcome, ConsumeRequest, CounterKey, GaugeOutcome, StoreResult,
-    SubscriptionStore, TopUpStore, Usage, UsageStore,
+    AlertStore, ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome,
+    StoreResult, SubscriptionStore, TopUpStore, Usage, UsageStore,
 };
 use quota_core::topup::TopUpTransition;
 use quota_core::{
@@ -128,6 +128,10 @@ impl UsageStore for FlakyStore {
     ) -> StoreResult<()> {
         self.inner.reset_period(brand, metric, period).await
     }
+    async fn reset_counter(&self, reset: &CounterReset<'_>) -> StoreResult<Usage> {
+        self.gate().await?;
+        self.inner.reset_counter(reset).await
+    }
 }
 
 #[async_trait]
@@ -149,6 +153,9 @@ impl TopUpStore for FlakyStore {
     async fn topups(&self, brand: &str) -> StoreResult<Vec<UsageTopUp>> {
         self.inner.topups(brand).await
     }
+    async fn recent_topups(&self, brand: &str, limit: usize) -> StoreResult<Vec<UsageTopUp>> {
+        self.inner.recent_topups(brand, limit).await
+    }
 }
 
 #[async_trait]
@@ -162,7 +169,7 @@ impl AlertStore for FlakyStore {
     async fn claimed_alerts(&self, key: CounterKey<'_>) -> StoreResult<Vec<u16>> {
         self.inner.claimed_alerts(key).await
     }
-    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<()> {
+    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<u64> {
         self.inner.append_event(event).await
     }
     async fn events(&self, brand: &str, limit: usize) -> StoreResult<Vec<TimelineEvent>> {
