@@ -33,7 +33,8 @@ const FORMAT: &str = "local function f(x) return string.format('%.0f', x) end\n"
 ///
 /// The key's value is `fingerprint:prior used:quantity:topup:prior overage:charged:deadline µs`,
 /// made of the strings read and received (no number is formatted on the way): a replay adds
-/// them up again.
+/// them up again. A value of the form `prior used:quantity:topup:deadline µs` replays too,
+/// with no fingerprint to check and no overage units.
 const CONSUME: &str = r"
 local ik = KEYS[3]
 if ik then
@@ -41,7 +42,13 @@ if ik then
   if v then
     local fp, p, q, t, po, ch, dl =
       string.match(v, '^(%d+):(%d+):(%d+):(%d+):(%d+):(%d+):(-?%d+)$')
-    if fp and tonumber(dl) > tonumber(ARGV[7]) then
+    if not fp then
+      -- the four-field form `prior:quantity:topup:deadline` carries no fingerprint and no
+      -- overage: it replays with none
+      p, q, t, dl = string.match(v, '^(%d+):(%d+):(%d+):(-?%d+)$')
+      fp, po, ch = ARGV[10], '0', '0'
+    end
+    if p and tonumber(dl) > tonumber(ARGV[7]) then
       if fp ~= ARGV[10] then return {0, 0, 0, 0, 0, 2} end
       ch = tonumber(ch)
       return {1, tonumber(p) + tonumber(q), tonumber(t), tonumber(po) + ch, ch, 1}

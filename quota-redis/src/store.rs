@@ -574,6 +574,25 @@ impl UsageStore for RedisStore {
                 reset.used
             )));
         }
+        let events = reset
+            .events
+            .iter()
+            .map(stored_event)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let topup = match reset.topup {
+            Some(t) if t.brand != key.brand => {
+                return Err(invalid_config(format!(
+                    "top-up {:?} of brand {:?} cannot join a counter of brand {:?}",
+                    t.id, t.brand, key.brand
+                )));
+            }
+            Some(t) => Some((
+                t,
+                to_json(t, "top-up")?,
+                to_json(&t.settled_at, "top-up settlement")?,
+            )),
+            None => None,
+        };
         let keys = &self.inner.keys;
         let mut inv = self.inner.scripts.reset_counter.prepare_invoke();
         inv.key(keys.counter(key))
@@ -585,58 +604,54 @@ impl UsageStore for RedisStore {
             .arg(day_field(reset.day))
             .arg(self.expire_at(reset.retain_until))
             .arg(key.metric);
-        // The id -> top-up index lives outside the brand's slot: it is reserved (SET NX)
-        // before the script, which is all or nothing, and given back if the script refuses.
-        let mut reserved = None;
-        match reset.topup {
-            Some(topup) => {
-                if topup.brand != key.brand {
-                    return Err(invalid_config(format!(
-                        "top-up {:?} of brand {:?} cannot join a counter of brand {:?}",
-                        topup.id, topup.brand, key.brand
-                    )));
+        // The id -> top-up index lives outside the brand's slot: it is claimed before the
+        // script (which is all or nothing) and given back if the script refuses.
+        let mut claimed = None;
+        match &topup {
+            Some((t, json, settled)) => {
+                if let Claim::New(index) = self.claim_topup_id(&t.id, json).await? {
+                    claimed = Some(index);
                 }
-                let json = to_json(topup, "top-up")?;
-                let index = self.reserve_topup_id(&topup.id, &json).await?;
-                reserved = Some(index);
-                inv.key(keys.topup(key.brand, &topup.id))
+                inv.key(keys.topup(key.brand, &t.id))
                     .key(keys.topup_list(key.brand))
-                    .arg(topup.units.min(PAST_DOMAIN))
-                    .arg(&topup.id)
+                    .arg(t.units.min(PAST_DOMAIN))
+                    .arg(&t.id)
                     .arg(json)
-                    .arg(topup.status.as_str())
-                    .arg(to_json(&topup.settled_at, "top-up settlement")?);
+                    .arg(t.status.as_str())
+                    .arg(settled);
             }
             None => {
                 inv.arg("").arg("").arg("").arg("").arg("");
             }
         }
-        for event in reset.events {
-            let (score, json) = stored_event(event)?;
-            inv.arg(score).arg(json);
+        for (score, json) in &events {
+            inv.arg(*score).arg(json);
         }
         let mut conn = self.inner.conn.clone();
-        let reply: StoreResult<Vec<i64>> = self
+        // On a transport error it is unknown whether the script ran: the claim stays (a retry
+        // with the same top-up finds its own JSON there, as an insert's retry does).
+        let reply: Vec<i64> = self
             .bounded("reset counter", inv.invoke_async(&mut conn))
-            .await;
-        let refused = match reply.as_deref() {
-            Ok([1, used, topup]) => return Ok(Usage::new(units(*used)?, units(*topup)?, 0)),
-            Ok([-1]) => StoreError::Conflict(format!(
+            .await?;
+        let refused = match reply.as_slice() {
+            [1, used, topup_units] => {
+                return Ok(Usage::new(units(*used)?, units(*topup_units)?, 0));
+            }
+            [-1] => StoreError::Conflict(format!(
                 "top-up {:?} already exists",
                 reset.topup.map_or("", |t| t.id.as_str())
             )),
-            Ok([-2]) => {
+            [-2] => {
                 StoreError::OutOfRange(format!("the period's top-up units would pass {MAX_UNITS}"))
             }
-            Ok(other) => corrupt(format!("the reset counter script answered {other:?}")),
-            // Unknown whether the script ran: the reservation stays (a retry finds its own
-            // JSON there, like an insert's).
-            Err(_) => return reply.map(|_| Usage::default()),
+            other => corrupt(format!("the reset counter script answered {other:?}")),
         };
-        if let Some(index) = reserved {
-            let _deleted: i64 = self
+        if let Some(index) = claimed {
+            // Best effort: the refusal is the answer; a claim left behind (Redis went away
+            // just now) only holds the id for this very top-up.
+            let _gone: StoreResult<i64> = self
                 .query("reset counter", redis::cmd("DEL").arg(index))
-                .await?;
+                .await;
         }
         Err(refused)
     }
@@ -647,11 +662,20 @@ impl UsageStore for RedisStore {
     }
 }
 
+/// How [`RedisStore::claim_topup_id`] found a top-up id.
+enum Claim {
+    /// This call claimed it: the index key.
+    New(String),
+    /// It was claimed already, by a write of this very top-up that failed half-way or
+    /// succeeded (the record's script tells which).
+    Own,
+}
+
 impl RedisStore {
-    /// Claims a top-up id in the id -> top-up index (`SET NX` with the top-up's JSON) and
-    /// returns the index key. A retry of a write that failed half-way finds its own JSON
-    /// there and goes on; any other holder is a [`StoreError::Conflict`].
-    async fn reserve_topup_id(&self, id: &str, json: &str) -> StoreResult<String> {
+    /// Claims a top-up id in the id -> top-up index (`SET NX` with the top-up's JSON). An
+    /// index that holds this top-up's JSON already is a retry's ([`Claim::Own`]); any other
+    /// holder is a [`StoreError::Conflict`].
+    async fn claim_topup_id(&self, id: &str, json: &str) -> StoreResult<Claim> {
         let index = self.inner.keys.topup_index(id);
         let set: Value = self
             .query(
@@ -659,17 +683,19 @@ impl RedisStore {
                 redis::cmd("SET").arg(&index).arg(json).arg("NX"),
             )
             .await?;
-        if set == Value::Nil {
-            let existing: Option<String> = self
-                .query("insert top-up", redis::cmd("GET").arg(&index))
-                .await?;
-            if existing.as_deref() != Some(json) {
-                return Err(StoreError::Conflict(format!(
-                    "top-up {id:?} already exists"
-                )));
-            }
+        if set != Value::Nil {
+            return Ok(Claim::New(index));
         }
-        Ok(index)
+        let existing: Option<String> = self
+            .query("insert top-up", redis::cmd("GET").arg(&index))
+            .await?;
+        if existing.as_deref() == Some(json) {
+            Ok(Claim::Own)
+        } else {
+            Err(StoreError::Conflict(format!(
+                "top-up {id:?} already exists"
+            )))
+        }
     }
 }
 
@@ -681,7 +707,7 @@ impl TopUpStore for RedisStore {
         let conflict = || StoreError::Conflict(format!("top-up {:?} already exists", topup.id));
         let json = to_json(topup, "top-up")?;
         // The id -> top-up index lives outside the brand's slot, so it is claimed first.
-        self.reserve_topup_id(&topup.id, &json).await?;
+        let _claim = self.claim_topup_id(&topup.id, &json).await?;
         let settled = to_json(&topup.settled_at, "top-up settlement")?;
         let [inserted] = self
             .script_ints::<1>(
