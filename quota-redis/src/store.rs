@@ -1006,3 +1006,57 @@ fn check_share_id(id: &str) -> StoreResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use quota_core::threshold::Severity;
+    use quota_core::timeline::EventKind;
+
+    use super::*;
+
+    #[test]
+    fn every_status_is_listed_once_and_parses_back() {
+        let list = status_list(STATUSES);
+        assert_eq!(list, ",pending,completed,failed,expired,cancelled,");
+        for (i, name) in list.trim_matches(',').split(',').enumerate() {
+            assert_eq!(TopUpStatus::parse(name), Some(STATUSES[i]));
+        }
+    }
+
+    #[test]
+    fn counts_outside_the_domain_are_corrupt() {
+        assert_eq!(units(0).unwrap(), 0);
+        assert_eq!(units(1_000_000_000_000_000).unwrap(), MAX_UNITS);
+        for bad in [-1, 1_000_000_000_000_001, i64::MAX] {
+            let e = units(bad).unwrap_err();
+            assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_stored_event_keeps_microseconds_and_reads_back_with_its_sequence() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+            + chrono::Duration::nanoseconds(123_456_789);
+        let event = TimelineEvent::new(
+            "b",
+            at,
+            PeriodKey(20261101),
+            None,
+            Severity::Info,
+            EventKind::PeriodReset { reason: "r".into() },
+        )
+        .with_seq(77);
+        let (score, json) = stored_event(&event).unwrap();
+        assert_eq!(score, at.timestamp_micros());
+        let back = parse_event(&format!("{:020}:{json}", 12)).unwrap();
+        let mut want = event.with_seq(12);
+        want.at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+            + chrono::Duration::microseconds(123_456);
+        assert_eq!(back, want);
+        for bad in ["", "12", "x:{}", "12:{"] {
+            let e = parse_event(bad).unwrap_err();
+            assert!(matches!(e, StoreError::Corrupt(_)), "{bad:?}: {e}");
+        }
+    }
+}
