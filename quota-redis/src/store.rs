@@ -43,8 +43,9 @@ const PAST_DOMAIN: u64 = MAX_UNITS + 1;
 /// share one multiplexed connection, on which concurrent calls are pipelined.
 ///
 /// Every decision (consume with its idempotency key, release, gauge change, top-up status
-/// change, alert claim, period reset) is one Lua script run with EVALSHA: one round trip,
-/// atomic on the server, hence exact across any number of processes sharing the Redis.
+/// change, alert claim, timeline append, period or counter reset) is one Lua script run with
+/// EVALSHA: one round trip, atomic on the server, hence exact across any number of processes
+/// sharing the Redis.
 #[derive(Clone, Debug)]
 pub struct RedisStore {
     inner: Arc<Inner>,

@@ -1,6 +1,11 @@
 //! A plain connection to the test backends (standalone or cluster) for commands the store
 //! does not offer: reading TTLs, writing records by hand.
-#![allow(dead_code, unreachable_pub, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster_async::ClusterConnection;
