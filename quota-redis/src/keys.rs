@@ -64,8 +64,14 @@ impl Keys {
         format!("{}:{{{brand}}}:g", self.prefix)
     }
 
+    /// The timeline: a sorted set scored by the events' times in Unix µs.
     pub(crate) fn timeline(&self, brand: &str) -> String {
-        format!("{}:{{{brand}}}:t", self.prefix)
+        format!("{}:{{{brand}}}:e", self.prefix)
+    }
+
+    /// The last sequence number given to an event of the brand.
+    pub(crate) fn timeline_seq(&self, brand: &str) -> String {
+        format!("{}:{{{brand}}}:es", self.prefix)
     }
 
     pub(crate) fn topup(&self, brand: &str, id: &str) -> String {
@@ -100,14 +106,20 @@ mod tests {
         assert_eq!(keys.counter(k), "q:{acme}:c:ai_generations:20261101");
         assert_eq!(keys.idempotency("acme", "x{y}"), "q:{acme}:i:x{y}");
         assert!(keys.topup("acme", "t1").starts_with(&keys.base("acme")));
+        assert_eq!(keys.timeline("acme"), "q:{acme}:e");
+        assert_eq!(keys.timeline_seq("acme"), "q:{acme}:es");
         assert!(!keys.topup_index("t1").contains('{'));
     }
 
     #[test]
     fn brands_that_would_break_the_hash_tag_are_refused() {
-        assert!(check_brand("").is_err());
-        assert!(check_brand("a}b").is_err());
-        assert!(check_brand("a{b").is_err());
-        assert!(check_brand("org:42").is_ok());
+        for bad in ["", "a}b", "a{b"] {
+            let e = check_brand(bad).unwrap_err();
+            assert!(
+                matches!(&e, StoreError::Backend { message, .. } if message.contains("braces")),
+                "{e}"
+            );
+        }
+        check_brand("org:42").unwrap();
     }
 }

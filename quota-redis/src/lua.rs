@@ -1,118 +1,84 @@
 //! The Lua scripts: one per decision, each run with EVALSHA in one round trip.
 //!
-//! Redis hands Lua numbers as doubles (exact up to 2^53 only), so every `u64` travels as a
-//! decimal string and is split into two exact parts `hi * 10^10 + lo` for arithmetic. Replies
-//! carry only integers (those parts and status codes); the Rust side joins the parts again.
+//! Every total a script handles (counter usage, overage and top-up units, day buckets, gauge
+//! levels) stays within `quota_core::domain::MAX_UNITS` (10^15 < 2^53), where Lua's double
+//! numbers are exact. Arguments that may be larger (a quantity or a ceiling can be any `u64`)
+//! are clamped on the Rust side to a value that decides the same way (`MAX_UNITS + 1` for a
+//! quantity, `MAX_UNITS` for a bound), so `tonumber` is exact on every argument too. Replies
+//! carry plain integers.
+//!
+//! Numbers a script writes back go through `HINCRBY` with an argument string when they can
+//! (exact on the server, and no formatting in Lua); the rest are formatted with `%.0f`, exact
+//! for integers below 2^53. A Lua number is never handed to `redis.call` as is: newer Redis
+//! versions may turn it into exponent notation.
+//!
 //! All keys a script touches share the brand's `{brand}` hash tag, so a script never meets
 //! CROSSSLOT on a cluster. `reset_period` and the top-up listing build further key names of
 //! the same brand inside the script; they hash to the same slot by construction.
 
 use redis::Script;
 
-/// Exact `u64` helpers shared by every script (Lua 5.1 has only doubles).
-const PRELUDE: &str = r"
-local B = 10000000000
-local MAXH, MAXL = 1844674407, 3709551615
-local function n(s)
-  if not s then return 0, 0 end
-  local len = #s
-  if len <= 10 then return 0, tonumber(s) end
-  return tonumber(string.sub(s, 1, len - 10)), tonumber(string.sub(s, len - 9))
-end
-local function add(ah, al, bh, bl)
-  local h, l = ah + bh, al + bl
-  if l >= B then l = l - B; h = h + 1 end
-  return h, l
-end
-local function sub(ah, al, bh, bl)
-  local h, l = ah - bh, al - bl
-  if l < 0 then l = l + B; h = h - 1 end
-  return h, l
-end
-local function le(ah, al, bh, bl) return ah < bh or (ah == bh and al <= bl) end
-local function over(h, l) return not le(h, l, MAXH, MAXL) end
-local function s(h, l)
-  if h == 0 then return string.format('%.0f', l) end
-  return string.format('%.0f%010.0f', h, l)
-end
-local function zero(h, l) return h == 0 and l == 0 end
-";
+/// The domain's bound, in Lua (the value of `quota_core::domain::MAX_UNITS`).
+const MAX_LINE: &str = "local MAX = 1000000000000000\n";
+
+/// Formats a number of the domain exactly (no exponent, no rounding below 2^53).
+const FORMAT: &str = "local function f(x) return string.format('%.0f', x) end\n";
 
 /// KEYS: counter hash, metric set of the period, [idempotency key].
-/// ARGV: quantity, ceiling ('' = none), day field (`d<day>`), expire-at ms, metric, and with an
-/// idempotency key: at µs, idempotency deadline µs, idempotency TTL ms.
-/// Reply: {admitted, used_hi, used_lo, topup_hi, topup_lo, replayed}.
+/// ARGV: quantity (at most `MAX + 1`), ceiling ('' = none; at most `MAX`), day field
+/// (`d<day>`), expire-at ms, metric, free units ('' = none; at most `MAX`), and with an
+/// idempotency key: at µs, idempotency deadline µs, idempotency TTL ms, fingerprint.
+/// Reply: {admitted, used, topup, overage, charged, flag}; flag 0 = a fresh decision,
+/// 1 = a replay, 2 = the key belongs to another request (nothing changed).
 ///
-/// The common case (every number below 10^15) runs on plain Lua numbers, which are exact
-/// there; larger values take the split arithmetic of the prelude.
+/// The key's value is `fingerprint:prior used:quantity:topup:prior overage:charged:deadline µs`,
+/// made of the strings read and received (no number is formatted on the way): a replay adds
+/// them up again. A value of the form `prior used:quantity:topup:deadline µs` replays too,
+/// with no fingerprint to check and no overage units.
 const CONSUME: &str = r"
 local ik = KEYS[3]
 if ik then
   local v = redis.call('GET', ik)
   if v then
-    -- `prior:quantity:topup:deadline`: stored without formatting any number in Lua
-    local p, pq, t, dl = string.match(v, '^(%d+):(%d+):(%d+):(-?%d+)$')
-    if p and tonumber(dl) > tonumber(ARGV[6]) then
-      --[[prelude]]
-      local ph, pl = n(p)
-      local qh, ql = n(pq)
-      local uh, ul = add(ph, pl, qh, ql)
-      local th, tl = n(t)
-      return {1, uh, ul, th, tl, 1}
+    local fp, p, q, t, po, ch, dl =
+      string.match(v, '^(%d+):(%d+):(%d+):(%d+):(%d+):(%d+):(-?%d+)$')
+    if not fp then
+      -- the four-field form `prior:quantity:topup:deadline` carries no fingerprint and no
+      -- overage: it replays with none
+      p, q, t, dl = string.match(v, '^(%d+):(%d+):(%d+):(-?%d+)$')
+      fp, po, ch = ARGV[10], '0', '0'
+    end
+    if p and tonumber(dl) > tonumber(ARGV[7]) then
+      if fp ~= ARGV[10] then return {0, 0, 0, 0, 0, 2} end
+      ch = tonumber(ch)
+      return {1, tonumber(p) + tonumber(q), tonumber(t), tonumber(po) + ch, ch, 1}
     end
   end
 end
-local c = redis.call('HMGET', KEYS[1], 'u', 't', ARGV[3])
-local q, cap = ARGV[1], ARGV[2]
-if #q <= 15 and #cap <= 15 and (not c[1] or #c[1] <= 15) and (not c[2] or #c[2] <= 15)
-    and (not c[3] or #c[3] <= 15) then
-  -- Plain numbers are exact here, and HINCRBY adds exactly on the server: no number is
-  -- formatted in Lua (string.format costs more than the rest of the script).
-  local u, t = tonumber(c[1] or '0'), tonumber(c[2] or '0')
-  local after = u + tonumber(q)
-  local th = math.floor(t / 1e10)
-  if cap ~= '' and after > tonumber(cap) + t then
-    local uh = math.floor(u / 1e10)
-    return {0, uh, u - uh * 1e10, th, t - th * 1e10, 0}
+local c = redis.call('HMGET', KEYS[1], 'u', 't', 'o')
+local u, t, o = tonumber(c[1] or '0'), tonumber(c[2] or '0'), tonumber(c[3] or '0')
+local q = ARGV[1]
+local after = u + tonumber(q)
+local limit = MAX
+if ARGV[2] ~= '' then limit = math.min(tonumber(ARGV[2]) + t, MAX) end
+if after > limit then return {0, u, t, o, 0, 0} end
+-- units past the free units plus the top-ups completed by now are overage units
+local ch, chn = '0', 0
+if ARGV[6] ~= '' then
+  local free = math.min(tonumber(ARGV[6]) + t, MAX)
+  if free <= u then
+    ch, chn = q, after - u
+  elseif free < after then
+    chn = after - free
+    ch = string.format('%.0f', chn)
   end
-  if q ~= '0' then
-    redis.call('HINCRBY', KEYS[1], 'u', q)
-    redis.call('HINCRBY', KEYS[1], ARGV[3], q)
-    if not c[1] then
-      -- first write of the period (or first after a reset): arm the expiries once
-      redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-      if redis.call('SADD', KEYS[2], ARGV[5]) == 1 then
-        redis.call('PEXPIREAT', KEYS[2], ARGV[4])
-      end
-    end
-  end
-  if ik then
-    redis.call('SET', ik, (c[1] or '0') .. ':' .. q .. ':' .. (c[2] or '0') .. ':' .. ARGV[7],
-      'PX', ARGV[8])
-  end
-  local ah = math.floor(after / 1e10)
-  return {1, ah, after - ah * 1e10, th, t - th * 1e10, 0}
 end
---[[prelude]]
-local uh, ul = n(c[1])
-local th, tl = n(c[2])
-local qh, ql = n(q)
-local sh, sl = add(uh, ul, qh, ql)
-local lh, ll = MAXH, MAXL
-if cap ~= '' then
-  local ch, cl = n(cap)
-  lh, ll = add(ch, cl, th, tl)
-  if over(lh, ll) then lh, ll = MAXH, MAXL end
-end
-if not le(sh, sl, lh, ll) then
-  return {0, uh, ul, th, tl, 0}
-end
-if not zero(qh, ql) then
-  local bh, bl = n(c[3])
-  bh, bl = add(bh, bl, qh, ql)
-  if over(bh, bl) then bh, bl = MAXH, MAXL end
-  redis.call('HSET', KEYS[1], 'u', s(sh, sl), ARGV[3], s(bh, bl))
+if q ~= '0' then
+  redis.call('HINCRBY', KEYS[1], 'u', q)
+  redis.call('HINCRBY', KEYS[1], ARGV[3], q)
+  if chn > 0 then redis.call('HINCRBY', KEYS[1], 'o', ch) end
   if not c[1] then
+    -- first write of the period (or first after a reset): arm the expiries once
     redis.call('PEXPIREAT', KEYS[1], ARGV[4])
     if redis.call('SADD', KEYS[2], ARGV[5]) == 1 then
       redis.call('PEXPIREAT', KEYS[2], ARGV[4])
@@ -120,67 +86,68 @@ if not zero(qh, ql) then
   end
 end
 if ik then
-  redis.call('SET', ik, (c[1] or '0') .. ':' .. q .. ':' .. (c[2] or '0') .. ':' .. ARGV[7],
-    'PX', ARGV[8])
+  redis.call('SET', ik, ARGV[10] .. ':' .. (c[1] or '0') .. ':' .. q .. ':' .. (c[2] or '0')
+    .. ':' .. (c[3] or '0') .. ':' .. ch .. ':' .. ARGV[8], 'PX', ARGV[9])
 end
-return {1, sh, sl, th, tl, 0}
+return {1, after, t, o + chn, chn, 0}
 ";
 
-/// KEYS: counter hash. ARGV: quantity, day field (`d<day>`).
-/// Reply: {used_hi, used_lo, topup_hi, topup_lo}.
+/// KEYS: counter hash. ARGV: quantity (at most `MAX`), day field (`d<day>`).
+/// Reply: {used, topup, overage}.
 const RELEASE: &str = r"
-local c = redis.call('HMGET', KEYS[1], 'u', 't', ARGV[2])
-local uh, ul = n(c[1])
-local th, tl = n(c[2])
-local gh, gl = n(ARGV[1])
-if le(uh, ul, gh, gl) then gh, gl = uh, ul end
-if not zero(gh, gl) then
-  uh, ul = sub(uh, ul, gh, gl)
+local c = redis.call('HMGET', KEYS[1], 'u', 't', 'o', ARGV[2])
+local u, t, o = tonumber(c[1] or '0'), tonumber(c[2] or '0'), tonumber(c[3] or '0')
+local g = math.min(tonumber(ARGV[1]), u)
+if g > 0 then
+  u = u - g
+  o = math.max(o - g, 0)
+  local fields = {'u', f(u)}
   if c[3] then
+    fields[#fields + 1] = 'o'
+    fields[#fields + 1] = f(o)
+  end
+  if c[4] then
     -- keep an emptied bucket as 0 (like the memory store) rather than dropping the day
-    local bh, bl = n(c[3])
-    if le(bh, bl, gh, gl) then bh, bl = 0, 0 else bh, bl = sub(bh, bl, gh, gl) end
-    redis.call('HSET', KEYS[1], 'u', s(uh, ul), ARGV[2], s(bh, bl))
-  else
-    redis.call('HSET', KEYS[1], 'u', s(uh, ul))
+    fields[#fields + 1] = ARGV[2]
+    fields[#fields + 1] = f(math.max(tonumber(c[4]) - g, 0))
   end
+  redis.call('HSET', KEYS[1], unpack(fields))
 end
-return {uh, ul, th, tl}
+return {u, t, o}
 ";
 
-/// KEYS: gauges hash. ARGV: metric, '+' or '-', step, ceiling ('' = none).
-/// Reply: {admitted, level_hi, level_lo}.
+/// KEYS: gauges hash. ARGV: metric, '+' or '-', step (at most `MAX + 1`), ceiling ('' =
+/// none; at most `MAX`).
+/// Reply: {admitted, level}.
 const ADJUST_GAUGE: &str = r"
-local gh, gl = n(redis.call('HGET', KEYS[1], ARGV[1]))
-local dh, dl = n(ARGV[3])
+local g = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local d = tonumber(ARGV[3])
 if ARGV[2] == '+' then
-  local ah, al = add(gh, gl, dh, dl)
-  local ok = not over(ah, al)
-  if ok and ARGV[4] ~= '' then
-    local ch, cl = n(ARGV[4])
-    ok = le(ah, al, ch, cl)
+  local a = g + d
+  local cap = MAX
+  if ARGV[4] ~= '' then cap = tonumber(ARGV[4]) end
+  if a <= cap then
+    redis.call('HSET', KEYS[1], ARGV[1], f(a))
+    return {1, a}
   end
-  if ok then
-    redis.call('HSET', KEYS[1], ARGV[1], s(ah, al))
-    return {1, ah, al}
-  end
-  return {0, gh, gl}
+  return {0, g}
 end
-if le(gh, gl, dh, dl) then gh, gl = 0, 0 else gh, gl = sub(gh, gl, dh, dl) end
-redis.call('HSET', KEYS[1], ARGV[1], s(gh, gl))
-return {1, gh, gl}
+g = math.max(g - d, 0)
+redis.call('HSET', KEYS[1], ARGV[1], f(g))
+return {1, g}
 ";
 
-/// KEYS: gauges hash. ARGV: metric, level. Reply: {previous_hi, previous_lo}.
+/// KEYS: gauges hash. ARGV: metric, level (at most `MAX`). Reply: {previous}.
 const SET_GAUGE: &str = r"
-local ph, pl = n(redis.call('HGET', KEYS[1], ARGV[1]))
+local p = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return {ph, pl}
+return {tonumber(p or '0')}
 ";
 
 /// KEYS: metric set of the period. ARGV: brand key base (`prefix:{brand}:`), period, and
 /// either nothing (every metric the brand touched in the period) or one metric.
-/// Clears `used` and the day fields (top-up units stay) and the alert claims.
+/// Clears `used`, the overage units and the day fields (top-up units stay) and the alert
+/// claims.
 /// Reply: {number of metrics reset}.
 const RESET_PERIOD: &str = r"
 local ms
@@ -188,14 +155,65 @@ if ARGV[3] then ms = {ARGV[3]} else ms = redis.call('SMEMBERS', KEYS[1]) end
 for _, m in ipairs(ms) do
   local suffix = m .. ':' .. ARGV[2]
   local counter = ARGV[1] .. 'c:' .. suffix
-  local fields = {'u'}
-  for _, f in ipairs(redis.call('HKEYS', counter)) do
-    if string.sub(f, 1, 1) == 'd' then fields[#fields + 1] = f end
+  local fields = {'u', 'o'}
+  for _, k in ipairs(redis.call('HKEYS', counter)) do
+    if string.sub(k, 1, 1) == 'd' then fields[#fields + 1] = k end
   end
   redis.call('HDEL', counter, unpack(fields))
   redis.call('DEL', ARGV[1] .. 'a:' .. suffix)
 end
 return {#ms}
+";
+
+/// KEYS: counter hash, claim set, metric set of the period, timeline, timeline sequence,
+/// and with a top-up: its record hash, the brand's top-up id list.
+/// ARGV: used (at most `MAX`), day field, expire-at ms, metric, top-up units ('' = no
+/// top-up; at most `MAX + 1`), top-up id, record JSON, status, settled JSON, then one
+/// (score, JSON) pair per event, in append order.
+/// Reply: {1, used, topup} done, {-1} the top-up id exists, {-2} the top-up units would pass
+/// `MAX`; on a refusal nothing was written.
+const RESET_COUNTER: &str = r"
+local tu = ARGV[5]
+if tu ~= '' then
+  if redis.call('EXISTS', KEYS[6]) == 1 then return {-1} end
+  local t = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
+  if t + tonumber(tu) > MAX then return {-2} end
+end
+local fields = {'u', 'o'}
+for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(k, 1, 1) == 'd' then fields[#fields + 1] = k end
+end
+redis.call('HDEL', KEYS[1], unpack(fields))
+redis.call('DEL', KEYS[2])
+if ARGV[1] ~= '0' then
+  redis.call('HSET', KEYS[1], 'u', ARGV[1], ARGV[2], ARGV[1])
+end
+if tu ~= '' then
+  if tu ~= '0' then redis.call('HINCRBY', KEYS[1], 't', tu) end
+  redis.call('HSET', KEYS[6], 'base', ARGV[7], 'status', ARGV[8], 'settled', ARGV[9])
+  redis.call('RPUSH', KEYS[7], ARGV[6])
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+  if redis.call('SADD', KEYS[3], ARGV[4]) == 1 then
+    redis.call('PEXPIREAT', KEYS[3], ARGV[3])
+  end
+end
+for i = 10, #ARGV, 2 do
+  local seq = redis.call('INCR', KEYS[5])
+  redis.call('ZADD', KEYS[4], ARGV[i], string.format('%020.0f', seq) .. ':' .. ARGV[i + 1])
+end
+local c = redis.call('HMGET', KEYS[1], 'u', 't')
+return {1, tonumber(c[1] or '0'), tonumber(c[2] or '0')}
+";
+
+/// KEYS: timeline, timeline sequence. ARGV: score (the event's time in Unix µs), JSON.
+/// The member is the zero-padded sequence number, `:`, then the JSON: members of one score
+/// sort by sequence. Reply: {sequence number}.
+const APPEND_EVENT: &str = r"
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], ARGV[1], string.format('%020.0f', seq) .. ':' .. ARGV[2])
+return {seq}
 ";
 
 /// KEYS: claim set, metric set of the period. ARGV: threshold, expire-at ms, metric.
@@ -221,25 +239,25 @@ return {1}
 ";
 
 /// KEYS: top-up record hash, counter hash of its period, metric set of its period.
-/// ARGV: requested status, resulting status, settled JSON, units, expire-at ms, metric,
-/// comma-framed list of statuses allowed to become the requested one (`,pending,`).
-/// Reply: {1} changed, {0} already there, {-1} not found, {-2, current status index}.
+/// ARGV: requested status, resulting status, settled JSON, units (at most `MAX + 1`),
+/// expire-at ms, metric, comma-framed list of statuses allowed to become the requested one
+/// (`,pending,`), comma-framed list of every status in the order the reply numbers them.
+/// Reply: {1} changed, {0} already there, {-1} not found, {-2, current status index},
+/// {-3} the period's top-up units would pass `MAX` (nothing changed).
 const SET_TOPUP_STATUS: &str = r"
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return {-1} end
 if st == ARGV[1] and ARGV[1] ~= 'pending' then return {0} end
 if not string.find(ARGV[7], ',' .. st .. ',', 1, true) then
-  local idx = {pending = 0, completed = 1, failed = 2, expired = 3}
-  return {-2, idx[st] or -1}
+  local at = string.find(ARGV[8], ',' .. st .. ',', 1, true)
+  if not at then return {-2, -1} end
+  local _, commas = string.gsub(string.sub(ARGV[8], 1, at), ',', '')
+  return {-2, commas - 1}
 end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'settled', ARGV[3])
 if ARGV[2] == 'completed' then
   local c = redis.call('HMGET', KEYS[2], 'u', 't')
-  local th, tl = n(c[2])
-  local uh, ul = n(ARGV[4])
-  th, tl = add(th, tl, uh, ul)
-  if over(th, tl) then th, tl = MAXH, MAXL end
-  redis.call('HSET', KEYS[2], 't', s(th, tl))
+  if tonumber(c[2] or '0') + tonumber(ARGV[4]) > MAX then return {-3} end
+  redis.call('HINCRBY', KEYS[2], 't', ARGV[4])
   if not c[1] and not c[2] then
     redis.call('PEXPIREAT', KEYS[2], ARGV[5])
   end
@@ -247,6 +265,7 @@ if ARGV[2] == 'completed' then
     redis.call('PEXPIREAT', KEYS[3], ARGV[5])
   end
 end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'settled', ARGV[3])
 return {1}
 ";
 
@@ -280,44 +299,74 @@ pub(crate) struct Scripts {
     pub(crate) adjust_gauge: Script,
     pub(crate) set_gauge: Script,
     pub(crate) reset_period: Script,
+    pub(crate) reset_counter: Script,
+    pub(crate) append_event: Script,
     pub(crate) claim_alert: Script,
     pub(crate) insert_topup: Script,
     pub(crate) set_topup_status: Script,
     pub(crate) list_topups: Script,
 }
 
-fn with_prelude(body: &str) -> Script {
-    Script::new(&format!("{PRELUDE}{body}"))
+/// A script with the domain's bound.
+fn bounded(body: &str) -> Script {
+    Script::new(&format!("{MAX_LINE}{body}"))
+}
+
+/// A script with the domain's bound and the number formatter.
+fn with_format(body: &str) -> Script {
+    Script::new(&format!("{MAX_LINE}{FORMAT}{body}"))
 }
 
 impl Scripts {
     pub(crate) fn new() -> Self {
         Scripts {
-            // the helpers' closures are only built on the paths that need them
-            consume: Script::new(&CONSUME.replace("--[[prelude]]", PRELUDE)),
-            release: with_prelude(RELEASE),
-            adjust_gauge: with_prelude(ADJUST_GAUGE),
-            set_gauge: with_prelude(SET_GAUGE),
+            // the hot path builds no closure: it formats at most one number, inline
+            consume: bounded(CONSUME),
+            release: with_format(RELEASE),
+            adjust_gauge: with_format(ADJUST_GAUGE),
+            set_gauge: Script::new(SET_GAUGE),
             reset_period: Script::new(RESET_PERIOD),
+            reset_counter: bounded(RESET_COUNTER),
+            append_event: Script::new(APPEND_EVENT),
             claim_alert: Script::new(CLAIM_ALERT),
             insert_topup: Script::new(INSERT_TOPUP),
-            set_topup_status: with_prelude(SET_TOPUP_STATUS),
+            set_topup_status: bounded(SET_TOPUP_STATUS),
             list_topups: Script::new(LIST_TOPUPS),
         }
     }
 
     /// Every script, to preload them.
-    pub(crate) fn all(&self) -> [&Script; 9] {
+    pub(crate) fn all(&self) -> [&Script; 11] {
         [
             &self.consume,
             &self.release,
             &self.adjust_gauge,
             &self.set_gauge,
             &self.reset_period,
+            &self.reset_counter,
+            &self.append_event,
             &self.claim_alert,
             &self.insert_topup,
             &self.set_topup_status,
             &self.list_topups,
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scripts_bound_is_the_domains() {
+        let line = MAX_LINE
+            .trim()
+            .strip_prefix("local MAX = ")
+            .map(str::to_owned);
+        assert_eq!(
+            line,
+            Some(quota_core::domain::MAX_UNITS.to_string()),
+            "the Lua prelude must carry MAX_UNITS"
+        );
     }
 }

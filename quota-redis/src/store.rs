@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use quota_core::StoreError;
+use quota_core::domain::MAX_UNITS;
 use quota_core::period::PeriodKey;
 use quota_core::store::{
-    AlertStore, ConsumeOutcome, ConsumeRequest, CounterKey, GaugeOutcome, StoreResult,
-    SubscriptionStore, TopUpStore, Usage, UsageStore,
+    AlertStore, ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome,
+    StoreResult, SubscriptionStore, TopUpStore, Usage, UsageStore,
 };
 use quota_core::subscription::Subscription;
 use quota_core::timeline::TimelineEvent;
@@ -24,24 +25,27 @@ use crate::keys::{Keys, check_brand};
 use crate::lua::Scripts;
 use crate::options::RedisOptions;
 
-/// Split base of the `u64` values exchanged with the scripts (see `lua.rs`).
-const SPLIT: u64 = 10_000_000_000;
 /// Longest a monthly billing period lasts, in days: bounds its end from its start alone.
 const MAX_PERIOD_DAYS: i64 = 31;
 /// The statuses in the order the scripts number them.
-const STATUSES: [TopUpStatus; 4] = [
+const STATUSES: [TopUpStatus; 5] = [
     TopUpStatus::Pending,
     TopUpStatus::Completed,
     TopUpStatus::Failed,
     TopUpStatus::Expired,
+    TopUpStatus::Cancelled,
 ];
+/// A quantity past the domain: every larger one decides the same way (it never fits), and
+/// the scripts' numbers stay exact.
+const PAST_DOMAIN: u64 = MAX_UNITS + 1;
 
 /// A [`quota_core::Store`] on Redis (one server) or Redis Cluster. Cheap to clone: clones
 /// share one multiplexed connection, on which concurrent calls are pipelined.
 ///
 /// Every decision (consume with its idempotency key, release, gauge change, top-up status
-/// change, alert claim, period reset) is one Lua script run with EVALSHA: one round trip,
-/// atomic on the server, hence exact across any number of processes sharing the Redis.
+/// change, alert claim, timeline append, period or counter reset) is one Lua script run with
+/// EVALSHA: one round trip, atomic on the server, hence exact across any number of processes
+/// sharing the Redis.
 #[derive(Clone, Debug)]
 pub struct RedisStore {
     inner: Arc<Inner>,
@@ -291,16 +295,43 @@ fn day_field(day: u16) -> String {
     format!("d{day}")
 }
 
-/// Joins the two exact parts a script returns (`hi * 10^10 + lo`).
-fn join(hi: i64, lo: i64) -> StoreResult<u64> {
-    let hi = u64::try_from(hi).map_err(|_| corrupt(format!("negative value part {hi}")))?;
-    let lo = u64::try_from(lo).map_err(|_| corrupt(format!("negative value part {lo}")))?;
-    if lo >= SPLIT {
-        return Err(corrupt(format!("value part {lo} out of range")));
-    }
-    hi.checked_mul(SPLIT)
-        .and_then(|h| h.checked_add(lo))
-        .ok_or_else(|| corrupt(format!("value {hi}e10+{lo} exceeds u64")))
+/// A count a script returns: within the domain (a larger or negative one means the keys
+/// hold something this store did not write).
+fn units(v: i64) -> StoreResult<u64> {
+    u64::try_from(v)
+        .ok()
+        .filter(|u| *u <= MAX_UNITS)
+        .ok_or_else(|| corrupt(format!("a script answered {v}, outside 0..={MAX_UNITS}")))
+}
+
+/// Every status, comma-framed, in the order the scripts number them (`,pending,...,`).
+fn status_list(statuses: impl IntoIterator<Item = TopUpStatus>) -> String {
+    statuses
+        .into_iter()
+        .fold(",".to_owned(), |acc, s| acc + s.as_str() + ",")
+}
+
+/// The timeline member of an event: the zero-padded sequence number, `:`, the JSON.
+fn parse_event(member: &str) -> StoreResult<TimelineEvent> {
+    let (seq, json) = member
+        .split_once(':')
+        .ok_or_else(|| corrupt(format!("timeline member {member:?} has no sequence number")))?;
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| corrupt(format!("timeline sequence {seq:?} is not a number")))?;
+    Ok(parse_json::<TimelineEvent>(json, "timeline event")?.with_seq(seq))
+}
+
+/// An event as the timeline keeps it: its time to the microsecond (the precision of its
+/// score), without a sequence number (the member carries it). Returns the score and JSON.
+fn stored_event(event: &TimelineEvent) -> StoreResult<(i64, String)> {
+    let mut stored = event.clone();
+    stored.at = event.at.trunc_subsecs(6);
+    stored.seq = 0;
+    Ok((
+        stored.at.timestamp_micros(),
+        to_json(&stored, "timeline event")?,
+    ))
 }
 
 fn parse_u64(s: Option<&str>, what: &str) -> StoreResult<u64> {
@@ -338,16 +369,22 @@ impl UsageStore for RedisStore {
         let metrics = keys.metrics(k.brand, k.period);
         let idem = req.idempotency_key.map(|i| keys.idempotency(k.brand, i));
 
+        // Bounds past the domain decide as the domain's bound does (a total never passes
+        // MAX_UNITS), so the script only ever sees exact numbers.
         let mut inv = self.inner.scripts.consume.prepare_invoke();
         inv.key(&counter).key(&metrics);
-        inv.arg(req.quantity);
+        inv.arg(req.quantity.min(PAST_DOMAIN));
         match req.ceiling {
-            Some(c) => inv.arg(c),
+            Some(c) => inv.arg(c.min(MAX_UNITS)),
             None => inv.arg(""),
         };
         inv.arg(day_field(req.day))
             .arg(self.expire_at(req.retain_until))
             .arg(k.metric);
+        match req.free_units {
+            Some(f) => inv.arg(f.min(MAX_UNITS)),
+            None => inv.arg(""),
+        };
         if let Some(idem) = &idem {
             let ttl = self.inner.opts.idempotency_ttl();
             let at_us = req.at_us;
@@ -357,53 +394,63 @@ impl UsageStore for RedisStore {
             inv.key(idem)
                 .arg(at_us)
                 .arg(at_us.saturating_add(ttl_us))
-                .arg(px);
+                .arg(px)
+                .arg(req.fingerprint);
         }
         let mut conn = self.inner.conn.clone();
         let reply: Vec<i64> = self.bounded("consume", inv.invoke_async(&mut conn)).await?;
-        let [admitted, uh, ul, th, tl, replayed]: [i64; 6] = reply
+        let [admitted, used, topup, overage, charged, flag]: [i64; 6] = reply
             .try_into()
             .map_err(|_| corrupt("the consume script answered a malformed reply"))?;
-        Ok(ConsumeOutcome {
-            admitted: admitted == 1,
-            used: join(uh, ul)?,
-            topup_units: join(th, tl)?,
-            replayed: replayed == 1,
+        if flag == 2 {
+            return Ok(ConsumeOutcome::key_reused());
+        }
+        let outcome = ConsumeOutcome::new(
+            admitted == 1,
+            units(used)?,
+            units(topup)?,
+            units(overage)?,
+            units(charged)?,
+        );
+        Ok(if flag == 1 {
+            outcome.as_replay()
+        } else {
+            outcome
         })
     }
 
     async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage> {
         check_brand(key.brand)?;
         let keys = &self.inner.keys;
-        let [uh, ul, th, tl] = self
-            .script_ints::<4>(
+        // No counter passes MAX_UNITS: giving back more is giving back everything.
+        let [used, topup, overage] = self
+            .script_ints::<3>(
                 "release",
                 &self.inner.scripts.release,
                 &[&keys.counter(key)],
-                &[&quantity.to_string(), &day_field(day)],
+                &[&quantity.min(MAX_UNITS).to_string(), &day_field(day)],
             )
             .await?;
-        Ok(Usage {
-            used: join(uh, ul)?,
-            topup_units: join(th, tl)?,
-        })
+        Ok(Usage::new(units(used)?, units(topup)?, units(overage)?))
     }
 
     async fn usage(&self, key: CounterKey<'_>) -> StoreResult<Usage> {
         check_brand(key.brand)?;
-        let (used, topup): (Option<String>, Option<String>) = self
+        let (used, topup, overage): (Option<String>, Option<String>, Option<String>) = self
             .query(
                 "usage",
                 redis::cmd("HMGET")
                     .arg(self.inner.keys.counter(key))
                     .arg("u")
-                    .arg("t"),
+                    .arg("t")
+                    .arg("o"),
             )
             .await?;
-        Ok(Usage {
-            used: parse_u64(used.as_deref(), "usage")?,
-            topup_units: parse_u64(topup.as_deref(), "top-up units")?,
-        })
+        Ok(Usage::new(
+            parse_u64(used.as_deref(), "usage")?,
+            parse_u64(topup.as_deref(), "top-up units")?,
+            parse_u64(overage.as_deref(), "overage units")?,
+        ))
     }
 
     async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>> {
@@ -444,33 +491,43 @@ impl UsageStore for RedisStore {
         ceiling: Option<u64>,
     ) -> StoreResult<GaugeOutcome> {
         check_brand(brand)?;
-        let ceiling = ceiling.map(|c| c.to_string()).unwrap_or_default();
+        // A level never passes MAX_UNITS, whatever the ceiling; a larger step never fits (up)
+        // or empties the gauge (down).
+        let ceiling = ceiling
+            .map(|c| c.min(MAX_UNITS).to_string())
+            .unwrap_or_default();
         let sign = if delta >= 0 { "+" } else { "-" };
-        let [admitted, hi, lo] = self
-            .script_ints::<3>(
+        let step = delta.unsigned_abs().min(PAST_DOMAIN);
+        let [admitted, level] = self
+            .script_ints::<2>(
                 "adjust gauge",
                 &self.inner.scripts.adjust_gauge,
                 &[&self.inner.keys.gauges(brand)],
-                &[metric, sign, &delta.unsigned_abs().to_string(), &ceiling],
+                &[metric, sign, &step.to_string(), &ceiling],
             )
             .await?;
         Ok(GaugeOutcome {
             admitted: admitted == 1,
-            level: join(hi, lo)?,
+            level: units(level)?,
         })
     }
 
     async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> StoreResult<u64> {
         check_brand(brand)?;
-        let [hi, lo] = self
-            .script_ints::<2>(
+        if level > MAX_UNITS {
+            return Err(StoreError::OutOfRange(format!(
+                "gauge level {level} is above {MAX_UNITS}"
+            )));
+        }
+        let [previous] = self
+            .script_ints::<1>(
                 "set gauge",
                 &self.inner.scripts.set_gauge,
                 &[&self.inner.keys.gauges(brand)],
                 &[metric, &level.to_string()],
             )
             .await?;
-        join(hi, lo)
+        units(previous)
     }
 
     async fn gauge(&self, brand: &str, metric: &str) -> StoreResult<u64> {
@@ -509,9 +566,137 @@ impl UsageStore for RedisStore {
         Ok(())
     }
 
+    async fn reset_counter(&self, reset: &CounterReset<'_>) -> StoreResult<Usage> {
+        let key = reset.key;
+        check_brand(key.brand)?;
+        if reset.used > MAX_UNITS {
+            return Err(StoreError::OutOfRange(format!(
+                "usage {} is above {MAX_UNITS}",
+                reset.used
+            )));
+        }
+        let events = reset
+            .events
+            .iter()
+            .map(stored_event)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let topup = match reset.topup {
+            Some(t) if t.brand != key.brand => {
+                return Err(invalid_config(format!(
+                    "top-up {:?} of brand {:?} cannot join a counter of brand {:?}",
+                    t.id, t.brand, key.brand
+                )));
+            }
+            Some(t) => Some((
+                t,
+                to_json(t, "top-up")?,
+                to_json(&t.settled_at, "top-up settlement")?,
+            )),
+            None => None,
+        };
+        let keys = &self.inner.keys;
+        let mut inv = self.inner.scripts.reset_counter.prepare_invoke();
+        inv.key(keys.counter(key))
+            .key(keys.claims(key))
+            .key(keys.metrics(key.brand, key.period))
+            .key(keys.timeline(key.brand))
+            .key(keys.timeline_seq(key.brand));
+        inv.arg(reset.used)
+            .arg(day_field(reset.day))
+            .arg(self.expire_at(reset.retain_until))
+            .arg(key.metric);
+        // The id -> top-up index lives outside the brand's slot: it is claimed before the
+        // script (which is all or nothing) and given back if the script refuses.
+        let mut claimed = None;
+        match &topup {
+            Some((t, json, settled)) => {
+                if let Claim::New(index) = self.claim_topup_id(&t.id, json).await? {
+                    claimed = Some(index);
+                }
+                inv.key(keys.topup(key.brand, &t.id))
+                    .key(keys.topup_list(key.brand))
+                    .arg(t.units.min(PAST_DOMAIN))
+                    .arg(&t.id)
+                    .arg(json)
+                    .arg(t.status.as_str())
+                    .arg(settled);
+            }
+            None => {
+                inv.arg("").arg("").arg("").arg("").arg("");
+            }
+        }
+        for (score, json) in &events {
+            inv.arg(*score).arg(json);
+        }
+        let mut conn = self.inner.conn.clone();
+        // On a transport error it is unknown whether the script ran: the claim stays (a retry
+        // with the same top-up finds its own JSON there, as an insert's retry does).
+        let reply: Vec<i64> = self
+            .bounded("reset counter", inv.invoke_async(&mut conn))
+            .await?;
+        let refused = match reply.as_slice() {
+            [1, used, topup_units] => {
+                return Ok(Usage::new(units(*used)?, units(*topup_units)?, 0));
+            }
+            [-1] => StoreError::Conflict(format!(
+                "top-up {:?} already exists",
+                reset.topup.map_or("", |t| t.id.as_str())
+            )),
+            [-2] => {
+                StoreError::OutOfRange(format!("the period's top-up units would pass {MAX_UNITS}"))
+            }
+            other => corrupt(format!("the reset counter script answered {other:?}")),
+        };
+        if let Some(index) = claimed {
+            // Best effort: the refusal is the answer; a claim left behind (Redis went away
+            // just now) only holds the id for this very top-up.
+            let _gone: StoreResult<i64> = self
+                .query("reset counter", redis::cmd("DEL").arg(index))
+                .await;
+        }
+        Err(refused)
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         let _pong: String = self.query("ping", &redis::cmd("PING")).await?;
         Ok(())
+    }
+}
+
+/// How [`RedisStore::claim_topup_id`] found a top-up id.
+enum Claim {
+    /// This call claimed it: the index key.
+    New(String),
+    /// It was claimed already, by a write of this very top-up that failed half-way or
+    /// succeeded (the record's script tells which).
+    Own,
+}
+
+impl RedisStore {
+    /// Claims a top-up id in the id -> top-up index (`SET NX` with the top-up's JSON). An
+    /// index that holds this top-up's JSON already is a retry's ([`Claim::Own`]); any other
+    /// holder is a [`StoreError::Conflict`].
+    async fn claim_topup_id(&self, id: &str, json: &str) -> StoreResult<Claim> {
+        let index = self.inner.keys.topup_index(id);
+        let set: Value = self
+            .query(
+                "insert top-up",
+                redis::cmd("SET").arg(&index).arg(json).arg("NX"),
+            )
+            .await?;
+        if set != Value::Nil {
+            return Ok(Claim::New(index));
+        }
+        let existing: Option<String> = self
+            .query("insert top-up", redis::cmd("GET").arg(&index))
+            .await?;
+        if existing.as_deref() == Some(json) {
+            Ok(Claim::Own)
+        } else {
+            Err(StoreError::Conflict(format!(
+                "top-up {id:?} already exists"
+            )))
+        }
     }
 }
 
@@ -522,23 +707,8 @@ impl TopUpStore for RedisStore {
         let keys = &self.inner.keys;
         let conflict = || StoreError::Conflict(format!("top-up {:?} already exists", topup.id));
         let json = to_json(topup, "top-up")?;
-        // The id -> top-up index lives outside the brand's slot, so it is claimed first with
-        // SET NX; a retry of an insert that failed half-way finds its own JSON there.
-        let index = keys.topup_index(&topup.id);
-        let set: Value = self
-            .query(
-                "insert top-up",
-                redis::cmd("SET").arg(&index).arg(&json).arg("NX"),
-            )
-            .await?;
-        if set == Value::Nil {
-            let existing: Option<String> = self
-                .query("insert top-up", redis::cmd("GET").arg(&index))
-                .await?;
-            if existing.as_deref() != Some(json.as_str()) {
-                return Err(conflict());
-            }
-        }
+        // The id -> top-up index lives outside the brand's slot, so it is claimed first.
+        let _claim = self.claim_topup_id(&topup.id, &json).await?;
         let settled = to_json(&topup.settled_at, "top-up settlement")?;
         let [inserted] = self
             .script_ints::<1>(
@@ -581,10 +751,7 @@ impl TopUpStore for RedisStore {
             to
         };
         // Which statuses may become `to` is the core's rule; the script only checks it.
-        let allowed: String = STATUSES
-            .iter()
-            .filter(|s| s.can_become(to))
-            .fold(",".to_owned(), |acc, s| acc + s.as_str() + ",");
+        let allowed = status_list(STATUSES.into_iter().filter(|s| s.can_become(to)));
         let keys = &self.inner.keys;
         let counter_key = CounterKey::new(&base.brand, &base.metric, base.period);
         let settled = to_json(&Some(at), "top-up settlement")?;
@@ -596,10 +763,11 @@ impl TopUpStore for RedisStore {
                 .arg(to.as_str())
                 .arg(target.as_str())
                 .arg(&settled)
-                .arg(base.units)
+                .arg(base.units.min(PAST_DOMAIN))
                 .arg(self.period_expire_at(base.period))
                 .arg(&base.metric)
-                .arg(&allowed);
+                .arg(&allowed)
+                .arg(status_list(STATUSES));
             let mut conn = self.inner.conn.clone();
             self.bounded("set top-up status", inv.invoke_async(&mut conn))
                 .await?
@@ -621,6 +789,9 @@ impl TopUpStore for RedisStore {
                 Ok(TopUpTransition::new(topup, false))
             }
             [-1] => Err(not_found()),
+            [-3] => Err(StoreError::OutOfRange(format!(
+                "top-up {id:?} would take the period's top-up units past {MAX_UNITS}"
+            ))),
             [-2, current] => {
                 let current = usize::try_from(*current)
                     .ok()
@@ -725,18 +896,22 @@ impl AlertStore for RedisStore {
         Ok(out)
     }
 
-    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<()> {
+    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<u64> {
         check_brand(&event.brand)?;
-        let json = to_json(event, "timeline event")?;
-        let _len: i64 = self
-            .query(
+        let (score, json) = stored_event(event)?;
+        let keys = &self.inner.keys;
+        let [seq] = self
+            .script_ints::<1>(
                 "append event",
-                redis::cmd("RPUSH")
-                    .arg(self.inner.keys.timeline(&event.brand))
-                    .arg(json),
+                &self.inner.scripts.append_event,
+                &[
+                    &keys.timeline(&event.brand),
+                    &keys.timeline_seq(&event.brand),
+                ],
+                &[&score.to_string(), &json],
             )
             .await?;
-        Ok(())
+        u64::try_from(seq).map_err(|_| corrupt(format!("timeline sequence {seq}")))
     }
 
     async fn events(&self, brand: &str, limit: usize) -> StoreResult<Vec<TimelineEvent>> {
@@ -744,20 +919,19 @@ impl AlertStore for RedisStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let start = i64::try_from(limit).map_or(i64::MIN, i64::wrapping_neg);
+        // Newest first: by score (time) descending, and members of one score (zero-padded
+        // sequence numbers first) descending.
+        let stop = i64::try_from(limit).map_or(-1, |l| l.saturating_sub(1));
         let raw: Vec<String> = self
             .query(
                 "events",
-                redis::cmd("LRANGE")
+                redis::cmd("ZREVRANGE")
                     .arg(self.inner.keys.timeline(brand))
-                    .arg(start)
-                    .arg(-1),
+                    .arg(0)
+                    .arg(stop),
             )
             .await?;
-        raw.iter()
-            .rev()
-            .map(|j| parse_json(j, "timeline event"))
-            .collect()
+        raw.iter().map(|m| parse_event(m)).collect()
     }
 }
 
@@ -832,4 +1006,58 @@ fn check_share_id(id: &str) -> StoreResult<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use quota_core::threshold::Severity;
+    use quota_core::timeline::EventKind;
+
+    use super::*;
+
+    #[test]
+    fn every_status_is_listed_once_and_parses_back() {
+        let list = status_list(STATUSES);
+        assert_eq!(list, ",pending,completed,failed,expired,cancelled,");
+        for (i, name) in list.trim_matches(',').split(',').enumerate() {
+            assert_eq!(TopUpStatus::parse(name), Some(STATUSES[i]));
+        }
+    }
+
+    #[test]
+    fn counts_outside_the_domain_are_corrupt() {
+        assert_eq!(units(0).unwrap(), 0);
+        assert_eq!(units(1_000_000_000_000_000).unwrap(), MAX_UNITS);
+        for bad in [-1, 1_000_000_000_000_001, i64::MAX] {
+            let e = units(bad).unwrap_err();
+            assert!(matches!(e, StoreError::Corrupt(_)), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_stored_event_keeps_microseconds_and_reads_back_with_its_sequence() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+            + chrono::Duration::nanoseconds(123_456_789);
+        let event = TimelineEvent::new(
+            "b",
+            at,
+            PeriodKey(20261101),
+            None,
+            Severity::Info,
+            EventKind::PeriodReset { reason: "r".into() },
+        )
+        .with_seq(77);
+        let (score, json) = stored_event(&event).unwrap();
+        assert_eq!(score, at.timestamp_micros());
+        let back = parse_event(&format!("{:020}:{json}", 12)).unwrap();
+        let mut want = event.with_seq(12);
+        want.at = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+            + chrono::Duration::microseconds(123_456);
+        assert_eq!(back, want);
+        for bad in ["", "12", "x:{}", "12:{"] {
+            let e = parse_event(bad).unwrap_err();
+            assert!(matches!(e, StoreError::Corrupt(_)), "{bad:?}: {e}");
+        }
+    }
 }

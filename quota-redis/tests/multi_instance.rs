@@ -48,7 +48,9 @@ async fn four_instances_admit_exactly_the_limit(backend: Backend) {
                         quantity: 1,
                         ceiling: Some(LIMIT),
                         // half of the calls carry an idempotency key (each a new one)
+                        free_units: None,
                         idempotency_key: (t % 2 == 0).then_some(key.as_str()),
+                        fingerprint: 1,
                         day: 24,
                         at_us: at.timestamp_micros(),
                         retain_until: at + Duration::days(40),
