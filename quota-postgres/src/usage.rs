@@ -46,9 +46,6 @@ SELECT TRUE AS admitted, c.used, c.topup_units, c.overage_units, c.charged_units
        FALSE AS replayed, FALSE AS key_reused
 FROM c";
 
-/// The columns of a counter, in [`usage_of`]'s names.
-const USAGE_COLUMNS: &str = "used, topup_units, overage_units";
-
 fn period(p: PeriodKey) -> i64 {
     i64::from(p.0)
 }
@@ -267,10 +264,10 @@ impl PostgresStore {
     }
 
     async fn usage_now(&self, key: CounterKey<'_>) -> StoreResult<Usage> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USAGE_COLUMNS} FROM usage_counters
-             WHERE brand = $1 AND metric = $2 AND period = $3"
-        )))
+        let row = sqlx::query(
+            "SELECT used, topup_units, overage_units FROM usage_counters
+             WHERE brand = $1 AND metric = $2 AND period = $3",
+        )
         .bind(key.brand)
         .bind(key.metric)
         .bind(period(key.period))
@@ -386,7 +383,7 @@ struct UsagePoint<'a> {
 }
 
 /// Writes `point` into `key`'s (just reset) counter and records a `reset_target` ledger row
-/// when it has usage. Returns the counter's columns ([`USAGE_COLUMNS`]).
+/// when it has usage. Returns the counter's `used`, `topup_units` and `overage_units`.
 async fn write_usage_point(
     conn: &mut PgConnection,
     key: CounterKey<'_>,
@@ -433,9 +430,9 @@ impl UsageStore for PostgresStore {
 
     async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage> {
         self.bounded(async {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT {USAGE_COLUMNS} FROM quota_release($1, $2, $3, $4, $5)"
-            )))
+            let row = sqlx::query(
+                "SELECT used, topup_units, overage_units FROM quota_release($1, $2, $3, $4, $5)",
+            )
             .bind(key.brand)
             .bind(key.metric)
             .bind(period(key.period))
