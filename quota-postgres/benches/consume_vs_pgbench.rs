@@ -76,7 +76,10 @@ async fn ours(store: &Arc<PostgresStore>, clients: usize, secs: u64) -> f64 {
                         key: CounterKey::new(&brand, "ai_generations", PeriodKey(20261101)),
                         quantity: 1,
                         ceiling: Some(1_000_000_000),
+                        // As the guard sends it for a billed metric: overage is counted.
+                        free_units: Some(800_000_000),
                         idempotency_key: None,
+                        fingerprint: 0,
                         day: 24,
                         at_us: at.timestamp_micros(),
                         retain_until: at + chrono::Duration::days(60),

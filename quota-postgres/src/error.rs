@@ -1,8 +1,10 @@
-//! Mapping of sqlx / Postgres errors onto [`StoreError`] kinds, and the BIGINT range rules.
+//! Mapping of sqlx / Postgres errors onto [`StoreError`] kinds, and how `u64` values of the
+//! API become BIGINT parameters.
 
 use std::time::Duration;
 
 use quota_core::StoreError;
+use quota_core::domain::MAX_UNITS;
 
 /// The largest value a Postgres `BIGINT` holds, as `u64`.
 pub const BIGINT_MAX: u64 = i64::MAX.unsigned_abs();
@@ -20,6 +22,29 @@ pub(crate) fn to_bigint(value: u64, what: &str) -> Result<i64, StoreError> {
 /// Clamps a bound (ceiling) into BIGINT: nothing stored can exceed [`BIGINT_MAX`] anyway.
 pub(crate) fn clamp_to_bigint(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A bound (ceiling, free units) as a parameter: any `u64`, clamped to the domain's bound
+/// ([`MAX_UNITS`]), past which no total can go anyway.
+pub(crate) fn bound_param(value: u64) -> i64 {
+    clamp_to_bigint(value.min(MAX_UNITS))
+}
+
+/// A consume's quantity as a parameter: any `u64`, clamped to one unit past the domain's
+/// bound, which never fits (so the SQL sums stay far from the BIGINT range).
+pub(crate) fn quantity_param(value: u64) -> i64 {
+    clamp_to_bigint(value.min(MAX_UNITS.saturating_add(1)))
+}
+
+/// Refuses a total (usage point, gauge level, top-up units) above the domain's bound with
+/// [`StoreError::OutOfRange`].
+pub(crate) fn within_domain(value: u64, what: &str) -> Result<i64, StoreError> {
+    if value > MAX_UNITS {
+        return Err(StoreError::OutOfRange(format!(
+            "{what} {value} is above {MAX_UNITS}, the most units a total may hold"
+        )));
+    }
+    Ok(clamp_to_bigint(value))
 }
 
 /// Reads a BIGINT that must not be negative.

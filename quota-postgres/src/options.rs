@@ -19,6 +19,7 @@ pub struct PostgresOptions {
     max_connections: u32,
     acquire_timeout: Duration,
     statement_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
     idempotency_ttl: Duration,
     idle_check_after: Duration,
     run_migrations: bool,
@@ -31,6 +32,7 @@ impl Default for PostgresOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Some(Duration::from_secs(10)),
+            request_timeout: Some(Duration::from_secs(15)),
             idempotency_ttl: DEFAULT_IDEMPOTENCY_TTL,
             idle_check_after: Duration::from_secs(1),
             run_migrations: true,
@@ -40,8 +42,8 @@ impl Default for PostgresOptions {
 }
 
 impl PostgresOptions {
-    /// Defaults: 10 connections (and 10 for consumes), 5 s acquire timeout, 10 s statement timeout, idempotency
-    /// keys kept 24 h, migrations run at connect.
+    /// Defaults: 10 connections (and 10 for consumes), 5 s acquire timeout, 10 s statement
+    /// timeout, 15 s request timeout, idempotency keys kept 24 h, migrations run at connect.
     pub fn new() -> Self {
         PostgresOptions::default()
     }
@@ -66,6 +68,19 @@ impl PostgresOptions {
     #[must_use]
     pub fn set_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
+        self
+    }
+
+    /// Client-side deadline of every store call, from acquiring a connection to reading the
+    /// last row (`None` = none). A call past it fails with
+    /// [`quota_core::StoreError::Timeout`]: a server that stalls (stopped, swapping, a network
+    /// that drops packets) answers nothing, so neither the acquire timeout nor the server-side
+    /// statement timeout would end the call. Keep it above the statement timeout so a slow
+    /// statement is cancelled by the server first. A call cut by the deadline has an unknown
+    /// outcome, like any call whose answer was lost: retry a consume with its idempotency key.
+    #[must_use]
+    pub fn set_request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.request_timeout = timeout;
         self
     }
 
@@ -121,6 +136,11 @@ impl PostgresOptions {
     /// Statement timeout.
     pub fn statement_timeout(&self) -> Option<Duration> {
         self.statement_timeout
+    }
+
+    /// Client-side deadline of every store call.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        self.request_timeout
     }
 
     /// Idempotency key time to live.

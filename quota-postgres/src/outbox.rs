@@ -63,75 +63,84 @@ fn limit_param(limit: usize) -> i64 {
 #[async_trait]
 impl OutboxStore for PostgresStore {
     async fn enqueue(&self, message: &OutboxMessage) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO alert_outbox (id, sink, payload, due_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&message.id)
-        .bind(&message.sink)
-        .bind(Json(&message.payload))
-        .bind(message.due_at)
-        .execute(&self.pool)
+        self.bounded(async {
+            let done = sqlx::query(
+                "INSERT INTO alert_outbox (id, sink, payload, due_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&message.id)
+            .bind(&message.sink)
+            .bind(Json(&message.payload))
+            .bind(message.due_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err("outbox enqueue", e))?;
+            Ok(done.rows_affected() == 1)
+        })
         .await
-        .map_err(|e| self.err("outbox enqueue", e))?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn claim_due(&self, req: &ClaimRequest<'_>) -> StoreResult<Vec<ClaimedMessage>> {
-        if req.sinks.is_empty() || req.limit == 0 {
-            return Ok(Vec::new());
-        }
-        let until = lease_deadline(req.now, req.lease);
-        let sinks: Vec<&str> = req.sinks.to_vec();
-        let rows: Vec<(String, String, Json<serde_json::Value>, DateTime<Utc>, i32)> =
-            sqlx::query_as(
-                "WITH due AS (
-                     SELECT id FROM alert_outbox
-                     WHERE status = 'pending' AND sink = ANY($1) AND due_at <= $2
-                       AND (leased_until IS NULL OR leased_until <= $2)
-                     ORDER BY due_at, id
-                     LIMIT $4
-                     FOR UPDATE SKIP LOCKED
-                 )
-                 UPDATE alert_outbox o
-                 SET attempts = o.attempts + 1, leased_until = $3
-                 FROM due WHERE o.id = due.id
-                 RETURNING o.id, o.sink, o.payload, o.due_at, o.attempts",
-            )
-            .bind(&sinks)
-            .bind(req.now)
-            .bind(until)
-            .bind(limit_param(req.limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.err("outbox claim", e))?;
-        let mut claimed = rows
-            .into_iter()
-            .map(|(id, sink, Json(payload), due_at, n)| {
-                Ok(ClaimedMessage::new(
-                    OutboxMessage::new(id, sink, payload, due_at),
-                    attempts(n)?,
-                    until,
-                ))
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        // RETURNING has no order: restore the claim order.
-        claimed.sort_by(|a, b| {
-            (a.message.due_at, &a.message.id).cmp(&(b.message.due_at, &b.message.id))
-        });
-        Ok(claimed)
+        self.bounded(async {
+            if req.sinks.is_empty() || req.limit == 0 {
+                return Ok(Vec::new());
+            }
+            let until = lease_deadline(req.now, req.lease);
+            let sinks: Vec<&str> = req.sinks.to_vec();
+            let rows: Vec<(String, String, Json<serde_json::Value>, DateTime<Utc>, i32)> =
+                sqlx::query_as(
+                    "WITH due AS (
+                         SELECT id FROM alert_outbox
+                         WHERE status = 'pending' AND sink = ANY($1) AND due_at <= $2
+                           AND (leased_until IS NULL OR leased_until <= $2)
+                         ORDER BY due_at, id
+                         LIMIT $4
+                         FOR UPDATE SKIP LOCKED
+                     )
+                     UPDATE alert_outbox o
+                     SET attempts = o.attempts + 1, leased_until = $3
+                     FROM due WHERE o.id = due.id
+                     RETURNING o.id, o.sink, o.payload, o.due_at, o.attempts",
+                )
+                .bind(&sinks)
+                .bind(req.now)
+                .bind(until)
+                .bind(limit_param(req.limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.err("outbox claim", e))?;
+            let mut claimed = rows
+                .into_iter()
+                .map(|(id, sink, Json(payload), due_at, n)| {
+                    Ok(ClaimedMessage::new(
+                        OutboxMessage::new(id, sink, payload, due_at),
+                        attempts(n)?,
+                        until,
+                    ))
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            // RETURNING has no order: restore the claim order.
+            claimed.sort_by(|a, b| {
+                (a.message.due_at, &a.message.id).cmp(&(b.message.due_at, &b.message.id))
+            });
+            Ok(claimed)
+        })
+        .await
     }
 
     async fn ack(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE alert_outbox SET status = 'delivered', leased_until = NULL
-             WHERE id = $1 AND status = 'pending'",
-        )
-        .bind(id)
-        .execute(&self.pool)
+        self.bounded(async {
+            let done = sqlx::query(
+                "UPDATE alert_outbox SET status = 'delivered', leased_until = NULL
+                 WHERE id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err("outbox ack", e))?;
+            Ok(done.rows_affected() == 1)
+        })
         .await
-        .map_err(|e| self.err("outbox ack", e))?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn reschedule(
@@ -140,44 +149,53 @@ impl OutboxStore for PostgresStore {
         due_at: DateTime<Utc>,
         error: &str,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE alert_outbox SET due_at = $3, leased_until = NULL, last_error = $4
-             WHERE id = $1 AND attempts = $2 AND status = 'pending'",
-        )
-        .bind(&lease.id)
-        .bind(attempt_param(lease.attempt))
-        .bind(due_at)
-        .bind(error)
-        .execute(&self.pool)
+        self.bounded(async {
+            let done = sqlx::query(
+                "UPDATE alert_outbox SET due_at = $3, leased_until = NULL, last_error = $4
+                 WHERE id = $1 AND attempts = $2 AND status = 'pending'",
+            )
+            .bind(&lease.id)
+            .bind(attempt_param(lease.attempt))
+            .bind(due_at)
+            .bind(error)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err("outbox reschedule", e))?;
+            Ok(done.rows_affected() == 1)
+        })
         .await
-        .map_err(|e| self.err("outbox reschedule", e))?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn dead_letter(&self, lease: &OutboxLease, error: &str) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE alert_outbox SET status = 'dead', leased_until = NULL, last_error = $3
-             WHERE id = $1 AND attempts = $2 AND status = 'pending'",
-        )
-        .bind(&lease.id)
-        .bind(attempt_param(lease.attempt))
-        .bind(error)
-        .execute(&self.pool)
+        self.bounded(async {
+            let done = sqlx::query(
+                "UPDATE alert_outbox SET status = 'dead', leased_until = NULL, last_error = $3
+                 WHERE id = $1 AND attempts = $2 AND status = 'pending'",
+            )
+            .bind(&lease.id)
+            .bind(attempt_param(lease.attempt))
+            .bind(error)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err("outbox dead_letter", e))?;
+            Ok(done.rows_affected() == 1)
+        })
         .await
-        .map_err(|e| self.err("outbox dead_letter", e))?;
-        Ok(done.rows_affected() == 1)
     }
 
     async fn outbox_record(&self, id: &str) -> StoreResult<Option<OutboxRecord>> {
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT id, sink, payload, due_at, status, attempts, leased_until, last_error
-             FROM alert_outbox WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
+        self.bounded(async {
+            let row: Option<Row> = sqlx::query_as(
+                "SELECT id, sink, payload, due_at, status, attempts, leased_until, last_error
+                 FROM alert_outbox WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.err("outbox read", e))?;
+            row.map(record).transpose()
+        })
         .await
-        .map_err(|e| self.err("outbox read", e))?;
-        row.map(record).transpose()
     }
 
     async fn outbox_records(
@@ -186,27 +204,33 @@ impl OutboxStore for PostgresStore {
         status: OutboxStatus,
         limit: usize,
     ) -> StoreResult<Vec<OutboxRecord>> {
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, sink, payload, due_at, status, attempts, leased_until, last_error
-             FROM alert_outbox WHERE sink = $1 AND status = $2
-             ORDER BY due_at, id LIMIT $3",
-        )
-        .bind(sink)
-        .bind(status.as_str())
-        .bind(limit_param(limit))
-        .fetch_all(&self.pool)
+        self.bounded(async {
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT id, sink, payload, due_at, status, attempts, leased_until, last_error
+                 FROM alert_outbox WHERE sink = $1 AND status = $2
+                 ORDER BY due_at, id LIMIT $3",
+            )
+            .bind(sink)
+            .bind(status.as_str())
+            .bind(limit_param(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.err("outbox list", e))?;
+            rows.into_iter().map(record).collect()
+        })
         .await
-        .map_err(|e| self.err("outbox list", e))?;
-        rows.into_iter().map(record).collect()
     }
 
     async fn purge_outbox(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done =
-            sqlx::query("DELETE FROM alert_outbox WHERE status <> 'pending' AND due_at < $1")
-                .bind(before)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| self.err("outbox purge", e))?;
-        Ok(done.rows_affected())
+        self.bounded(async {
+            let done =
+                sqlx::query("DELETE FROM alert_outbox WHERE status <> 'pending' AND due_at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| self.err("outbox purge", e))?;
+            Ok(done.rows_affected())
+        })
+        .await
     }
 }

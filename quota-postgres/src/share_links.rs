@@ -16,38 +16,47 @@ impl PostgresStore {
         at: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO share_link_revocations (token_id, brand, revoked_at, expires_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (token_id) DO NOTHING",
-        )
-        .bind(token_id)
-        .bind(brand)
-        .bind(at)
-        .bind(expires_at)
-        .execute(&self.pool)
+        self.bounded(async {
+            let done = sqlx::query(
+                "INSERT INTO share_link_revocations (token_id, brand, revoked_at, expires_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (token_id) DO NOTHING",
+            )
+            .bind(token_id)
+            .bind(brand)
+            .bind(at)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.err("revoke_share_link", e))?;
+            Ok(done.rows_affected() == 1)
+        })
         .await
-        .map_err(|e| self.err("revoke_share_link", e))?;
-        Ok(done.rows_affected() == 1)
     }
 
     /// Whether `token_id` was revoked.
     pub async fn is_share_link_revoked(&self, token_id: &str) -> StoreResult<bool> {
-        let row: Option<(i32,)> =
-            sqlx::query_as("SELECT 1 FROM share_link_revocations WHERE token_id = $1")
-                .bind(token_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| self.err("is_share_link_revoked", e))?;
-        Ok(row.is_some())
+        self.bounded(async {
+            let row: Option<(i32,)> =
+                sqlx::query_as("SELECT 1 FROM share_link_revocations WHERE token_id = $1")
+                    .bind(token_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| self.err("is_share_link_revoked", e))?;
+            Ok(row.is_some())
+        })
+        .await
     }
 
     /// Deletes revocations of tokens that expired before `now` (they are refused anyway).
     pub async fn purge_revocations(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM share_link_revocations WHERE expires_at < $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.err("purge_revocations", e))?;
-        Ok(done.rows_affected())
+        self.bounded(async {
+            let done = sqlx::query("DELETE FROM share_link_revocations WHERE expires_at < $1")
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.err("purge_revocations", e))?;
+            Ok(done.rows_affected())
+        })
+        .await
     }
 }

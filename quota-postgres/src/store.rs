@@ -29,6 +29,7 @@ pub struct PostgresStore {
     pub(crate) lane: Option<Arc<Lane>>,
     pub(crate) idempotency_ttl: Duration,
     pub(crate) statement_timeout: Option<Duration>,
+    pub(crate) request_timeout: Option<Duration>,
 }
 
 impl PostgresStore {
@@ -80,6 +81,7 @@ impl PostgresStore {
             lane,
             idempotency_ttl: options.idempotency_ttl(),
             statement_timeout: options.statement_timeout(),
+            request_timeout: options.request_timeout(),
         };
         if options.run_migrations() {
             store.migrate().await?;
@@ -90,7 +92,8 @@ impl PostgresStore {
     }
 
     /// Wraps an existing pool and runs the embedded migrations. Idempotency keys are kept
-    /// for the default 24 h (see [`PostgresStore::with_idempotency_ttl`]). Consumes get as
+    /// for the default 24 h (see [`PostgresStore::with_idempotency_ttl`]) and calls have the
+    /// default request timeout ([`PostgresOptions::set_request_timeout`]). Consumes get as
     /// many dedicated connections as the pool's maximum, opened with its connect options
     /// (see [`PostgresOptions::set_consume_connections`]).
     pub async fn from_pool(pool: PgPool) -> StoreResult<Self> {
@@ -106,6 +109,7 @@ impl PostgresStore {
             pool,
             idempotency_ttl: PostgresOptions::new().idempotency_ttl(),
             statement_timeout: None,
+            request_timeout: PostgresOptions::new().request_timeout(),
         };
         store.migrate().await?;
         Ok(store)
@@ -141,11 +145,28 @@ impl PostgresStore {
     }
 
     async fn ping_pool(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.err("ping", e))
+        self.bounded(async {
+            sqlx::query("SELECT 1")
+                .execute(&self.pool)
+                .await
+                .map(|_| ())
+                .map_err(|e| self.err("ping", e))
+        })
+        .await
+    }
+
+    /// Runs one store call within the request timeout: past it the call is dropped (its
+    /// connection with it, see [`crate::lane`]) and fails with [`StoreError::Timeout`].
+    pub(crate) async fn bounded<T>(
+        &self,
+        call: impl Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        match self.request_timeout {
+            Some(limit) => tokio::time::timeout(limit, call)
+                .await
+                .unwrap_or(Err(StoreError::Timeout(limit))),
+            None => call.await,
+        }
     }
 
     /// Maps a sqlx error of operation `op`.
@@ -170,24 +191,27 @@ impl PostgresStore {
     /// (with their daily buckets, which live in the counter row, and alert claims) whose `retain_until` is before `now`.
     /// The ledger, top-ups and timeline are kept. Returns the number of rows deleted.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> StoreResult<u64> {
-        let row: (i64,) = sqlx::query_as(
-            "WITH keys AS (
-                 DELETE FROM usage_idempotency_keys WHERE expires_at <= $1 RETURNING 1
-             ), counters AS (
-                 DELETE FROM usage_counters WHERE retain_until < $1
-                 RETURNING brand, metric, period
-             ), claims AS (
-                 DELETE FROM alert_claims a USING counters c
-                 WHERE a.brand = c.brand AND a.metric = c.metric AND a.period = c.period
-                 RETURNING 1
-             )
-             SELECT (SELECT count(*) FROM keys) + (SELECT count(*) FROM counters)
-                  + (SELECT count(*) FROM claims)",
-        )
-        .bind(now)
-        .fetch_one(&self.pool)
+        self.bounded(async {
+            let row: (i64,) = sqlx::query_as(
+                "WITH keys AS (
+                     DELETE FROM usage_idempotency_keys WHERE expires_at <= $1 RETURNING 1
+                 ), counters AS (
+                     DELETE FROM usage_counters WHERE retain_until < $1
+                     RETURNING brand, metric, period
+                 ), claims AS (
+                     DELETE FROM alert_claims a USING counters c
+                     WHERE a.brand = c.brand AND a.metric = c.metric AND a.period = c.period
+                     RETURNING 1
+                 )
+                 SELECT (SELECT count(*) FROM keys) + (SELECT count(*) FROM counters)
+                      + (SELECT count(*) FROM claims)",
+            )
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.err("purge_expired", e))?;
+            Ok(u64::try_from(row.0).unwrap_or(0))
+        })
         .await
-        .map_err(|e| self.err("purge_expired", e))?;
-        Ok(u64::try_from(row.0).unwrap_or(0))
     }
 }

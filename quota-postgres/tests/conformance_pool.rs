@@ -18,7 +18,8 @@ async fn make_store() -> Arc<dyn Store> {
                 .set_consume_connections(0),
         )
         .await;
-    Arc::new(common::Owned::new(store, db))
+    db.drop_with_runtime();
+    Arc::new(store)
 }
 
 quota_core::store_conformance_tests!(make_store);

@@ -17,16 +17,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use quota_core::PeriodKey;
-use quota_core::store::{
-    AlertStore, ConsumeOutcome, ConsumeRequest, CounterKey, GaugeOutcome, StoreResult,
-    SubscriptionStore, TopUpStore, Usage, UsageStore,
-};
-use quota_core::subscription::Subscription;
-use quota_core::timeline::TimelineEvent;
-use quota_core::topup::{TopUpStatus, TopUpTransition, UsageTopUp};
+use chrono::Utc;
 use quota_postgres::{PostgresOptions, PostgresStore};
 use sqlx::Connection;
 
@@ -154,6 +145,18 @@ impl TestDb {
     pub async fn store(&self, options: PostgresOptions) -> PostgresStore {
         PostgresStore::connect(&self.url, options).await.unwrap()
     }
+
+    /// Keeps the database until the current tokio runtime shuts down (the end of its
+    /// `#[tokio::test]`, also after a panic), then drops it. This lets a test hand out the
+    /// `PostgresStore` itself as an `Arc<dyn Store>`: no wrapper that owns the database and
+    /// forwards the store traits, hence no forwarding to forget (a wrapper that misses a
+    /// provided method such as `recent_topups` silently tests the trait's default instead).
+    pub fn drop_with_runtime(self) {
+        tokio::spawn(async move {
+            let _db = self;
+            std::future::pending::<()>().await;
+        });
+    }
 }
 
 impl Drop for TestDb {
@@ -187,112 +190,5 @@ impl Drop for TestDb {
                 self.name
             );
         }
-    }
-}
-
-/// A `PostgresStore` that owns its test database: the database goes when the store does.
-pub struct Owned {
-    pub store: PostgresStore,
-    _db: TestDb,
-}
-
-impl Owned {
-    pub fn new(store: PostgresStore, db: TestDb) -> Self {
-        Owned { store, _db: db }
-    }
-}
-
-#[async_trait]
-impl UsageStore for Owned {
-    async fn consume(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome> {
-        self.store.consume(req).await
-    }
-    async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage> {
-        self.store.release(key, quantity, day).await
-    }
-    async fn usage(&self, key: CounterKey<'_>) -> StoreResult<Usage> {
-        self.store.usage(key).await
-    }
-    async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>> {
-        self.store.daily_usage(key).await
-    }
-    async fn adjust_gauge(
-        &self,
-        brand: &str,
-        metric: &str,
-        delta: i64,
-        ceiling: Option<u64>,
-    ) -> StoreResult<GaugeOutcome> {
-        self.store.adjust_gauge(brand, metric, delta, ceiling).await
-    }
-    async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> StoreResult<u64> {
-        self.store.set_gauge(brand, metric, level).await
-    }
-    async fn gauge(&self, brand: &str, metric: &str) -> StoreResult<u64> {
-        self.store.gauge(brand, metric).await
-    }
-    async fn reset_period(
-        &self,
-        brand: &str,
-        metric: Option<&str>,
-        period: PeriodKey,
-    ) -> StoreResult<()> {
-        self.store.reset_period(brand, metric, period).await
-    }
-    async fn ping(&self) -> StoreResult<()> {
-        self.store.ping().await
-    }
-}
-
-#[async_trait]
-impl TopUpStore for Owned {
-    async fn insert_topup(&self, topup: &UsageTopUp) -> StoreResult<()> {
-        self.store.insert_topup(topup).await
-    }
-    async fn topup(&self, id: &str) -> StoreResult<Option<UsageTopUp>> {
-        self.store.topup(id).await
-    }
-    async fn set_topup_status(
-        &self,
-        id: &str,
-        to: TopUpStatus,
-        at: DateTime<Utc>,
-    ) -> StoreResult<TopUpTransition> {
-        self.store.set_topup_status(id, to, at).await
-    }
-    async fn topups(&self, brand: &str) -> StoreResult<Vec<UsageTopUp>> {
-        self.store.topups(brand).await
-    }
-}
-
-#[async_trait]
-impl AlertStore for Owned {
-    async fn claim_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool> {
-        self.store.claim_alert(key, threshold).await
-    }
-    async fn release_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool> {
-        self.store.release_alert(key, threshold).await
-    }
-    async fn claimed_alerts(&self, key: CounterKey<'_>) -> StoreResult<Vec<u16>> {
-        self.store.claimed_alerts(key).await
-    }
-    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<()> {
-        self.store.append_event(event).await
-    }
-    async fn events(&self, brand: &str, limit: usize) -> StoreResult<Vec<TimelineEvent>> {
-        self.store.events(brand, limit).await
-    }
-}
-
-#[async_trait]
-impl SubscriptionStore for Owned {
-    async fn put_subscription(&self, sub: &Subscription) -> StoreResult<()> {
-        self.store.put_subscription(sub).await
-    }
-    async fn subscription(&self, brand: &str) -> StoreResult<Option<Subscription>> {
-        self.store.subscription(brand).await
-    }
-    async fn subscriptions(&self) -> StoreResult<Vec<Subscription>> {
-        self.store.subscriptions().await
     }
 }

@@ -1,0 +1,341 @@
+-- Usage Quota Guardian: the numeric domain, overage units, idempotency fingerprints,
+-- cancelled top-ups and the timeline's total order, version 5.
+--
+-- Totals stay within the domain of `quota_core::domain::MAX_UNITS` (10^15, the literal
+-- 1000000000000000 below): a consume that would take a counter past it is denied, a gauge
+-- increase past it is refused. Callers pass ceilings and free units clamped to that bound and
+-- quantities clamped to one unit past it, so every sum below stays far from the BIGINT range.
+
+-- Overage units of a counter: admitted units past the free units plus the top-up units
+-- completed at that moment, counted as they are admitted, lowered by releases (at most by the
+-- units given back) and cleared by resets.
+ALTER TABLE usage_counters
+    ADD COLUMN overage_units BIGINT NOT NULL DEFAULT 0 CHECK (overage_units >= 0);
+
+-- Every ledger row records its change of the counter's overage units (`charged_units`:
+-- positive for the billed units of a consume, negative for a release or a reset) and the
+-- overage units after it, so the ledger sums to the counter's overage units as it sums to
+-- `used`, and a replay returns the first outcome's numbers.
+ALTER TABLE usage_metric
+    ADD COLUMN overage_units_after BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN charged_units       BIGINT NOT NULL DEFAULT 0;
+
+-- The fingerprint of the request a key is bound to (`quota_core::store::fingerprint`, below
+-- 2^63). A key with a NULL fingerprint is bound to no particular request and replays for any.
+ALTER TABLE usage_idempotency_keys ADD COLUMN fingerprint BIGINT;
+
+-- A top-up is pending, completed, failed, expired or cancelled (by the buyer).
+ALTER TABLE usage_topup DROP CONSTRAINT usage_topup_status_check;
+ALTER TABLE usage_topup ADD CONSTRAINT usage_topup_status_check
+    CHECK (status IN ('pending', 'completed', 'failed', 'expired', 'cancelled'));
+
+-- The timeline reads newest first in a total order: by time, then by `id`, the event's
+-- sequence number (increasing in append order).
+DROP INDEX timeline_events_by_brand;
+CREATE INDEX timeline_events_by_brand ON timeline_events (brand, at DESC, id DESC);
+
+-- The highest total a consume may reach: the ceiling (NULL = none) plus the top-up units,
+-- never past the domain's bound.
+CREATE FUNCTION quota_limit(p_ceiling BIGINT, p_topups BIGINT)
+RETURNS BIGINT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN p_ceiling IS NULL THEN 1000000000000000
+        ELSE LEAST(LEAST(p_ceiling, 1000000000000000) + LEAST(p_topups, 1000000000000000),
+                   1000000000000000)
+    END
+$$;
+
+-- Units of an admitted consume billed as overage: those of the counter's new total `p_after`
+-- past both the total before the consume (`p_after - p_quantity`) and the free units plus the
+-- top-up units (bounded by the domain). Zero when the request carries no free units (NULL).
+CREATE FUNCTION quota_charged(p_after BIGINT, p_quantity BIGINT, p_free BIGINT, p_topups BIGINT)
+RETURNS BIGINT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN p_free IS NULL THEN 0::BIGINT
+        ELSE GREATEST(
+            p_after - GREATEST(
+                p_after - p_quantity,
+                LEAST(LEAST(p_free, 1000000000000000) + LEAST(p_topups, 1000000000000000),
+                      1000000000000000)),
+            0)
+    END
+$$;
+
+-- quota_consume and quota_release take and return overage units and fingerprints: they are
+-- replaced.
+DROP FUNCTION quota_consume(TEXT, TEXT, BIGINT, BIGINT, BIGINT, TEXT, INTEGER, TIMESTAMPTZ,
+                            TIMESTAMPTZ, TIMESTAMPTZ);
+DROP FUNCTION quota_release(TEXT, TEXT, BIGINT, BIGINT, INTEGER);
+
+-- Check-and-consume in one statement (one round trip, one transaction).
+--
+-- With a key: a live key replays the ledger row of its first admitted consume when the
+-- fingerprint matches (or the key has none), and answers `key_reused` (nothing changed)
+-- otherwise. A key is claimed (new, or expired and reused) before the counter is touched; a
+-- concurrent consume with the same key waits on the unique index until this transaction ends,
+-- then sees its outcome. A denied consume deletes the key it claimed: it never burns it.
+--
+-- Under READ COMMITTED the conditional update of the counter re-checks its WHERE against the
+-- newest committed row after waiting for the row lock, so concurrent consumes (from any number
+-- of pools or processes) never push `used` past `quota_limit`. Lock order is always:
+-- idempotency key -> counter row, so consumes cannot deadlock with each other.
+--
+-- `p_limit` is the ceiling and `p_free` the free units (NULL = none, both at most the
+-- domain's bound); `p_quantity` is at most one unit past the bound.
+CREATE FUNCTION quota_consume(
+    p_brand        TEXT,
+    p_metric       TEXT,
+    p_period       BIGINT,
+    p_quantity     BIGINT,
+    p_limit        BIGINT,
+    p_free         BIGINT,
+    p_key          TEXT,
+    p_fingerprint  BIGINT,
+    p_day          INTEGER,
+    p_at           TIMESTAMPTZ,
+    p_retain_until TIMESTAMPTZ,
+    p_key_expires  TIMESTAMPTZ
+) RETURNS TABLE (
+    admitted      BOOLEAN,
+    used          BIGINT,
+    topup_units   BIGINT,
+    overage_units BIGINT,
+    charged_units BIGINT,
+    replayed      BOOLEAN,
+    key_reused    BOOLEAN
+)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_claimed     BOOLEAN := FALSE;
+    v_found       BOOLEAN;
+    v_fingerprint BIGINT;
+    v_used        BIGINT;
+    v_topups      BIGINT;
+    v_overage     BIGINT;
+    v_charged     BIGINT;
+    v_ledger      BIGINT;
+BEGIN
+    IF p_key IS NOT NULL THEN
+        INSERT INTO usage_idempotency_keys AS k
+            (brand, idempotency_key, ledger_id, expires_at, fingerprint)
+        VALUES (p_brand, p_key, NULL, p_key_expires, p_fingerprint)
+        ON CONFLICT (brand, idempotency_key) DO UPDATE
+            SET ledger_id = NULL, expires_at = EXCLUDED.expires_at,
+                fingerprint = EXCLUDED.fingerprint
+            WHERE k.expires_at <= p_at
+        RETURNING TRUE INTO v_claimed;
+        IF v_claimed IS NULL OR NOT v_claimed THEN
+            SELECT k.fingerprint, k.ledger_id INTO v_fingerprint, v_ledger
+            FROM usage_idempotency_keys k
+            WHERE k.brand = p_brand AND k.idempotency_key = p_key;
+            IF v_fingerprint IS NOT NULL AND v_fingerprint <> p_fingerprint THEN
+                RETURN QUERY SELECT FALSE, 0::BIGINT, 0::BIGINT, 0::BIGINT, 0::BIGINT, FALSE, TRUE;
+                RETURN;
+            END IF;
+            RETURN QUERY
+                SELECT TRUE, l.used_after, l.topup_units_after, l.overage_units_after,
+                       l.charged_units, TRUE, FALSE
+                FROM usage_metric l
+                WHERE l.id = v_ledger;
+            IF FOUND THEN
+                RETURN;
+            END IF;
+            RAISE EXCEPTION 'idempotency key % of brand % has no ledger entry', p_key, p_brand
+                USING ERRCODE = 'data_corrupted';
+        END IF;
+    END IF;
+
+    -- The counter exists and the quantity fits.
+    UPDATE usage_counters c
+    SET used = c.used + p_quantity,
+        overage_units = c.overage_units
+            + quota_charged(c.used + p_quantity, p_quantity, p_free, c.topup_units),
+        days = CASE WHEN p_quantity > 0 THEN quota_days_add(c.days, p_day, p_quantity) ELSE c.days END
+    WHERE c.brand = p_brand AND c.metric = p_metric AND c.period = p_period
+      AND p_quantity <= quota_limit(p_limit, c.topup_units) - c.used
+    RETURNING c.used, c.topup_units, c.overage_units,
+              quota_charged(c.used, p_quantity, p_free, c.topup_units)
+    INTO v_used, v_topups, v_overage, v_charged;
+    v_found := FOUND;
+
+    IF NOT v_found THEN
+        -- The counter is absent or full. The first consume of a counter inserts it (admitted
+        -- only when the quantity alone fits; a denied insert leaves used = 0 and no buckets);
+        -- a concurrent insert or a full counter goes through the same conditional update.
+        INSERT INTO usage_counters AS c
+            (brand, metric, period, used, topup_units, overage_units, retain_until, days)
+        SELECT p_brand, p_metric, p_period,
+               CASE WHEN fits THEN p_quantity ELSE 0 END,
+               0,
+               CASE WHEN fits THEN quota_charged(p_quantity, p_quantity, p_free, 0) ELSE 0 END,
+               p_retain_until,
+               CASE WHEN fits AND p_quantity > 0
+                   THEN quota_days_add('{}'::BIGINT[], p_day, p_quantity)
+                   ELSE '{}'::BIGINT[]
+               END
+        FROM (SELECT p_quantity <= quota_limit(p_limit, 0) AS fits) f
+        ON CONFLICT (brand, metric, period) DO UPDATE
+            SET used = c.used + p_quantity,
+                overage_units = c.overage_units
+                    + quota_charged(c.used + p_quantity, p_quantity, p_free, c.topup_units),
+                days = CASE WHEN p_quantity > 0 THEN quota_days_add(c.days, p_day, p_quantity)
+                            ELSE c.days END
+            WHERE p_quantity <= quota_limit(p_limit, c.topup_units) - c.used
+        RETURNING c.used, c.topup_units, c.overage_units,
+                  quota_charged(c.used, p_quantity, p_free, c.topup_units)
+        INTO v_used, v_topups, v_overage, v_charged;
+        v_found := FOUND;
+    END IF;
+
+    IF NOT v_found OR v_used < p_quantity THEN
+        -- Denied: forget the key we claimed.
+        IF v_claimed THEN
+            DELETE FROM usage_idempotency_keys WHERE brand = p_brand AND idempotency_key = p_key;
+        END IF;
+        IF NOT v_found THEN
+            SELECT c.used, c.topup_units, c.overage_units INTO v_used, v_topups, v_overage
+            FROM usage_counters c
+            WHERE c.brand = p_brand AND c.metric = p_metric AND c.period = p_period;
+        END IF;
+        RETURN QUERY SELECT FALSE, COALESCE(v_used, 0::BIGINT), COALESCE(v_topups, 0::BIGINT),
+                            COALESCE(v_overage, 0::BIGINT), 0::BIGINT, FALSE, FALSE;
+        RETURN;
+    END IF;
+
+    IF p_quantity > 0 OR v_claimed THEN
+        INSERT INTO usage_metric
+            (brand, metric, period, kind, quantity, at, idempotency_key,
+             used_after, topup_units_after, overage_units_after, charged_units)
+        VALUES (p_brand, p_metric, p_period, 'consume', p_quantity, p_at, p_key,
+                v_used, v_topups, v_overage, v_charged)
+        RETURNING id INTO v_ledger;
+    END IF;
+
+    IF v_claimed THEN
+        UPDATE usage_idempotency_keys SET ledger_id = v_ledger
+        WHERE brand = p_brand AND idempotency_key = p_key;
+    END IF;
+
+    RETURN QUERY SELECT TRUE, v_used, v_topups, v_overage, v_charged, FALSE, FALSE;
+END;
+$$;
+
+-- Gives back up to p_quantity units (saturating at zero) from the counter and the day's
+-- bucket (saturating too; an absent day stays absent); the overage units drop by as much,
+-- saturating at zero. Records the release in the ledger. Returns nothing when the counter is
+-- absent.
+CREATE FUNCTION quota_release(
+    p_brand    TEXT,
+    p_metric   TEXT,
+    p_period   BIGINT,
+    p_quantity BIGINT,
+    p_day      INTEGER
+) RETURNS TABLE (used BIGINT, topup_units BIGINT, overage_units BIGINT)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_old     BIGINT;
+    v_given   BIGINT;
+    v_topups  BIGINT;
+    v_overage BIGINT;
+    v_back    BIGINT;
+BEGIN
+    SELECT c.used, c.topup_units, c.overage_units INTO v_old, v_topups, v_overage
+    FROM usage_counters c
+    WHERE c.brand = p_brand AND c.metric = p_metric AND c.period = p_period
+    FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    v_given := LEAST(v_old, p_quantity);
+    v_back := LEAST(v_overage, v_given);
+    IF v_given > 0 THEN
+        UPDATE usage_counters c
+        SET used = c.used - v_given,
+            overage_units = c.overage_units - v_back,
+            days = CASE WHEN p_day >= 0 AND p_day < cardinality(c.days)
+                THEN quota_days_add(c.days, p_day, -LEAST(c.days[p_day + 1], v_given))
+                ELSE c.days
+            END
+        WHERE c.brand = p_brand AND c.metric = p_metric AND c.period = p_period;
+        INSERT INTO usage_metric
+            (brand, metric, period, kind, quantity, at, used_after, topup_units_after,
+             overage_units_after, charged_units)
+        VALUES (p_brand, p_metric, p_period, 'release', -v_given, now(), v_old - v_given,
+                v_topups, v_overage - v_back, -v_back);
+    END IF;
+    RETURN QUERY SELECT v_old - v_given, v_topups, v_overage - v_back;
+END;
+$$;
+
+-- Resets one brand's period, for one metric or all (p_metric NULL): usage and overage units
+-- back to 0 with the daily buckets emptied (top-up units stay), alert claims deleted, and one
+-- 'reset' ledger row per counter that had usage, so the ledger still sums to the counters.
+CREATE OR REPLACE FUNCTION quota_reset_period(
+    p_brand  TEXT,
+    p_metric TEXT,
+    p_period BIGINT,
+    p_at     TIMESTAMPTZ,
+    p_note   TEXT
+) RETURNS VOID
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    WITH prev AS (
+        SELECT c.metric, c.used, c.topup_units, c.overage_units, cardinality(c.days) AS n_days
+        FROM usage_counters c
+        WHERE c.brand = p_brand AND c.period = p_period
+          AND (p_metric IS NULL OR c.metric = p_metric)
+        ORDER BY c.metric
+        FOR UPDATE
+    ), zeroed AS (
+        UPDATE usage_counters c SET used = 0, overage_units = 0, days = '{}'::BIGINT[]
+        FROM prev
+        WHERE c.brand = p_brand AND c.period = p_period AND c.metric = prev.metric
+          AND (prev.used > 0 OR prev.overage_units > 0 OR prev.n_days > 0)
+        RETURNING c.metric
+    )
+    INSERT INTO usage_metric
+        (brand, metric, period, kind, quantity, at, used_after, topup_units_after,
+         overage_units_after, charged_units, note)
+    SELECT p_brand, prev.metric, p_period, 'reset', -prev.used, p_at, 0, prev.topup_units,
+           0, -prev.overage_units, p_note
+    FROM prev JOIN zeroed ON zeroed.metric = prev.metric
+    WHERE prev.used > 0 OR prev.overage_units > 0;
+
+    DELETE FROM alert_claims
+    WHERE brand = p_brand AND period = p_period AND (p_metric IS NULL OR metric = p_metric);
+END;
+$$;
+
+-- Adds p_delta to a gauge. An increase is refused when the level would pass p_ceiling (NULL =
+-- none) or the domain's bound; a decrease always applies and saturates at zero.
+CREATE OR REPLACE FUNCTION quota_adjust_gauge(
+    p_brand   TEXT,
+    p_metric  TEXT,
+    p_delta   BIGINT,
+    p_ceiling BIGINT
+) RETURNS TABLE (admitted BOOLEAN, level BIGINT)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_bound BIGINT := LEAST(COALESCE(p_ceiling, 1000000000000000), 1000000000000000);
+    v_level BIGINT;
+BEGIN
+    INSERT INTO usage_gauges AS g (brand, metric, level)
+    VALUES (p_brand, p_metric, CASE WHEN p_delta > 0 AND p_delta <= v_bound THEN p_delta ELSE 0 END)
+    ON CONFLICT (brand, metric) DO UPDATE
+        SET level = CASE WHEN p_delta < 0 THEN GREATEST(g.level + p_delta, 0) ELSE g.level + p_delta END
+        WHERE p_delta < 0 OR p_delta <= v_bound - g.level
+    RETURNING g.level INTO v_level;
+    IF FOUND AND NOT (p_delta > 0 AND v_level < p_delta) THEN
+        RETURN QUERY SELECT TRUE, v_level;
+        RETURN;
+    END IF;
+    SELECT g.level INTO v_level FROM usage_gauges g WHERE g.brand = p_brand AND g.metric = p_metric;
+    RETURN QUERY SELECT FALSE, COALESCE(v_level, 0::BIGINT);
+END;
+$$;
