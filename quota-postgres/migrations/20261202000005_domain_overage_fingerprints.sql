@@ -6,11 +6,14 @@
 -- increase past it is refused. Callers pass ceilings and free units clamped to that bound and
 -- quantities clamped to one unit past it, so every sum below stays far from the BIGINT range.
 
--- Overage units of a counter: admitted units past the free units plus the top-up units
--- completed at that moment, counted as they are admitted, lowered by releases (at most by the
--- units given back) and cleared by resets.
+-- Overage units of a counter: admitted units that neither the free units, the top-up units
+-- completed at that moment nor the overage units billed before pay for, counted as they are
+-- admitted, lowered by releases (at most by the units given back) and cleared by resets.
+-- `last_charged` holds the overage units of the counter's last consume, so that a statement
+-- can return them (RETURNING sees only the new row).
 ALTER TABLE usage_counters
-    ADD COLUMN overage_units BIGINT NOT NULL DEFAULT 0 CHECK (overage_units >= 0);
+    ADD COLUMN overage_units BIGINT NOT NULL DEFAULT 0 CHECK (overage_units >= 0),
+    ADD COLUMN last_charged BIGINT NOT NULL DEFAULT 0;
 
 -- Every ledger row records its change of the counter's overage units (`charged_units`:
 -- positive for the billed units of a consume, negative for a release or a reset) and the
@@ -47,9 +50,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- Units of an admitted consume billed as overage: those of the counter's new total `p_after`
--- past both the total before the consume (`p_after - p_quantity`) and the free units plus the
--- top-up units (bounded by the domain). Zero when the request carries no free units (NULL).
-CREATE FUNCTION quota_charged(p_after BIGINT, p_quantity BIGINT, p_free BIGINT, p_topups BIGINT)
+-- past both the total before the consume (`p_after - p_quantity`) and what is paid for
+-- already: the free units, the top-up units and the overage units billed before (bounded by
+-- the domain). Zero when the request carries no free units (NULL).
+CREATE FUNCTION quota_charged(p_after BIGINT, p_quantity BIGINT, p_free BIGINT, p_topups BIGINT,
+                              p_overage BIGINT)
 RETURNS BIGINT
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE
@@ -57,7 +62,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         ELSE GREATEST(
             p_after - GREATEST(
                 p_after - p_quantity,
-                LEAST(LEAST(p_free, 1000000000000000) + LEAST(p_topups, 1000000000000000),
+                LEAST(LEAST(p_free, 1000000000000000) + LEAST(p_topups, 1000000000000000)
+                      + LEAST(p_overage, 1000000000000000),
                       1000000000000000)),
             0)
     END
@@ -151,13 +157,14 @@ BEGIN
     -- The counter exists and the quantity fits.
     UPDATE usage_counters c
     SET used = c.used + p_quantity,
-        overage_units = c.overage_units
-            + quota_charged(c.used + p_quantity, p_quantity, p_free, c.topup_units),
+        overage_units = c.overage_units + quota_charged(c.used + p_quantity, p_quantity, p_free,
+                                                        c.topup_units, c.overage_units),
+        last_charged = quota_charged(c.used + p_quantity, p_quantity, p_free, c.topup_units,
+                                     c.overage_units),
         days = CASE WHEN p_quantity > 0 THEN quota_days_add(c.days, p_day, p_quantity) ELSE c.days END
     WHERE c.brand = p_brand AND c.metric = p_metric AND c.period = p_period
       AND p_quantity <= quota_limit(p_limit, c.topup_units) - c.used
-    RETURNING c.used, c.topup_units, c.overage_units,
-              quota_charged(c.used, p_quantity, p_free, c.topup_units)
+    RETURNING c.used, c.topup_units, c.overage_units, c.last_charged
     INTO v_used, v_topups, v_overage, v_charged;
     v_found := FOUND;
 
@@ -166,11 +173,13 @@ BEGIN
         -- only when the quantity alone fits; a denied insert leaves used = 0 and no buckets);
         -- a concurrent insert or a full counter goes through the same conditional update.
         INSERT INTO usage_counters AS c
-            (brand, metric, period, used, topup_units, overage_units, retain_until, days)
+            (brand, metric, period, used, topup_units, overage_units, last_charged, retain_until,
+             days)
         SELECT p_brand, p_metric, p_period,
                CASE WHEN fits THEN p_quantity ELSE 0 END,
                0,
-               CASE WHEN fits THEN quota_charged(p_quantity, p_quantity, p_free, 0) ELSE 0 END,
+               CASE WHEN fits THEN quota_charged(p_quantity, p_quantity, p_free, 0, 0) ELSE 0 END,
+               CASE WHEN fits THEN quota_charged(p_quantity, p_quantity, p_free, 0, 0) ELSE 0 END,
                p_retain_until,
                CASE WHEN fits AND p_quantity > 0
                    THEN quota_days_add('{}'::BIGINT[], p_day, p_quantity)
@@ -180,12 +189,14 @@ BEGIN
         ON CONFLICT (brand, metric, period) DO UPDATE
             SET used = c.used + p_quantity,
                 overage_units = c.overage_units
-                    + quota_charged(c.used + p_quantity, p_quantity, p_free, c.topup_units),
+                    + quota_charged(c.used + p_quantity, p_quantity, p_free, c.topup_units,
+                                    c.overage_units),
+                last_charged = quota_charged(c.used + p_quantity, p_quantity, p_free,
+                                             c.topup_units, c.overage_units),
                 days = CASE WHEN p_quantity > 0 THEN quota_days_add(c.days, p_day, p_quantity)
                             ELSE c.days END
             WHERE p_quantity <= quota_limit(p_limit, c.topup_units) - c.used
-        RETURNING c.used, c.topup_units, c.overage_units,
-                  quota_charged(c.used, p_quantity, p_free, c.topup_units)
+        RETURNING c.used, c.topup_units, c.overage_units, c.last_charged
         INTO v_used, v_topups, v_overage, v_charged;
         v_found := FOUND;
     END IF;

@@ -27,14 +27,16 @@ use crate::store::PostgresStore;
 const FAST_CONSUME: &str = "WITH c AS (
     UPDATE usage_counters c
     SET used = c.used + $4::BIGINT,
-        overage_units = c.overage_units
-            + quota_charged(c.used + $4::BIGINT, $4::BIGINT, $8::BIGINT, c.topup_units),
+        overage_units = c.overage_units + quota_charged(c.used + $4::BIGINT, $4::BIGINT,
+                                                        $8::BIGINT, c.topup_units, c.overage_units),
+        last_charged = quota_charged(c.used + $4::BIGINT, $4::BIGINT, $8::BIGINT, c.topup_units,
+                                     c.overage_units),
         days = CASE WHEN $4::BIGINT > 0 THEN quota_days_add(c.days, $6::INTEGER, $4::BIGINT)
                     ELSE c.days END
     WHERE c.brand = $1::TEXT AND c.metric = $2::TEXT AND c.period = $3::BIGINT
       AND $4::BIGINT <= quota_limit($5::BIGINT, c.topup_units) - c.used
     RETURNING c.used, c.topup_units, c.overage_units,
-              quota_charged(c.used, $4::BIGINT, $8::BIGINT, c.topup_units) AS charged_units
+              c.last_charged AS charged_units
 ), ledger AS (
     INSERT INTO usage_metric (brand, metric, period, kind, quantity, at, used_after,
                               topup_units_after, overage_units_after, charged_units)

@@ -62,10 +62,11 @@ local after = u + tonumber(q)
 local limit = MAX
 if ARGV[2] ~= '' then limit = math.min(tonumber(ARGV[2]) + t, MAX) end
 if after > limit then return {0, u, t, o, 0, 0} end
--- units past the free units plus the top-ups completed by now are overage units
+-- units that neither the free units, the top-ups completed by now nor the overage units
+-- billed before pay for are overage units
 local ch, chn = '0', 0
 if ARGV[6] ~= '' then
-  local free = math.min(tonumber(ARGV[6]) + t, MAX)
+  local free = math.min(tonumber(ARGV[6]) + t + o, MAX)
   if free <= u then
     ch, chn = q, after - u
   elseif free < after then
