@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::html::{Browser, attr, count, metric_card, outer, text, texts};
 use common::{Auth, Harness};
-use quota_notify::testing::free_addr;
+use quota_notify::testing::{HttpReceiver, wait_quiet};
 use quota_notify::{NotifyConfig, RetryPolicy};
 use serde_json::json;
 
@@ -766,9 +766,10 @@ async fn monitoring_shows_store_and_alert_channel_health() {
 
     // A Slack channel that is down: the alerts wait in the outbox and the page counts them:
     // the seeded brand's seats (90 and 100 %) and this brand's 92 %.
-    let down = free_addr().await;
+    // Its port is bound but not listening: connections are refused.
+    let down = HttpReceiver::reserve();
     let cfg = NotifyConfig::builder()
-        .slack(format!("http://{down}/slack"))
+        .slack(down.url("/slack"))
         .min_threshold(90)
         .poll_interval(Duration::from_millis(50))
         .retry(RetryPolicy::new(
@@ -781,17 +782,16 @@ async fn monitoring_shows_store_and_alert_channel_health() {
     let h = Harness::start_with(STORE, |c| c.notify = Some(cfg)).await;
     let (brand, _) = h.brand("starter").await;
     assert_eq!(h.record(&brand, "ai_generations", 460).await.status, 200);
-    let b = Browser::admin(&h);
-    let mut pending = String::new();
-    for _ in 0..40 {
-        let r = b.get("/monitoring?lang=en").await;
-        assert_eq!(attr(&r.text, "sink-row", "data-sink").unwrap(), "slack");
-        pending = text(&r.text, "sink-row").unwrap();
-        if pending == "slack 3 0" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(pending, "slack 3 0", "channel, pending, dead letters");
+    // Each of the three fails once, then waits 300 to 600 s (on the stopped fake clock).
+    let alerts = h.server.state.alerts.as_ref().unwrap();
+    wait_quiet(&alerts.delivery, &alerts.listener, Duration::from_secs(30)).await;
+    assert_eq!(alerts.delivery.stats().retried(), 3);
+    let r = Browser::admin(&h).get("/monitoring?lang=en").await;
+    assert_eq!(attr(&r.text, "sink-row", "data-sink").unwrap(), "slack");
+    assert_eq!(
+        text(&r.text, "sink-row").unwrap(),
+        "slack 3 0",
+        "channel, pending, dead letters"
+    );
     h.server.stop().await.unwrap();
 }
