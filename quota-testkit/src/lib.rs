@@ -28,7 +28,7 @@ pub mod service;
 pub mod skip;
 
 pub use ci::in_ci;
-pub use skip::{require, skip};
+pub use skip::{current_test, require, skip};
 
 /// The path of the enclosing function, e.g. `runbook_redis::idempotent_replays_count_once`:
 /// the name a test reports in its skip line. Closures and `async` blocks (such as the body

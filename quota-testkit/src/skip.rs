@@ -67,6 +67,19 @@ pub fn require<T, E: std::fmt::Display>(test: &str, what: &str, result: Result<T
     }
 }
 
+/// The name of the running test, for helpers that are not given it: libtest runs each test
+/// on a thread named after it (its path within the test binary, e.g.
+/// `conformance::counts_exactly`), and `#[tokio::test]` bodies run on that thread. Prefix it
+/// with the binary's name when that matters, as [`crate::test_name!`] does. Called from a
+/// thread of its own (a spawned task, a worker), it names that thread.
+pub fn current_test() -> String {
+    let thread = std::thread::current();
+    match thread.name() {
+        Some(name) => name.to_owned(),
+        None => format!("unnamed test thread {:?}", thread.id()),
+    }
+}
+
 /// The function path in a [`type_name`](std::any::type_name) of a function item declared
 /// inside it, without the item itself and without closure or async-block segments.
 /// Used by [`crate::test_name!`].
@@ -105,6 +118,16 @@ mod tests {
             in_closure,
             "quota_testkit::skip::tests::the_test_name_is_the_enclosing_function_path"
         );
+    }
+
+    #[test]
+    fn the_current_test_is_the_name_of_its_thread() {
+        assert_eq!(
+            super::current_test(),
+            "skip::tests::the_current_test_is_the_name_of_its_thread"
+        );
+        let spawned = std::thread::spawn(super::current_test).join().unwrap();
+        assert!(spawned.starts_with("unnamed test thread"), "{spawned}");
     }
 
     #[test]
