@@ -8,20 +8,25 @@
 #   eval "$(bash scripts/e2e-env.sh)"    # prints `export CHROMIUM_PATH=...` on success
 #
 # Exit status: 0 ready; 3 cannot provision outside CI (the reason is printed; the caller skips);
-# 1 anything else, and any missing piece when CI=true (CI never skips).
+# 1 anything else, and any missing piece in CI (CI=true or 1, see scripts/lib/ci.sh: CI never
+# skips). The reason of a skip also goes to the file $E2E_SKIP_REASON when it is set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 E2E_DIR=examples/server/e2e
 log() { echo "e2e-env: $*" >&2; }
 
+# shellcheck source=lib/ci.sh
+source scripts/lib/ci.sh
+
 # Outside CI a missing tool we cannot install is a skip (exit 3); in CI it is a failure.
 unavailable() {
-  if [ "${CI:-}" = "true" ]; then
-    log "FAIL (CI=true): $*"
+  if quota_in_ci; then
+    log "FAIL (CI=${CI}): $*"
     exit 1
   fi
   log "cannot run the browser suite: $*"
+  printf '%s\n' "$*" >"${E2E_SKIP_REASON:-/dev/null}"
   exit 3
 }
 

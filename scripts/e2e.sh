@@ -4,17 +4,23 @@
 # `quota` binary, then runs the suite, which starts `quota serve --dev-clock` on a free
 # loopback port and writes docs/screenshots/{cockpit,share}-{fr,en}.png.
 #   bash scripts/e2e.sh [extra playwright args]
-# In CI (CI=true) a missing browser fails the run; elsewhere it prints why and skips.
+# In CI (CI=true or 1, see scripts/lib/ci.sh) a missing browser fails the run; elsewhere it
+# prints why and records the skip in $QUOTA_SKIP_LOG (scripts/test.sh counts it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quota-target}"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
+# shellcheck source=lib/ci.sh
+source scripts/lib/ci.sh
+
 rc=0
-env_out=$(bash scripts/e2e-env.sh) || rc=$?
-if [ "$rc" = 3 ] && [ "${CI:-}" != "true" ]; then
-  echo "e2e: SKIPPED (see the reason above); in CI this fails" >&2
+reason_file=$(mktemp)
+trap 'rm -f "$reason_file"' EXIT
+env_out=$(E2E_SKIP_REASON=$reason_file bash scripts/e2e-env.sh) || rc=$?
+if [ "$rc" = 3 ] && ! quota_in_ci; then
+  quota_record_skip "e2e::usage_quota_overview" "$(cat "$reason_file")"
   exit 0
 elif [ "$rc" != 0 ]; then
   echo "e2e: provisioning failed (exit $rc)" >&2
@@ -25,5 +31,7 @@ eval "$env_out"
 cargo build --locked -p quota-server --bin quota >&2
 export QUOTA_BIN="$CARGO_TARGET_DIR/debug/quota"
 
+trap - EXIT
+rm -f "$reason_file"
 cd examples/server/e2e
 exec npx --no-install playwright test --grep "Usage quota overview" "$@"

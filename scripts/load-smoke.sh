@@ -18,8 +18,10 @@ RATE=${LOAD_SMOKE_RATE:-100}
 DURATION=${LOAD_SMOKE_DURATION:-5s}
 PROFILE=${LOAD_SMOKE_PROFILE:-dev}
 STORE=${QUOTA_STORE_URL:-memory}
+# shellcheck source=lib/ci.sh
+source scripts/lib/ci.sh
 LOCKED=()
-[ "${CI:-}" = "true" ] && LOCKED=(--locked)
+if quota_in_ci; then LOCKED=(--locked); fi
 
 if [ "$PROFILE" = release ]; then
     cargo build "${LOCKED[@]}" --release -p quota-server -p quota-load >&2

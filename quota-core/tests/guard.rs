@@ -182,12 +182,16 @@ async fn idempotent_consume_counts_once_and_says_replayed() {
         .unwrap_err();
     assert!(matches!(bad, QuotaError::InvalidArgument(_)));
     let long = "k".repeat(300);
+    let too_long = f
+        .guard
+        .consume(B, "renders_2d", 1, Some(&long))
+        .await
+        .unwrap_err();
     assert!(
-        f.guard
-            .consume(B, "renders_2d", 1, Some(&long))
-            .await
-            .is_err()
+        matches!(&too_long, QuotaError::InvalidArgument(m) if m.starts_with("idempotency key must be 1 to")),
+        "{too_long}"
     );
+    assert_eq!(f.guard.check(B, "renders_2d", 0).await.unwrap().used, 2);
 }
 
 #[tokio::test]
@@ -270,7 +274,13 @@ async fn a_top_up_raises_the_allowance_and_resolves_alerts() {
         matches!(refused, QuotaError::TopUpNotAllowed { .. }),
         "{refused}"
     );
-    assert!(f.guard.start_topup(B, "ai_generations", 0).await.is_err());
+    let zero = f
+        .guard
+        .start_topup(B, "ai_generations", 0)
+        .await
+        .unwrap_err();
+    assert!(matches!(zero, QuotaError::InvalidArgument(_)), "{zero}");
+    assert!(f.guard.topups(B).await.unwrap().is_empty());
     let t = f.guard.start_topup(B, "ai_generations", 25).await.unwrap();
     assert_eq!(t.status, TopUpStatus::Pending);
     let done = f.guard.complete_topup(&t.id).await.unwrap();
@@ -656,7 +666,8 @@ async fn keyed_and_unkeyed_consumes_racing_a_top_up_stay_exact() {
                     if keyed {
                         // A replay counts nothing and says so.
                         let again = g.consume(B, "ai_generations", 1, Some(&key)).await.unwrap();
-                        assert!(again.replayed && again.used >= d.used);
+                        assert!(again.replayed);
+                        assert_eq!(again.used, d.used, "the first answer, replayed");
                     }
                 }
             }

@@ -504,9 +504,24 @@ mod tests {
             c.email().map(|e| e.to.clone()),
             Some(vec!["ops@example.com".into(), "cs@example.com".into()])
         );
-        assert!(NotifyConfig::from_vars(vars(&[("SMTP_URL", "smtp://h")])).is_err());
-        assert!(NotifyConfig::from_vars(vars(&[("QUOTA_WEBHOOK_URL", "http://h")])).is_err());
-        assert!(NotifyConfig::from_vars(vars(&[("SLACK_WEBHOOK_URL", "ftp://h")])).is_err());
+        let refusal = |pairs: &'static [(&'static str, &'static str)]| match NotifyConfig::from_vars(
+            vars(pairs),
+        ) {
+            Err(NotifyError::Config(m)) => m,
+            other => unreachable!("{pairs:?}: {other:?}"),
+        };
+        assert_eq!(
+            refusal(&[("SMTP_URL", "smtp://h")]),
+            "SMTP_URL is set but ALERT_EMAIL_TO is not: say who gets the alerts"
+        );
+        assert_eq!(
+            refusal(&[("QUOTA_WEBHOOK_URL", "http://h")]),
+            "QUOTA_WEBHOOK_URL is set but QUOTA_WEBHOOK_SECRET is not: webhooks are always signed"
+        );
+        assert_eq!(
+            refusal(&[("SLACK_WEBHOOK_URL", "ftp://h")]),
+            "SLACK_WEBHOOK_URL must start with http:// or https://"
+        );
         assert!(NotifyConfig::from_vars(vars(&[])).is_ok_and(|c| c.sink_names().is_empty()));
     }
 

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use quota_core::outbox::lease_deadline;
-use quota_core::{ClaimRequest, ClaimedMessage, Clock, OutboxStore, StoreError, TimelineEvent};
+use quota_core::{
+    ClaimRequest, ClaimedMessage, Clock, OutboxStatus, OutboxStore, StoreError, TimelineEvent,
+};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
@@ -26,9 +28,15 @@ pub struct DispatchStats {
     delivered: AtomicU64,
     retried: AtomicU64,
     dead_lettered: AtomicU64,
+    in_flight: AtomicU64,
 }
 
 impl DispatchStats {
+    /// Messages claimed whose attempt is not settled yet (delivering, acking, rescheduling).
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
     /// Messages delivered and acked.
     pub fn delivered(&self) -> u64 {
         self.delivered.load(Ordering::Relaxed)
@@ -58,6 +66,36 @@ pub struct DispatchReport {
     /// Moved to the dead letters.
     pub dead_lettered: usize,
 }
+
+/// What is left to do for a dispatcher's sinks, read by [`Dispatcher::backlog`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Backlog {
+    /// Pending messages of its sinks, due now or later (claimed ones included).
+    pub pending: usize,
+    /// Of those, the ones due now: waiting for a claim, or claimed and being delivered (a
+    /// claimer that dies leaves its message due; it comes back when the lease runs out).
+    pub due: usize,
+    /// Attempts of this dispatcher not settled yet.
+    pub in_flight: u64,
+}
+
+impl Backlog {
+    /// Nothing pending and nothing in flight: nothing more goes out until a new alert is
+    /// queued. What the sinks received by then is all they receive.
+    pub fn is_idle(&self) -> bool {
+        self.pending == 0 && self.in_flight == 0
+    }
+
+    /// Nothing due and nothing in flight: the pending messages (if any) wait for a later
+    /// due time, so nothing goes out before the clock reaches it.
+    pub fn is_quiet(&self) -> bool {
+        self.due == 0 && self.in_flight == 0
+    }
+}
+
+/// Most pending messages [`Dispatcher::backlog`] reads per sink.
+const BACKLOG_SCAN: usize = 10_000;
 
 /// Delivers outbox messages. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -151,7 +189,12 @@ impl Dispatcher {
         let mut tasks = JoinSet::new();
         for message in claimed {
             let inner = Arc::clone(inner);
-            tasks.spawn(async move { inner.handle(message).await });
+            let settled = InFlight::start(Arc::clone(&inner.stats));
+            tasks.spawn(async move {
+                let outcome = inner.handle(message).await;
+                drop(settled);
+                outcome
+            });
         }
         while let Some(done) = tasks.join_next().await {
             match done {
@@ -163,6 +206,30 @@ impl Dispatcher {
             }
         }
         Ok(report)
+    }
+
+    /// Reads the outbox of this dispatcher's sinks at the clock's now (at most 10 000
+    /// pending messages per sink), and its attempts in flight.
+    ///
+    /// [`Backlog::is_idle`] after the last alert of a test is the moment to count what the
+    /// sinks received: a duplicate, if there were one, would have been delivered by then.
+    pub async fn backlog(&self) -> Result<Backlog, StoreError> {
+        let inner = &self.inner;
+        let now = inner.clock.now();
+        let mut backlog = Backlog::default();
+        for sink in &inner.sink_names {
+            let pending = inner
+                .outbox
+                .outbox_records(sink, OutboxStatus::Pending, BACKLOG_SCAN)
+                .await?;
+            backlog.pending = backlog.pending.saturating_add(pending.len());
+            let due = pending.iter().filter(|r| r.message.due_at <= now).count();
+            backlog.due = backlog.due.saturating_add(due);
+        }
+        // Read after the outbox: an attempt settles (ack or reschedule) before it leaves the
+        // count, so a settled outbox with nothing in flight is really settled.
+        backlog.in_flight = inner.stats.in_flight();
+        Ok(backlog)
     }
 
     /// Runs the dispatcher in the background until [`DispatcherHandle::shutdown`]: a batch,
@@ -194,6 +261,23 @@ impl Dispatcher {
             }
         });
         Ok(DispatcherHandle { stop, handle })
+    }
+}
+
+/// One claimed message counted in [`DispatchStats::in_flight`] until dropped (also when its
+/// task panics).
+struct InFlight(Arc<DispatchStats>);
+
+impl InFlight {
+    fn start(stats: Arc<DispatchStats>) -> InFlight {
+        stats.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(stats)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -53,7 +53,7 @@ pub mod testing;
 
 pub use alert::{Alert, Lang};
 pub use config::{NotifyConfig, NotifyConfigBuilder, RetryPolicy};
-pub use dispatcher::{DispatchReport, DispatchStats, Dispatcher, DispatcherHandle};
+pub use dispatcher::{Backlog, DispatchReport, DispatchStats, Dispatcher, DispatcherHandle};
 pub use error::{DeliveryError, FailureKind, NotifyError};
 pub use listener::{ListenerStats, ListenerTask, QuotaAlertListener, message_id};
 pub use sink::webhook::{sign, verify_signature};

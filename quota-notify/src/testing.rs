@@ -17,7 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+use crate::dispatcher::{Backlog, Dispatcher};
+use crate::listener::ListenerStats;
 use tokio::task::JoinHandle;
 
 /// One HTTP request as received.
@@ -51,9 +54,14 @@ impl HttpReceiver {
         HttpReceiver::start_on(TcpListener::bind("127.0.0.1:0").await.unwrap())
     }
 
-    /// Binds a given address (for "down then up": the address of a receiver not started yet).
-    pub async fn start_at(addr: SocketAddr) -> HttpReceiver {
-        HttpReceiver::start_on(TcpListener::bind(addr).await.unwrap())
+    /// An address for a receiver that is down until [`ReservedAddr::start`]: the port is
+    /// bound at once (no other process can take it) but not listening, so connections to it
+    /// are refused.
+    pub fn reserve() -> ReservedAddr {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).unwrap();
+        let addr = socket.local_addr().unwrap();
+        ReservedAddr { socket, addr }
     }
 
     fn start_on(listener: TcpListener) -> HttpReceiver {
@@ -120,6 +128,24 @@ impl HttpReceiver {
     }
 }
 
+/// A loopback port bound for a receiver that is not up yet (see [`HttpReceiver::reserve`]).
+#[derive(Debug)]
+pub struct ReservedAddr {
+    socket: TcpSocket,
+    pub addr: SocketAddr,
+}
+
+impl ReservedAddr {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The receiver comes up on the reserved address.
+    pub fn start(self) -> HttpReceiver {
+        HttpReceiver::start_on(self.socket.listen(1024).unwrap())
+    }
+}
+
 impl Drop for HttpReceiver {
     fn drop(&mut self) {
         self.task.abort();
@@ -161,8 +187,6 @@ async fn serve_http(
         reader.read_exact(&mut body).await?;
         let code = status.load(Ordering::SeqCst);
         hits.fetch_add(1, Ordering::SeqCst);
-        // A real endpoint takes a moment; it also lets concurrent dispatchers interleave.
-        tokio::time::sleep(Duration::from_millis(5)).await;
         if code == 200 {
             requests.lock().unwrap().push(HttpRequest {
                 method,
@@ -316,8 +340,70 @@ pub async fn wait_until(
     }
 }
 
-/// An address nothing listens on (yet): bound, then released.
-pub async fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    l.local_addr().unwrap()
+/// Polls the async `done` every 10 ms; panics with `state()` after `within`.
+pub async fn wait_until_async<F: std::future::Future<Output = bool>>(
+    within: Duration,
+    mut done: impl FnMut() -> F,
+    state: impl Fn() -> String,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done().await {
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {within:?}: {}", state());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Waits until the listener wrote every event it received to the outbox and the dispatcher
+/// is idle ([`Backlog::is_idle`]: nothing pending, nothing in flight); panics after
+/// `within`. After it returns, what the sinks received is all they will receive for the
+/// alerts raised so far: "exactly once" can be asserted.
+pub async fn wait_idle(dispatcher: &Dispatcher, listener: &ListenerStats, within: Duration) {
+    let last = Mutex::new(None::<Backlog>);
+    wait_until_async(
+        within,
+        || async {
+            if listener.pending() > 0 {
+                return false;
+            }
+            let backlog = dispatcher.backlog().await.unwrap();
+            *last.lock().unwrap() = Some(backlog);
+            backlog.is_idle()
+        },
+        || {
+            format!(
+                "not idle: listener pending {}, dispatcher {:?}",
+                listener.pending(),
+                last.lock().unwrap()
+            )
+        },
+    )
+    .await;
+}
+
+/// Waits until the listener wrote every event to the outbox and nothing is due nor in
+/// flight ([`Backlog::is_quiet`]); panics after `within`. With a fake clock that does not
+/// move, a rescheduled message then stays where it is until the clock is advanced.
+pub async fn wait_quiet(dispatcher: &Dispatcher, listener: &ListenerStats, within: Duration) {
+    let last = Mutex::new(None::<Backlog>);
+    wait_until_async(
+        within,
+        || async {
+            if listener.pending() > 0 {
+                return false;
+            }
+            let backlog = dispatcher.backlog().await.unwrap();
+            *last.lock().unwrap() = Some(backlog);
+            backlog.is_quiet()
+        },
+        || {
+            format!(
+                "not quiet: listener pending {}, dispatcher {:?}",
+                listener.pending(),
+                last.lock().unwrap()
+            )
+        },
+    )
+    .await;
 }

@@ -118,7 +118,8 @@ async fn a_link_expires_after_its_ttl_and_reads_as_gone() {
     // Rounded up to the whole second.
     assert_eq!(link.expires_at, t0() + chrono::Duration::seconds(3));
     clock.advance(chrono::Duration::milliseconds(2_999));
-    assert!(issuer.verify(&rev, &link.token).await.is_ok());
+    let claims = issuer.verify(&rev, &link.token).await.unwrap();
+    assert_eq!(claims.jti, link.id);
     clock.advance(chrono::Duration::milliseconds(1));
     let err = issuer.verify(&rev, &link.token).await.unwrap_err();
     assert!(
@@ -162,7 +163,8 @@ async fn a_revoked_link_is_refused_as_gone() {
     assert!(matches!(err, ShareTokenError::Revoked));
     assert!(err.is_gone());
     // Revocation is per link.
-    assert!(issuer.verify(&rev, &other.token).await.is_ok());
+    let claims = issuer.verify(&rev, &other.token).await.unwrap();
+    assert_eq!(claims.jti, other.id);
 }
 
 #[tokio::test]
@@ -365,7 +367,13 @@ fn the_ttl_comes_from_quota_share_ttl_ms_with_a_default_and_a_cap() {
             "{bad}"
         );
     }
-    assert!(ShareTtl::new(Duration::from_secs(10), Duration::from_secs(5)).is_err());
+    assert!(matches!(
+        ShareTtl::new(Duration::from_secs(10), Duration::from_secs(5)),
+        Err(ConfigError::TtlOverCap {
+            default_ms: 10_000,
+            cap_ms: 5_000
+        })
+    ));
     let ttl = ShareTtl::new(Duration::from_secs(10), Duration::from_secs(60)).unwrap();
     assert_eq!(ttl.resolve(None).unwrap(), Duration::from_secs(10));
     assert_eq!(
@@ -411,7 +419,10 @@ fn the_frontend_url_must_be_absolute() {
     let ring = Arc::new(ShareKeyring::new(key("k1", 1)));
     for bad in ["", "localhost:3000", "ftp://x", "http://"] {
         assert!(
-            ShareIssuer::new(ring.clone(), ShareTtl::default(), bad, clock.clone()).is_err(),
+            matches!(
+                ShareIssuer::new(ring.clone(), ShareTtl::default(), bad, clock.clone()),
+                Err(ConfigError::InvalidFrontendUrl(_))
+            ),
             "{bad}"
         );
     }

@@ -76,14 +76,19 @@ pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
             QuotaAlertListener::start(Arc::clone(&opened.outbox), &notify, Arc::clone(&clock))
                 .map_err(|e| ServerError::Config(format!("alert delivery: {e}")))?;
         let sinks = notify.sink_names();
-        let dispatcher =
+        let failed =
+            |e: quota_notify::NotifyError| ServerError::Config(format!("alert delivery: {e}"));
+        let delivery =
             Dispatcher::from_config(Arc::clone(&opened.outbox), notify, Arc::clone(&clock))
-                .and_then(|d| d.spawn())
-                .map_err(|e| ServerError::Config(format!("alert delivery: {e}")))?;
+                .map_err(failed)?;
+        let dispatcher = delivery.spawn().map_err(failed)?;
+        let listener_stats = Arc::clone(listener.stats());
         builder = builder.listener(Arc::new(listener));
         alerts = Some(Alerts {
             sinks,
             dispatcher: Arc::new(tokio::sync::Mutex::new(Some(dispatcher))),
+            delivery,
+            listener: listener_stats,
             outbox: Arc::clone(&opened.outbox),
         });
     }

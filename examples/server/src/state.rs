@@ -13,7 +13,7 @@ use crate::devclock::DevClock;
 use crate::metrics::Metrics;
 use crate::payments::PaymentState;
 use crate::share::ShareState;
-use quota_notify::DispatcherHandle;
+use quota_notify::{Dispatcher, DispatcherHandle, ListenerStats};
 
 /// Most brands whose gauges are refreshed at each scrape.
 pub const MAX_TRACKED_BRANDS: usize = 1000;
@@ -50,6 +50,10 @@ pub struct Alerts {
     pub sinks: Vec<String>,
     /// The outbox dispatcher, taken out at shutdown.
     pub dispatcher: Arc<tokio::sync::Mutex<Option<DispatcherHandle>>>,
+    /// The dispatcher running behind [`Alerts::dispatcher`]: its counters and backlog.
+    pub delivery: Dispatcher,
+    /// The counters of the alert listener on the guard (events not yet in the outbox).
+    pub listener: Arc<ListenerStats>,
     /// The outbox the alerts wait in (pending and dead-letter counts on `/monitoring`).
     pub outbox: Arc<dyn OutboxStore>,
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::html::{Browser, attr, count, metric_card, outer, text, texts};
 use common::{Auth, Harness};
-use quota_notify::testing::free_addr;
+use quota_notify::testing::{HttpReceiver, wait_quiet};
 use quota_notify::{NotifyConfig, RetryPolicy};
 use serde_json::json;
 
@@ -25,6 +25,25 @@ const STORE: &str = "memory";
 fn location(r: &common::Resp) -> String {
     r.header("location")
         .unwrap_or_else(|| panic!("no Location ({}): {}", r.status, r.text))
+}
+
+/// How many elements with this test id a page of a demo-catalog brand shows: one per metric
+/// (3), one per counter metric for the curve and projection (2: the seats gauge has none),
+/// one per timeline event, else one.
+fn expected_count(id: &str, events: usize) -> usize {
+    match id {
+        "metric-card" | "metric-used" | "metric-limit" | "metric-percent" | "metric-badge"
+        | "metric-remaining" | "metric-topups" => 3,
+        "usage-chart" | "chart-actual" | "chart-projection" | "chart-limit"
+        | "projection-status" | "projection-end" | "projection-days" => 2,
+        "timeline-item" | "severity-badge" => events,
+        _ => 1,
+    }
+}
+
+/// Events in a brand's timeline, as the API reads them.
+async fn timeline_len(h: &Harness, brand: &str) -> usize {
+    h.summary(brand).await["timeline"].as_array().unwrap().len()
 }
 
 #[tokio::test]
@@ -220,6 +239,8 @@ async fn every_contract_element_is_there_with_the_runbook_labels_in_french_and_e
             "€29.00",
         ),
     ];
+    let events = timeline_len(&h, "brand_dashboard").await;
+    assert!(events > 0, "the seed and the 420 generations leave events");
     for (lang, labels, price) in cases {
         let r = b.get(&format!("/analytics?lang={lang}")).await;
         assert_eq!(r.status, 200, "{}", r.text);
@@ -230,9 +251,8 @@ async fn every_contract_element_is_there_with_the_runbook_labels_in_french_and_e
             .iter()
             .chain(&["lang-fr", "lang-en", "share-form", "share-button"])
         {
-            assert!(count(p, id) >= 1, "[{lang}] {id} missing");
+            assert_eq!(count(p, id), expected_count(id, events), "[{lang}] {id}");
         }
-        assert_eq!(count(p, "metric-card"), 3, "one card per metric");
         for label in labels {
             assert!(
                 p.contains(&format!(">{label}<")),
@@ -538,6 +558,7 @@ async fn a_share_link_from_the_cockpit_opens_a_read_only_page() {
     assert!(path.starts_with("/share/quota/"), "{path}");
 
     let anyone = Browser::anonymous(&h);
+    let events = timeline_len(&h, &brand).await;
     for (lang, title) in [("fr", "Consommation des quotas"), ("en", "Quota usage")] {
         let p = anyone.get(&format!("{path}?lang={lang}")).await;
         assert_eq!(p.status, 200, "{}", p.text);
@@ -550,7 +571,11 @@ async fn a_share_link_from_the_cockpit_opens_a_read_only_page() {
             "timeline",
             "recommendation-card",
         ] {
-            assert!(count(&p.text, id) >= 1, "{id} missing on the share page");
+            assert_eq!(
+                count(&p.text, id),
+                expected_count(id, events),
+                "{id} on the share page"
+            );
         }
         assert_eq!(
             text(metric_card(&p.text, "ai_generations"), "metric-used").unwrap(),
@@ -596,7 +621,9 @@ async fn after_the_period_end_the_cockpit_reads_stable_usage_from_zero() {
     let b = Browser::admin(&h);
     let before = b.get(&format!("/analytics?brandId={brand}")).await;
     assert_eq!(count(&before.text, "timeline-stable"), 0);
-    assert!(count(&before.text, "timeline-item") >= 1);
+    let events = timeline_len(&h, &brand).await;
+    assert!(events > 0, "crossing 50, 75 and 90 % leaves events");
+    assert_eq!(count(&before.text, "timeline-item"), events);
 
     // 30 November 12:00 + 2 days: the December period.
     let r = h
@@ -766,9 +793,10 @@ async fn monitoring_shows_store_and_alert_channel_health() {
 
     // A Slack channel that is down: the alerts wait in the outbox and the page counts them:
     // the seeded brand's seats (90 and 100 %) and this brand's 92 %.
-    let down = free_addr().await;
+    // Its port is bound but not listening: connections are refused.
+    let down = HttpReceiver::reserve();
     let cfg = NotifyConfig::builder()
-        .slack(format!("http://{down}/slack"))
+        .slack(down.url("/slack"))
         .min_threshold(90)
         .poll_interval(Duration::from_millis(50))
         .retry(RetryPolicy::new(
@@ -781,17 +809,16 @@ async fn monitoring_shows_store_and_alert_channel_health() {
     let h = Harness::start_with(STORE, |c| c.notify = Some(cfg)).await;
     let (brand, _) = h.brand("starter").await;
     assert_eq!(h.record(&brand, "ai_generations", 460).await.status, 200);
-    let b = Browser::admin(&h);
-    let mut pending = String::new();
-    for _ in 0..40 {
-        let r = b.get("/monitoring?lang=en").await;
-        assert_eq!(attr(&r.text, "sink-row", "data-sink").unwrap(), "slack");
-        pending = text(&r.text, "sink-row").unwrap();
-        if pending == "slack 3 0" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(pending, "slack 3 0", "channel, pending, dead letters");
+    // Each of the three fails once, then waits 300 to 600 s (on the stopped fake clock).
+    let alerts = h.server.state.alerts.as_ref().unwrap();
+    wait_quiet(&alerts.delivery, &alerts.listener, Duration::from_secs(30)).await;
+    assert_eq!(alerts.delivery.stats().retried(), 3);
+    let r = Browser::admin(&h).get("/monitoring?lang=en").await;
+    assert_eq!(attr(&r.text, "sink-row", "data-sink").unwrap(), "slack");
+    assert_eq!(
+        text(&r.text, "sink-row").unwrap(),
+        "slack 3 0",
+        "channel, pending, dead letters"
+    );
     h.server.stop().await.unwrap();
 }

@@ -12,4 +12,4 @@
 mod cases;
 mod common;
 
-runbook_suite!(Some(String::from("memory")));
+runbook_suite!(common::memory);

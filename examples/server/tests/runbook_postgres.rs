@@ -1,6 +1,6 @@
-//! The same runbook cases on the Postgres store (`DATABASE_URL`, as exported by
-//! `scripts/pg-env.sh`). Without Postgres the cases skip with a message, except in CI where
-//! they fail.
+//! The same runbook cases on the Postgres store (the server of `DATABASE_URL`, as exported
+//! by `scripts/pg-env.sh`, else 127.0.0.1:5432), each case in a database of its own.
+//! Without Postgres each case records a skip (`quota_testkit::skip`), which fails in CI.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -13,8 +13,4 @@
 mod cases;
 mod common;
 
-fn postgres_store() -> Option<String> {
-    common::backend_url("DATABASE_URL", "pg")
-}
-
-runbook_suite!(postgres_store());
+runbook_suite!(common::postgres);

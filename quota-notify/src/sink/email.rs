@@ -204,8 +204,21 @@ mod tests {
             SmtpTarget::parse("smtp://mail").map(|t| t.port).ok(),
             Some(25)
         );
-        assert!(SmtpTarget::parse("smtps://mail").is_err());
-        assert!(SmtpTarget::parse("smtp://mail?tls=required").is_err());
-        assert!(SmtpTarget::parse("not a url").is_err());
+        let refusal = |url: &str| match SmtpTarget::parse(url) {
+            Err(NotifyError::Config(m)) => m,
+            other => unreachable!("{url}: {other:?}"),
+        };
+        let m = refusal("smtps://mail");
+        assert!(
+            m.starts_with("SMTP_URL: scheme \"smtps\" is not supported"),
+            "{m}"
+        );
+        let m = refusal("smtp://mail?tls=required");
+        assert!(m.starts_with("SMTP_URL: tls= is not supported"), "{m}");
+        let m = refusal("not a url");
+        assert!(
+            m.starts_with("SMTP_URL: relative URL without a base"),
+            "{m}"
+        );
     }
 }

@@ -14,12 +14,8 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::common::{Auth, Harness, Resp};
-use quota_notify::testing::{HttpReceiver, SmtpSink, free_addr, wait_until};
-
-/// The alert cases run one at a time: on Postgres every test server shares one outbox table,
-/// and a dispatcher delivers any due message to its own sinks (as instances of one
-/// deployment should), so two alert cases at once would deliver each other's alerts.
-static ALERT_CASES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use quota_notify::testing::{HttpReceiver, SmtpSink, wait_idle, wait_quiet};
+use quota_server::state::Alerts;
 
 const OLD_SECRET: &str = "previous-share-key-secret-0123456789abcdef";
 const NEW_SECRET: &str = "current-share-key-secret-0123456789abcdefgh";
@@ -40,7 +36,27 @@ fn notify_config(slack: &str, smtp: &str) -> NotifyConfig {
         .unwrap()
 }
 
-/// Slack posts about `brand` (other servers' leftovers in a shared outbox are ignored).
+const WAIT: Duration = Duration::from_secs(30);
+
+fn alerts(h: &Harness) -> &Alerts {
+    h.server.state.alerts.as_ref().unwrap()
+}
+
+/// Waits until every alert raised so far went out (or was given up): nothing pending in the
+/// outbox, nothing in flight. What the sinks hold then is all they get.
+async fn idle(h: &Harness) {
+    let a = alerts(h);
+    wait_idle(&a.delivery, &a.listener, WAIT).await;
+}
+
+/// Waits until nothing is due nor in flight: failed attempts wait for their backoff on the
+/// (fake, stopped) clock.
+async fn quiet(h: &Harness) {
+    let a = alerts(h);
+    wait_quiet(&a.delivery, &a.listener, WAIT).await;
+}
+
+/// Slack posts about `brand` (the seeded demo brand raises alerts of its own).
 fn slack_posts(r: &HttpReceiver, brand: &str) -> Vec<Value> {
     r.requests()
         .iter()
@@ -54,7 +70,6 @@ fn mails_about(s: &SmtpSink, brand: &str) -> usize {
 }
 
 pub(crate) async fn alerts_past_90_reach_slack_and_email_once(store: &str) {
-    let _serial = ALERT_CASES.lock().await;
     let slack = HttpReceiver::start().await;
     let smtp = SmtpSink::start().await;
     let cfg = notify_config(&slack.url("/slack"), &smtp.url());
@@ -65,27 +80,21 @@ pub(crate) async fn alerts_past_90_reach_slack_and_email_once(store: &str) {
     let r = h.record(&brand, "ai_generations", 460).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["status"], "critical");
-    wait_until(
-        Duration::from_secs(15),
-        || !slack_posts(&slack, &brand).is_empty() && mails_about(&smtp, &brand) >= 1,
-        || {
-            format!(
-                "slack {} mails {}",
-                slack_posts(&slack, &brand).len(),
-                mails_about(&smtp, &brand)
-            )
-        },
-    )
-    .await;
+    idle(&h).await;
     let posts = slack_posts(&slack, &brand);
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert_eq!(mails_about(&smtp, &brand), 1);
     let text = posts[0].to_string();
     assert!(text.contains("90"), "no threshold in {text}");
     assert!(text.contains("ai_generations"), "no metric in {text}");
+    // The seeded demo brand's seats (90 and 100 %) are the only other alerts.
+    assert_eq!(slack.count(), 3, "{:?}", slack.requests());
+    assert_eq!(smtp.count(), 3);
 
-    // More usage under the same threshold: nothing new, ever.
+    // More usage under the same threshold: nothing new.
     assert_eq!(h.record(&brand, "ai_generations", 5).await.status, 200);
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(slack_posts(&slack, &brand).len(), 1, "{posts:?}");
+    idle(&h).await;
+    assert_eq!(slack_posts(&slack, &brand).len(), 1);
     assert_eq!(mails_about(&smtp, &brand), 1);
 
     // A top-up of 100 (465 of 600 = 77 %) brings usage back under 90 %: one `resolved`
@@ -99,19 +108,7 @@ pub(crate) async fn alerts_past_90_reach_slack_and_email_once(store: &str) {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 303);
-    wait_until(
-        Duration::from_secs(15),
-        || slack_posts(&slack, &brand).len() >= 2 && mails_about(&smtp, &brand) >= 2,
-        || {
-            format!(
-                "slack {} mails {}",
-                slack_posts(&slack, &brand).len(),
-                mails_about(&smtp, &brand)
-            )
-        },
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    idle(&h).await;
     let posts = slack_posts(&slack, &brand);
     assert_eq!(posts.len(), 2, "{posts:?}");
     assert!(
@@ -120,33 +117,56 @@ pub(crate) async fn alerts_past_90_reach_slack_and_email_once(store: &str) {
         posts[1]
     );
     assert_eq!(mails_about(&smtp, &brand), 2);
+    let stats = alerts(&h).delivery.stats();
+    assert_eq!(stats.delivered(), 8, "4 alerts x 2 sinks");
+    assert_eq!(stats.retried(), 0);
     h.server.stop().await.unwrap();
 }
 
 pub(crate) async fn an_alert_waits_for_a_receiver_that_is_down_and_arrives_once(store: &str) {
-    let _serial = ALERT_CASES.lock().await;
-    let addr = free_addr().await;
+    // Slack's port is bound from the start but does not listen: connections are refused.
+    let down = HttpReceiver::reserve();
     let smtp = SmtpSink::start().await;
-    let cfg = notify_config(&format!("http://{addr}/slack"), &smtp.url());
+    let cfg = notify_config(&down.url("/slack"), &smtp.url());
     let h = Harness::start_with(store, |c| c.notify = Some(cfg)).await;
     let (brand, _) = h.brand("starter").await;
     assert_eq!(h.record(&brand, "ai_generations", 460).await.status, 200);
-    // Email goes out at once; Slack is down.
-    smtp.wait_for(1, Duration::from_secs(15)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
-    // Slack comes back; the retry falls due when the (fake) clock moves on.
-    let slack = HttpReceiver::start_at(addr).await;
-    for _ in 0..50 {
-        h.clock.advance(chrono::Duration::seconds(1));
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        if !slack_posts(&slack, &brand).is_empty() {
-            break;
-        }
-    }
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(slack_posts(&slack, &brand).len(), 1);
+    // Email goes out at once. Every Slack message (this brand's 90 %, the seeded brand's
+    // 90 and 100 % seats) fails once and waits for its backoff on the stopped fake clock.
+    quiet(&h).await;
     assert_eq!(mails_about(&smtp, &brand), 1);
+    let stats = alerts(&h).delivery.stats();
+    assert_eq!(stats.retried(), 3, "one failed Slack attempt per message");
+    assert_eq!(stats.delivered(), 3, "the three emails");
+    let outbox = &alerts(&h).outbox;
+    let waiting = outbox
+        .outbox_records("slack", quota_core::OutboxStatus::Pending, 10)
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 3);
+    for m in &waiting {
+        assert_eq!(m.attempts, 1, "{m:?}");
+        let error = m.last_error.as_deref().unwrap_or_default();
+        assert!(error.contains("cannot connect"), "{error}");
+        assert!(m.message.due_at > h.clock.now(), "rescheduled later: {m:?}");
+    }
+
+    // Slack comes back; the retries fall due when the clock moves past the backoff.
+    let slack = down.start();
+    h.clock.advance(chrono::Duration::seconds(1));
+    idle(&h).await;
+    assert_eq!(slack_posts(&slack, &brand).len(), 1);
+    assert_eq!(slack.count(), 3);
+    assert_eq!(mails_about(&smtp, &brand), 1);
+    assert_eq!(stats.retried(), 3);
+    assert_eq!(stats.delivered(), 6);
+    let delivered = outbox
+        .outbox_records("slack", quota_core::OutboxStatus::Delivered, 10)
+        .await
+        .unwrap();
+    assert_eq!(delivered.len(), 3);
+    assert!(delivered.iter().all(|m| m.attempts == 2), "{delivered:?}");
     h.server.stop().await.unwrap();
 }
 

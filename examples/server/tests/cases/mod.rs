@@ -1,4 +1,5 @@
-//! The runbook cases, run by `runbook.rs` (memory) and `runbook_redis.rs` (Redis).
+//! The runbook cases, run by `runbook.rs` (memory), `runbook_redis.rs` (Redis) and
+//! `runbook_postgres.rs` (Postgres), each case in a store namespace of its own.
 #![allow(dead_code)]
 
 pub(crate) mod flows;
@@ -145,8 +146,9 @@ pub(crate) async fn seeded_brand_blocks_an_upgrade_of_team_members_on_check_quot
     assert_eq!(r.body["suggestedPlan"], "pro");
     // No side effect, and within the plan it is allowed.
     assert_eq!(h.used("brand_dashboard", "team_members").await, 3);
+    // A store of this case's own: the seed's 40 generations and nothing else.
     let used = h.used("brand_dashboard", "ai_generations").await;
-    assert!(used >= 40, "the seed records 40 generations");
+    assert_eq!(used, 40, "the seed records 40 generations");
     let r = h
         .post(
             "/api/v1/usage-billing/check-quota",
@@ -245,6 +247,10 @@ pub(crate) async fn public_routes_carry_ratelimit_headers_and_deny_past_the_hard
         sfv::Parser::new(&policy).parse::<sfv::List>().unwrap();
         sfv::Parser::new(&rl).parse::<sfv::List>().unwrap();
     }
+    // `quota_decisions_total` has no brand label and every server of this test process
+    // shares the recorder: only the increase this denial causes is known (at least one).
+    let denied = |m: &str| sample(m, "quota_decisions_total{outcome=\"denied\"}").unwrap_or(0.0);
+    let denied_before = denied(&h.metrics_text().await);
     let r = h.post("/renders", json!({}), Auth::Key(&key)).await;
     let p = r.assert_problem(429);
     assert_eq!(p["metric"], "renders_2d");
@@ -260,7 +266,9 @@ pub(crate) async fn public_routes_carry_ratelimit_headers_and_deny_past_the_hard
     assert_eq!(r.status, 202);
     assert_eq!(h.used(&brand, "ai_generations").await, 1);
     let m = h.metrics_text().await;
-    assert!(sample(&m, "quota_decisions_total{outcome=\"denied\"}").unwrap() >= 1.0);
+    assert!(denied(&m) >= denied_before + 1.0);
+    let renders = format!("quota_usage{{brand=\"{brand}\",metric=\"renders_2d\"}}");
+    assert_eq!(sample(&m, &renders), Some(20.0));
     assert!(m.contains("render_queue_latency_bucket"));
     assert!(m.contains("design_queue_latency_bucket"));
 }
@@ -591,123 +599,41 @@ pub(crate) async fn every_bad_input_is_a_4xx_problem_and_changes_nothing(store: 
     assert_eq!(before["topups"], after["topups"]);
 }
 
-/// Expands into one `#[tokio::test]` per case, each given the store URL from `$store`
-/// (an expression yielding `Option<String>`; `None` skips, or fails in CI).
+/// Expands into one `#[tokio::test]` per case. `$backend` is an async fn taking the test's
+/// name and returning the case's [`crate::common::Backend`], or `None` after a recorded
+/// skip (see `quota_testkit::skip`; a failure in CI).
 macro_rules! runbook_suite {
-    ($store:expr) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn every_bad_input_is_a_4xx_problem_and_changes_nothing() {
-            if let Some(store) = $store {
-                $crate::cases::every_bad_input_is_a_4xx_problem_and_changes_nothing(&store).await;
+    ($backend:path) => {
+        runbook_suite!(@cases $backend;
+            every_bad_input_is_a_4xx_problem_and_changes_nothing => $crate::cases::every_bad_input_is_a_4xx_problem_and_changes_nothing,
+            reset_to_92_with_topup_shows_in_summary_as_under_strain_and_in_metrics_at_once => $crate::cases::reset_to_92_with_topup_shows_in_summary_as_under_strain_and_in_metrics_at_once,
+            dry_run_reports_the_plan_and_writes_nothing => $crate::cases::dry_run_reports_the_plan_and_writes_nothing,
+            reset_refuses_the_topup_of_a_metric_without_overage_charge_and_says_why => $crate::cases::reset_refuses_the_topup_of_a_metric_without_overage_charge_and_says_why,
+            seeded_brand_blocks_an_upgrade_of_team_members_on_check_quota => $crate::cases::seeded_brand_blocks_an_upgrade_of_team_members_on_check_quota,
+            idempotent_replays_count_once => $crate::cases::idempotent_replays_count_once,
+            public_routes_carry_ratelimit_headers_and_deny_past_the_hard_limit => $crate::cases::public_routes_carry_ratelimit_headers_and_deny_past_the_hard_limit,
+            a_brand_key_never_reads_or_writes_another_brand => $crate::cases::a_brand_key_never_reads_or_writes_another_brand,
+            brands_get_a_key_once_and_unknown_plans_are_refused => $crate::cases::brands_get_a_key_once_and_unknown_plans_are_refused,
+            dev_clock_rehearses_the_month_end_reset => $crate::cases::dev_clock_rehearses_the_month_end_reset,
+            the_dev_clock_is_refused_unless_enabled => $crate::cases::the_dev_clock_is_refused_unless_enabled,
+            health_openapi_and_unknown_routes => $crate::cases::health_openapi_and_unknown_routes,
+            alerts_past_90_reach_slack_and_email_once => $crate::cases::flows::alerts_past_90_reach_slack_and_email_once,
+            an_alert_waits_for_a_receiver_that_is_down_and_arrives_once => $crate::cases::flows::an_alert_waits_for_a_receiver_that_is_down_and_arrives_once,
+            share_links_show_the_snapshot_and_refuse_every_bad_token => $crate::cases::flows::share_links_show_the_snapshot_and_refuse_every_bad_token,
+            the_pages_render_from_the_store => $crate::cases::flows::the_pages_render_from_the_store,
+            checkout_on_the_simulated_page_completes_the_topup => $crate::cases::flows::checkout_on_the_simulated_page_completes_the_topup,
+            a_stripe_signed_webhook_completes_the_topup_once => $crate::cases::flows::a_stripe_signed_webhook_completes_the_topup_once,
+            with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes => $crate::cases::flows::with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes,
+        );
+    };
+    (@cases $backend:path; $($name:ident => $case:path,)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                if let Some(backend) = $backend(quota_testkit::test_name!()).await {
+                    $case(&backend.url).await;
+                }
             }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn reset_to_92_with_topup_shows_in_summary_as_under_strain_and_in_metrics_at_once() {
-            if let Some(store) = $store {
-                $crate::cases::reset_to_92_with_topup_shows_in_summary_as_under_strain_and_in_metrics_at_once(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn dry_run_reports_the_plan_and_writes_nothing() {
-            if let Some(store) = $store {
-                $crate::cases::dry_run_reports_the_plan_and_writes_nothing(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn reset_refuses_the_topup_of_a_metric_without_overage_charge_and_says_why() {
-            if let Some(store) = $store {
-                $crate::cases::reset_refuses_the_topup_of_a_metric_without_overage_charge_and_says_why(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn seeded_brand_blocks_an_upgrade_of_team_members_on_check_quota() {
-            if let Some(store) = $store {
-                $crate::cases::seeded_brand_blocks_an_upgrade_of_team_members_on_check_quota(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn idempotent_replays_count_once() {
-            if let Some(store) = $store {
-                $crate::cases::idempotent_replays_count_once(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn public_routes_carry_ratelimit_headers_and_deny_past_the_hard_limit() {
-            if let Some(store) = $store {
-                $crate::cases::public_routes_carry_ratelimit_headers_and_deny_past_the_hard_limit(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn a_brand_key_never_reads_or_writes_another_brand() {
-            if let Some(store) = $store {
-                $crate::cases::a_brand_key_never_reads_or_writes_another_brand(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn brands_get_a_key_once_and_unknown_plans_are_refused() {
-            if let Some(store) = $store {
-                $crate::cases::brands_get_a_key_once_and_unknown_plans_are_refused(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn dev_clock_rehearses_the_month_end_reset() {
-            if let Some(store) = $store {
-                $crate::cases::dev_clock_rehearses_the_month_end_reset(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn the_dev_clock_is_refused_unless_enabled() {
-            if let Some(store) = $store {
-                $crate::cases::the_dev_clock_is_refused_unless_enabled(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn health_openapi_and_unknown_routes() {
-            if let Some(store) = $store {
-                $crate::cases::health_openapi_and_unknown_routes(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn alerts_past_90_reach_slack_and_email_once() {
-            if let Some(store) = $store {
-                $crate::cases::flows::alerts_past_90_reach_slack_and_email_once(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn an_alert_waits_for_a_receiver_that_is_down_and_arrives_once() {
-            if let Some(store) = $store {
-                $crate::cases::flows::an_alert_waits_for_a_receiver_that_is_down_and_arrives_once(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn share_links_show_the_snapshot_and_refuse_every_bad_token() {
-            if let Some(store) = $store {
-                $crate::cases::flows::share_links_show_the_snapshot_and_refuse_every_bad_token(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn the_pages_render_from_the_store() {
-            if let Some(store) = $store {
-                $crate::cases::flows::the_pages_render_from_the_store(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn checkout_on_the_simulated_page_completes_the_topup() {
-            if let Some(store) = $store {
-                $crate::cases::flows::checkout_on_the_simulated_page_completes_the_topup(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn a_stripe_signed_webhook_completes_the_topup_once() {
-            if let Some(store) = $store {
-                $crate::cases::flows::a_stripe_signed_webhook_completes_the_topup_once(&store).await;
-            }
-        }
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes() {
-            if let Some(store) = $store {
-                $crate::cases::flows::with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes(&store).await;
-            }
-        }
+        )*
     };
 }

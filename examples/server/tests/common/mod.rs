@@ -61,25 +61,47 @@ impl Resp {
     }
 }
 
-/// The URL of a backend from `var`, with a fresh key prefix so that parallel test servers
-/// never share data. `None` (skip) when unset outside CI; a failure in CI.
-pub(crate) fn backend_url(var: &str, what: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() && what == "pg" => Some(url),
-        Ok(url) if !url.is_empty() => {
-            let sep = if url.contains('?') { '&' } else { '?' };
-            Some(format!("{url}{sep}prefix={}", unique("t")))
-        }
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("{var} is not set: CI must run the {what} cases (source scripts/{what}-env.sh)")
-        }
-        _ => {
-            eprintln!(
-                "skipping: {var} is not set (source scripts/{what}-env.sh to run the {what} cases)"
-            );
-            None
-        }
-    }
+/// The store of one runbook case: its URL, and the database it owns (Postgres), dropped with
+/// it. Every case gets a namespace of its own (a fresh Redis key prefix, a fresh Postgres
+/// database), so no case sees another's brands, subscriptions, outbox or seed.
+pub(crate) struct Backend {
+    pub(crate) url: String,
+    _db: Option<quota_testkit::pg::TestDb>,
+}
+
+/// The in-memory store (each server has its own).
+pub(crate) async fn memory(_test: &str) -> Option<Backend> {
+    Some(Backend {
+        url: "memory".into(),
+        _db: None,
+    })
+}
+
+/// `REDIS_URL` (default `redis://127.0.0.1:6379`) with a key prefix of this case's own;
+/// `None` after [`quota_testkit::skip`] when nothing answers there (a failure in CI).
+pub(crate) async fn redis(test: &str) -> Option<Backend> {
+    let url = quota_testkit::service::url_or_skip(
+        test,
+        "REDIS_URL",
+        "redis://127.0.0.1:6379",
+        "run `source scripts/redis-env.sh` to start one",
+    )?;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(Backend {
+        url: format!("{url}{sep}prefix={}", unique("t")),
+        _db: None,
+    })
+}
+
+/// A fresh database on the Postgres server of [`quota_testkit::pg::server_url`], dropped
+/// after the case; `None` after [`quota_testkit::skip`] when there is no server (a failure
+/// in CI).
+pub(crate) async fn postgres(test: &str) -> Option<Backend> {
+    let db = quota_testkit::pg::TestDb::create_or_skip(test, "runbook").await?;
+    Some(Backend {
+        url: db.url.clone(),
+        _db: Some(db),
+    })
 }
 
 /// 2026-11-30 12:00 UTC: late in a 30-day period, so projections are easy to reason about.
