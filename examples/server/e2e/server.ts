@@ -131,9 +131,12 @@ function spawnServe(args: string[], log: string): Promise<{ child: ChildProcess;
       );
     };
     child.stdout!.on('data', onData);
-    child.stdout!.pipe(out);
     child.stderr!.on('data', (c: Buffer) => (seen += c.toString()));
-    child.stderr!.pipe(out);
+    // Both streams into one log, closed once the process and both pipes are done (piping
+    // with the default `end: true` would close it when the first of the two ends).
+    child.stdout!.pipe(out, { end: false });
+    child.stderr!.pipe(out, { end: false });
+    child.once('close', () => out.end());
     child.once('exit', onExit);
     child.once('error', (e) => done(e));
   });
