@@ -183,7 +183,8 @@ export interface Stamp {
  * Asserts `stamps` are newest first by the timeline's total order: time at full precision,
  * then the per-brand sequence the store assigns (`seq`, compared only when every entry has
  * one). Entries of one request may share a time; an older entry may never come first, not even
- * by a microsecond. Nothing here depends on when the events were written.
+ * by a microsecond. Nothing here depends on when the events were written. Soft assertions:
+ * the test goes on and reports what else it finds.
  */
 export function expectNewestFirst(what: string, stamps: Stamp[]): void {
   const withSeq = stamps.length > 0 && stamps.every((s) => s.seq !== undefined && s.seq !== null && s.seq !== '');
@@ -191,9 +192,9 @@ export function expectNewestFirst(what: string, stamps: Stamp[]): void {
     const [a, b] = [stamps[i], stamps[i + 1]];
     const [ta, tb] = [rfc3339Nanos(a.at), rfc3339Nanos(b.at)];
     const where = `${what}: entry ${i} (${a.at}${withSeq ? ` #${a.seq}` : ''}) before entry ${i + 1} (${b.at}${withSeq ? ` #${b.seq}` : ''})`;
-    expect(ta >= tb, `${where}: older first`).toBe(true);
+    expect.soft(ta >= tb, `${where}: older first`).toBe(true);
     if (withSeq && ta === tb) {
-      expect(BigInt(a.seq!) > BigInt(b.seq!), `${where}: same time, sequence not decreasing`).toBe(true);
+      expect.soft(BigInt(a.seq!) > BigInt(b.seq!), `${where}: same time, sequence not decreasing`).toBe(true);
     }
   }
 }

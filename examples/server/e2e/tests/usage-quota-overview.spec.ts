@@ -58,6 +58,12 @@ async function expectFirstScreen(page: Page, currentPlan: string, recommendedPla
   }
 }
 
+/** The integers from `a` to `b`, both included, in either order. */
+function between(a: number, b: number): number[] {
+  const [lo, hi] = a <= b ? [a, b] : [b, a];
+  return Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+}
+
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(png: Buffer): { width: number; height: number } {
   expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
@@ -172,9 +178,12 @@ for (const lang of LANGS) {
     await expect(plan.getByTestId('plan-price')).toHaveText(money(before.plan.price, lang));
     await expect(plan).toContainText(t.overageEstimate);
     expect(before.plan.estimatedOverage.amountMinor).toBeGreaterThan(0);
-    // The estimate moves with time: it is the API's figure of just before or just after.
+    // The estimate moves with time: the page was computed between the two API calls, so it
+    // shows one of the amounts from the one to the other (both included).
     const shownOverage = (await plan.getByTestId('overage-estimate').textContent())?.trim();
-    expect([before, after].map((s) => money(s.plan.estimatedOverage, lang))).toContain(shownOverage);
+    const [o0, o1] = [before, after].map((s) => s.plan.estimatedOverage.amountMinor as number);
+    const currency = before.plan.estimatedOverage.currency;
+    expect(between(o0, o1).map((amountMinor) => money({ amountMinor, currency }, lang))).toContain(shownOverage);
 
     // Timeline: every event of the period, newest first, each with its severity badge.
     const items = page.getByTestId('timeline').getByTestId('timeline-item');
@@ -302,11 +311,17 @@ for (const lang of LANGS) {
       await expect(status).toHaveText((t.status as any)[shown!]);
       const apiLabel = shown === api0.status ? api0.statusLabel : api1.statusLabel;
       await expect(status).toHaveText(apiLabel);
+      // The projection moves with time too: the page shows a figure from the API's before to
+      // its after (both included), never one taken from outside that window.
+      const end = card.getByTestId('projection-end');
+      await expect(end).toHaveText(/\d+\D+\d+\s*%/);
+      const [shownUsed, shownPercent] = ((await end.textContent()) ?? '').match(/\d+/g)!.map(Number);
+      const used = [api0, api1].map((m) => m.projection.projectedUsed as number);
+      expect(between(used[0], used[1])).toContain(shownUsed);
+      const pct = [api0, api1].map((m) => Math.round(m.projection.projectedRatio * 100));
+      expect(between(pct[0], pct[1])).toContain(shownPercent);
+      await expect(end).toContainText(t.percent(shownPercent));
       const proj = shown === api0.status ? api0.projection : api1.projection;
-      await expect(card.getByTestId('projection-end')).toContainText(String(proj.projectedUsed));
-      await expect(card.getByTestId('projection-end')).toContainText(
-        t.percent(Math.round(proj.projectedRatio * 100)),
-      );
       if (proj.daysUntilExhaustion !== null) {
         await expect(card.getByTestId('projection-days')).toBeVisible();
       }
