@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # The Playwright suite "Usage quota overview" (runbook section 4) against the QA server:
 # provisions Chromium, Node.js and the suite's packages (scripts/e2e-env.sh), builds the
-# `quota` binary, then runs the suite, which starts `quota serve --dev-clock` on a free
-# loopback port and writes docs/screenshots/{cockpit,share}-{fr,en}.png.
+# `quota` binary, then runs the suite. Its fixtures start `quota serve` on loopback (one server
+# per worker, and one per test for the tests that move the dev clock or change the demo brand),
+# on a port the server reports in its start banner.
 #   bash scripts/e2e.sh [extra playwright args]
+#   UPDATE_SCREENSHOTS=1 bash scripts/e2e.sh        # also rewrites docs/screenshots/*.png
+#   QUOTA_E2E_ORDER=reverse|shuffle:<seed> bash scripts/e2e.sh --workers=2
+#                                                   # another order, two workers: the tests
+#                                                   # must not depend on each other
+# A normal run never writes under docs/: the screenshots are checked and attached to the
+# report (examples/server/e2e/test-results) only.
 # In CI (CI=true or 1, see scripts/lib/ci.sh) a missing browser fails the run; elsewhere it
 # prints why and records the skip in $QUOTA_SKIP_LOG (scripts/test.sh counts it).
 set -euo pipefail

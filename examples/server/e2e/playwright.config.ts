@@ -1,18 +1,20 @@
 // Playwright configuration of the "Usage quota overview" suite (runbook section 4).
 //
 // The suite drives the QA server's cockpit pages in Debian's Chromium (never a browser
-// downloaded by Playwright: `npx playwright install` is not used). `global-setup.ts` starts
-// `quota serve --dev-clock` on a free loopback port and mints an admin token; nothing leaves
-// the loopback interface.
+// downloaded by Playwright: `npx playwright install` is not used). `global-setup.ts` mints an
+// admin token; the fixtures of tests/support.ts start `quota serve` on loopback (one per worker,
+// and one per test for the tests that move the server's clock or change the demo brand);
+// nothing leaves the loopback interface.
 import { defineConfig, devices } from '@playwright/test';
 
 export default defineConfig({
   testDir: './tests',
   globalSetup: './global-setup.ts',
-  // One server and one dev clock are shared by every test: run them one at a time, in file
-  // order (the month-end rehearsal moves the server's time and comes last).
-  fullyParallel: false,
-  workers: 1,
+  // The tests do not depend on each other nor on their order (each has its own brands, or its
+  // own server): any test may run in any worker. One worker by default (the machines that run
+  // this also build); `--workers=2` or QUOTA_E2E_WORKERS spreads them.
+  fullyParallel: true,
+  workers: Number(process.env.QUOTA_E2E_WORKERS ?? 1),
   retries: 0,
   forbidOnly: !!process.env.CI,
   reporter: 'list',
