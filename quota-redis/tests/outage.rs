@@ -83,14 +83,11 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();
-        let child = match child {
-            Ok(c) => c,
-            Err(e) if !common::in_ci() => {
-                eprintln!("SKIPPED: cannot run redis-server ({e}); install redis-server");
-                return None;
-            }
-            Err(e) => panic!("cannot run redis-server in CI: {e}"),
-        };
+        let child = quota_testkit::require(
+            &quota_testkit::current_test(),
+            "cannot run redis-server (install redis-server)",
+            child,
+        )?;
         let mut server = Server {
             child,
             port,

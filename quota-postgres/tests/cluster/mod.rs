@@ -137,14 +137,11 @@ impl Cluster {
     /// [`Cluster::start`] on a blocking thread; `None` (the test skips) when no cluster can
     /// be had outside CI, a panic in CI.
     pub async fn start_or_skip() -> Option<Cluster> {
-        match tokio::task::spawn_blocking(Cluster::start).await.unwrap() {
-            Ok(c) => Some(c),
-            Err(why) if !common::in_ci() => {
-                eprintln!("SKIPPED: cannot start a throwaway Postgres cluster: {why}");
-                None
-            }
-            Err(why) => panic!("CI=true and no throwaway Postgres cluster: {why}"),
-        }
+        quota_testkit::require(
+            &quota_testkit::current_test(),
+            "cannot start a throwaway Postgres cluster",
+            tokio::task::spawn_blocking(Cluster::start).await.unwrap(),
+        )
     }
 
     fn run(&self, tool: &str, args: &[&str]) -> Result<(), String> {

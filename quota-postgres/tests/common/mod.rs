@@ -21,10 +21,6 @@ use chrono::Utc;
 use quota_postgres::{PostgresOptions, PostgresStore};
 use sqlx::Connection;
 
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
-
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -91,14 +87,11 @@ impl TestDb {
     /// Creates a fresh database. In CI an unreachable server fails the test; elsewhere it
     /// returns `None` after printing why.
     pub async fn create_or_skip(tag: &str) -> Option<TestDb> {
-        match TestDb::try_create(tag, true).await {
-            Ok(db) => Some(db),
-            Err(why) if !in_ci() => {
-                eprintln!("SKIPPED: no Postgres for this test: {why}");
-                None
-            }
-            Err(why) => panic!("CI=true and no Postgres for this test: {why}"),
-        }
+        quota_testkit::require(
+            &quota_testkit::current_test(),
+            "no Postgres for this test",
+            TestDb::try_create(tag, true).await,
+        )
     }
 
     /// Creates a fresh database or panics with the reason.

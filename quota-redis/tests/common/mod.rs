@@ -19,10 +19,6 @@ pub enum Backend {
     Cluster,
 }
 
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
 pub fn options() -> RedisOptions {
     RedisOptions::new()
         .set_response_timeout(Duration::from_secs(5))
@@ -50,16 +46,13 @@ pub async fn store_with(backend: Backend, opts: RedisOptions) -> Option<RedisSto
         Backend::Standalone => RedisStore::connect(&urls[0], opts).await,
         Backend::Cluster => RedisStore::connect_cluster(&urls, opts).await,
     };
-    match result {
-        Ok(store) => Some(store),
-        Err(e) if !in_ci() => {
-            eprintln!(
-                "SKIPPED: no {backend:?} Redis at {urls:?} ({e}); run `eval \"$(bash scripts/redis-env.sh start)\"` first"
-            );
-            None
-        }
-        Err(e) => panic!("{backend:?} Redis at {urls:?} is unreachable in CI: {e}"),
-    }
+    quota_testkit::require(
+        &quota_testkit::current_test(),
+        &format!(
+            "no {backend:?} Redis at {urls:?}; run `eval \"$(bash scripts/redis-env.sh start)\"` first"
+        ),
+        result,
+    )
 }
 
 pub async fn store(backend: Backend) -> Option<RedisStore> {
