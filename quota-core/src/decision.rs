@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
+use crate::threshold::LimitState;
 use crate::threshold::percent_of;
 
 /// The verdict of a check or consume.
@@ -62,6 +63,15 @@ pub struct Decision {
     pub period_start: Option<DateTime<Utc>>,
     /// Whether this answer replays an earlier consume with the same idempotency key.
     pub replayed: bool,
+    /// Where the metric stands after the decision: requests admitted at no extra cost,
+    /// admitted and billed as overage, or blocked (not one more unit fits). A denied request
+    /// that was too large for what is left leaves the metric `within` or `overage`.
+    #[serde(default = "within")]
+    pub state: LimitState,
+}
+
+fn within() -> LimitState {
+    LimitState::Within
 }
 
 impl Decision {
@@ -116,6 +126,7 @@ mod tests {
                 resets_at: None,
                 period_start: None,
                 replayed: false,
+                state: LimitState::Within,
             };
             let json = serde_json::to_string(&d).unwrap();
             assert!(json.contains(expected), "{json}");

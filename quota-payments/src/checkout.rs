@@ -209,7 +209,7 @@ pub enum SimulatedCheckoutError {
     Quota(#[from] QuotaError),
 }
 
-/// Confirms (`paid = true`) or cancels a simulated checkout and completes or fails its
+/// Confirms (`paid = true`) or cancels a simulated checkout and completes or cancels its
 /// top-up; returns where to redirect. A second confirm changes nothing (the core completes
 /// a top-up once).
 pub async fn settle_simulated<S: Store + ?Sized>(
@@ -225,9 +225,9 @@ pub async fn settle_simulated<S: Store + ?Sized>(
     };
     let topup = match redirect.state {
         SimulatedState::Confirmed => guard.complete_topup(&redirect.topup_id).await?,
-        // Failing twice is a transition error in the core; a repeated cancel only reads.
+        // Cancelling twice is a transition error in the core; a repeated cancel only reads.
         _ if redirect.replayed => guard.topup(&redirect.topup_id).await?,
-        _ => guard.fail_topup(&redirect.topup_id).await?,
+        _ => guard.cancel_topup(&redirect.topup_id).await?,
     };
     Ok((redirect, topup))
 }

@@ -16,7 +16,12 @@ use crate::server::{banner, spawn};
 
 /// Usage Quota Guardian QA server and support tooling.
 #[derive(Debug, Parser)]
-#[command(name = "quota", version, about)]
+#[command(
+    name = "quota",
+    version,
+    about,
+    after_help = "Exit codes: 0 done; 1 refused or failed (nothing changed); 2 bad command line; 3 reset applied but a part of it refused (the top-up)."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -120,13 +125,24 @@ pub enum TokenKind {
     },
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> Result<(), String> {
+/// Exit code: done.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: refused or failed; nothing was changed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: a bad command line (clap's own code).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: `quota reset` was applied, but a part of it was refused (the top-up of a
+/// metric that accepts none): the printed report says which.
+pub const EXIT_PARTLY_REFUSED: u8 = 3;
+
+/// Runs a parsed command line; returns the process exit code (`EXIT_*`). An error is
+/// printed by the caller and exits with [`EXIT_FAILED`].
+pub async fn run(cli: Cli) -> Result<u8, String> {
     crate::install_crypto_provider();
     match cli.command {
-        Command::Serve(a) => serve(a).await,
+        Command::Serve(a) => serve(a).await.map(|()| EXIT_OK),
         Command::Reset(a) => reset(a).await,
-        Command::Token { kind } => token(&kind),
+        Command::Token { kind } => token(&kind).map(|()| EXIT_OK),
     }
 }
 
@@ -211,7 +227,7 @@ pub fn api_base(api: &str) -> String {
     }
 }
 
-async fn reset(a: ResetArgs) -> Result<(), String> {
+async fn reset(a: ResetArgs) -> Result<u8, String> {
     let mut req = ResetRequest::new(a.brand.clone(), a.metric.clone(), a.target);
     if let Some(t) = a.topup {
         req = req.with_topup(t);
@@ -229,7 +245,11 @@ async fn reset(a: ResetArgs) -> Result<(), String> {
         reset_via_api(api, &token, &a, &req).await?
     };
     print!("{}", report.render());
-    Ok(())
+    if report.topup_refused.is_some() {
+        eprintln!("quota: part of the reset was refused (see \"top-up\" above)");
+        return Ok(EXIT_PARTLY_REFUSED);
+    }
+    Ok(EXIT_OK)
 }
 
 async fn reset_on_store(

@@ -183,6 +183,27 @@ impl From<QuotaError> for Problem {
                 "Top-up not allowed",
                 detail,
             ),
+            QuotaError::QuantityTooLarge {
+                metric,
+                quantity,
+                max,
+            } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "quantity-too-large",
+                "Quantity too large",
+                detail,
+            )
+            .with("metric", metric)
+            .with("quantity", quantity)
+            .with("max", max),
+            QuotaError::IdempotencyKeyReused { key } => Problem::new(
+                StatusCode::CONFLICT,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+                detail,
+            )
+            .with("code", "idempotency_key_reused")
+            .with("idempotencyKey", key),
             QuotaError::UnknownTopUp(_) => Problem::not_found(detail),
             QuotaError::TopUpTransition { .. } => Problem::new(
                 StatusCode::CONFLICT,

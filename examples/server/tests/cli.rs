@@ -85,9 +85,51 @@ async fn cli_reset_against_a_running_server_and_its_dry_run() {
     assert!(!none.status.success());
     assert!(text(&none.stderr).contains("QUOTA_ADMIN_JWT_SECRET"));
     let bad = quota_async(args(&["--token", "nope"]), vec![]).await;
-    assert!(!bad.status.success());
+    assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad.stderr).contains("401"), "{}", text(&bad.stderr));
     assert_eq!(h.used(&brand, "ai_generations").await, 460);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_reset_exit_codes_say_what_was_refused() {
+    let h = Harness::start("memory").await;
+    let (brand, _) = h.brand("starter").await;
+    let token = vec![("QUOTA_ADMIN_TOKEN".to_owned(), h.admin.clone())];
+    let reset = |metric: &str, topup: &str| {
+        [
+            "reset".to_owned(),
+            format!("--brand={brand}"),
+            format!("--metric={metric}"),
+            "--target=50".to_owned(),
+            format!("--topup={topup}"),
+            "--api".to_owned(),
+            h.base.clone(),
+        ]
+        .to_vec()
+    };
+    // renders_2d blocks at its limit: no top-up for it. The reset applies, the top-up is
+    // refused: exit 3, and the report says why.
+    let part = quota_async(reset("renders_2d", "10"), token.clone()).await;
+    assert_eq!(part.status.code(), Some(3), "{}", text(&part.stderr));
+    assert!(
+        text(&part.stdout).contains("top-up : refused"),
+        "{}",
+        text(&part.stdout)
+    );
+    assert_eq!(h.used(&brand, "renders_2d").await, 50);
+    // A top-up past the domain is refused whole: exit 1, nothing changed.
+    h.record(&brand, "ai_generations", 7).await;
+    let refused = quota_async(reset("ai_generations", "1000000001"), token.clone()).await;
+    assert_eq!(refused.status.code(), Some(1));
+    let err = text(&refused.stderr);
+    assert!(err.contains("1000000000"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal: {err}"
+    );
+    assert_eq!(h.used(&brand, "ai_generations").await, 7);
+    let usage = quota_async(vec!["reset".to_owned()], vec![]).await;
+    assert_eq!(usage.status.code(), Some(2), "a bad command line");
 }
 
 #[test]

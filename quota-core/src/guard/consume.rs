@@ -9,6 +9,7 @@ use crate::domain::{MAX_UNITS, add_units, bound_units};
 use crate::error::{QuotaError, Result};
 use crate::metric::MetricKind;
 use crate::store::{ConsumeOutcome, CounterKey, Store, fingerprint};
+use crate::threshold::LimitState;
 
 use super::context::{BrandContext, KeyedRequest, ResolvedMetric};
 use super::future::ConsumeFuture;
@@ -67,6 +68,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     resets_at: Some(ctx.period.end),
                     period_start: Some(ctx.period.start),
                     replayed: false,
+                    state: m.state(usage.used, usage.topup_units),
                 })
             }
         }
@@ -242,6 +244,10 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     self.record_denial(&ctx, m, &out, quantity, limit, now)
                         .await;
                 }
+                let state = ctx
+                    .metrics
+                    .get(index)
+                    .map_or(LimitState::Within, |m| m.state(out.used, out.topup_units));
                 Ok(Decision {
                     verdict,
                     used: out.used,
@@ -249,6 +255,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     resets_at,
                     period_start,
                     replayed: false,
+                    state,
                 })
             });
         }
@@ -260,6 +267,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             resets_at,
             period_start,
             replayed: out.replayed,
+            state: m.state(out.used, out.topup_units),
         };
         match allowance {
             Some(limit) if !out.replayed && m.crosses_any(before, out.used, limit) => {
@@ -392,6 +400,7 @@ fn gauge_decision(m: &ResolvedMetric, verdict: Verdict, level: u64) -> Decision 
         resets_at: None,
         period_start: None,
         replayed: false,
+        state: m.state(level, 0),
     }
 }
 

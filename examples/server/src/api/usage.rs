@@ -18,6 +18,9 @@ use crate::problem::Problem;
 use crate::reset::run_reset;
 use crate::state::AppState;
 
+/// The scope idempotency keys of `record` are bound to.
+const RECORD_SCOPE: &str = "POST /api/v1/usage-billing/record";
+
 fn one() -> u64 {
     1
 }
@@ -76,8 +79,13 @@ pub struct UsageView {
     limit: Option<u64>,
     remaining: Option<u64>,
     percent: Option<u64>,
-    /// Badge: `ok`, `info`, `warning`, `critical` or `blocked`.
+    /// Badge: `ok`, `info`, `warning`, `critical`, `overage` (past the allowance, billed) or
+    /// `blocked` (requests refused).
     status: &'static str,
+    /// Whether this answer replays an earlier consume with the same idempotency key. Not in
+    /// the body (a replay answers the first body byte for byte): the `Idempotent-Replayed`
+    /// header says it.
+    #[serde(skip)]
     replayed: bool,
     resets_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,13 +112,15 @@ fn validate_quantity(quantity: u64) -> Result<(), Problem> {
     Ok(())
 }
 
-/// The badge of `used` against `limit` for a brand's metric (`ok` under every threshold).
+/// The badge of `used` against `limit` for a brand's metric (`ok` under every threshold),
+/// as honest as the metric's `limit_state` allows (see `Severity::honest`).
 pub(crate) async fn badge(
     state: &AppState,
     brand: &str,
     metric: &str,
     used: u64,
     limit: Option<u64>,
+    limit_state: quota_core::LimitState,
 ) -> Result<&'static str, Problem> {
     let Some(limit) = limit else {
         return Ok("ok");
@@ -124,7 +134,8 @@ pub(crate) async fn badge(
         return Ok("ok");
     };
     let thresholds = catalog.thresholds_for(plan, lim);
-    Ok(quota_core::threshold::badge(thresholds, used, limit).map_or("ok", |s| s.as_str()))
+    Ok(quota_core::threshold::badge(thresholds, used, limit)
+        .map_or("ok", |s| s.honest(limit_state).as_str()))
 }
 
 /// Builds the view of a decision.
@@ -140,11 +151,9 @@ pub(crate) async fn view(
         Verdict::AllowedWithOverage(o) => (None, Some(o.overage_units), Some(o.charge)),
         _ => (None, None, None),
     };
-    let status = if d.is_allowed() {
-        badge(state, brand, metric, d.used, d.limit).await?
-    } else {
-        "blocked"
-    };
+    // A denied request that was only too large for what is left does not make the metric
+    // blocked: the badge says where usage stands.
+    let status = badge(state, brand, metric, d.used, d.limit, d.state).await?;
     Ok(UsageView {
         brand_id: brand.to_owned(),
         metric: metric.to_owned(),
@@ -219,10 +228,28 @@ pub async fn record(
     caller.may_access(&body.brand_id)?;
     validate_quantity(body.quantity)?;
     let key = idempotency_key(&headers, body.idempotency_key)?;
-    let d = state
-        .guard
-        .consume(&body.brand_id, &body.metric, body.quantity, key.as_deref())
-        .await?;
+    // A key is bound to this route, the metric and the quantity: reused for another request
+    // it is a 409 and nothing is recorded.
+    let d = match key.as_deref() {
+        None => {
+            state
+                .guard
+                .consume(&body.brand_id, &body.metric, body.quantity, None)
+                .await?
+        }
+        Some(key) => {
+            state
+                .guard
+                .consume_scoped(
+                    &body.brand_id,
+                    &body.metric,
+                    body.quantity,
+                    key,
+                    RECORD_SCOPE,
+                )
+                .await?
+        }
+    };
     state.track_brand(&body.brand_id);
     metrics::count_decision(&d);
     metrics::observe_usage(&body.brand_id, &body.metric, d.used, d.limit);
@@ -230,7 +257,13 @@ pub async fn record(
     if !v.allowed {
         return Err(denied_problem(&v, state.guard.clock().now()));
     }
-    Ok(Json(v).into_response())
+    let replayed = v.replayed;
+    let mut res = Json(v).into_response();
+    if replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(res)
 }
 
 /// `POST /usage-billing/check-quota`: would it be admitted? No side effect.

@@ -311,6 +311,8 @@ pub(crate) fn severity_label(s: Option<Severity>, lang: &str) -> &'static str {
         Some(Severity::Warning) => "Attention",
         Some(Severity::Critical) if en => "Critical",
         Some(Severity::Critical) => "Critique",
+        Some(Severity::Overage) if en => "Billed overage",
+        Some(Severity::Overage) => "Dépassement facturé",
         Some(Severity::Blocked) if en => "Blocked",
         Some(Severity::Blocked) => "Bloqué",
         Some(_) => "?",
@@ -334,6 +336,8 @@ pub(crate) fn topup_status(s: TopUpStatus, lang: &str) -> &'static str {
         TopUpStatus::Failed => "Échoué",
         TopUpStatus::Expired if en => "Expired",
         TopUpStatus::Expired => "Expiré",
+        TopUpStatus::Cancelled if en => "Cancelled",
+        TopUpStatus::Cancelled => "Annulé",
         _ => s.as_str(),
     }
 }
@@ -358,6 +362,20 @@ pub(crate) fn event_text(e: &TimelineEvent, lang: &str) -> String {
             format!("Blocked at the limit ({used} / {limit})")
         }
         EventKind::Blocked { used, limit } => format!("Bloqué à la limite ({used} / {limit})"),
+        EventKind::RequestRefused {
+            requested,
+            used,
+            limit,
+        } if en => {
+            format!("Request of {requested} refused: it would pass the limit ({used} / {limit})")
+        }
+        EventKind::RequestRefused {
+            requested,
+            used,
+            limit,
+        } => format!(
+            "Demande de {requested} refusée : elle dépasserait la limite ({used} / {limit})"
+        ),
         EventKind::TopUpCompleted { units, .. } if en => format!("Top-up of {units} units paid"),
         EventKind::TopUpCompleted { units, .. } => format!("Recharge de {units} unités payée"),
         EventKind::PlanChanged { from, to } if en => format!("Plan changed: {from} → {to}"),

@@ -103,7 +103,8 @@ header.top a{color:#fff}\
 header.top .brand{font-weight:700}\
 nav{display:flex;flex-wrap:wrap;gap:.25rem .9rem}\
 main{max-width:1080px;margin:0 auto;padding:1rem}\
-h1{font-size:1.5rem;margin:.5rem 0}\
+h1{font-size:1.5rem;margin:.5rem 0;overflow-wrap:anywhere}\
+.brand-id{overflow-wrap:anywhere}\
 h2{font-size:1.15rem;margin:0 0 .5rem}\
 h3{font-size:1rem;margin:0}\
 a{color:#0b57d0}\
@@ -121,6 +122,7 @@ dl.kv dd{margin:0;font-weight:600;text-align:right;white-space:nowrap}\
 .b-info{color:#0d47a1;background:#e3f2fd}\
 .b-warning{color:#8a4b00;background:#fff3e0}\
 .b-critical{color:#b00020;background:#fdecea}\
+.b-overage{color:#5b2a86;background:#f3e8fd}\
 .b-blocked{color:#fff;background:#b00020;border-color:#b00020}\
 .s-stable{color:#1b5e20}\
 .s-under_strain{color:#8a4b00}\

@@ -245,10 +245,11 @@ fn timeline(b: &mut String, snap: &Snapshot, lang: &str) {
             .unwrap_or_else(|| e.kind.name().to_owned());
         let _ = write!(
             b,
-            "<li data-testid=\"timeline-item\" data-type=\"{}\"><span class=\"badge b-{sev}\" data-testid=\"severity-badge\" data-severity=\"{sev}\">{}</span><time datetime=\"{}\">{}</time><span>{}</span>",
+            "<li data-testid=\"timeline-item\" data-type=\"{}\" data-seq=\"{}\"><span class=\"badge b-{sev}\" data-testid=\"severity-badge\" data-severity=\"{sev}\">{}</span><time datetime=\"{}\">{}</time><span>{}</span>",
             esc(&kind),
+            e.seq,
             severity_label(Some(e.severity), lang),
-            e.at.to_rfc3339(),
+            e.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             fmt_datetime(e.at, lang),
             esc(&event_text(e, lang)),
         );

@@ -178,18 +178,51 @@ pub(crate) async fn idempotent_replays_count_once(store: &str) {
     };
     let first = send("job-1", true).await;
     assert_eq!(first.status, 200, "{}", first.text);
-    assert_eq!(first.body["replayed"], false);
+    assert!(first.header("idempotent-replayed").is_none());
     assert_eq!(first.body["used"], 7);
+    let other = send("job-2", false).await;
+    assert_eq!(other.body["used"], 14);
     for _ in 0..3 {
+        // The first answer, byte for byte, although usage moved on since.
         let again = send("job-1", true).await;
-        assert_eq!(again.body["replayed"], true);
-        assert_eq!(again.body["used"], 7);
+        assert_eq!(again.status, 200);
+        assert_eq!(again.text, first.text);
+        assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
     }
     // The body's key is the same key.
     let body_key = send("job-1", false).await;
-    assert_eq!(body_key.body["replayed"], true);
-    let other = send("job-2", false).await;
-    assert_eq!(other.body["used"], 14);
+    assert_eq!(body_key.text, first.text);
+    assert_eq!(h.used(&brand, "ai_generations").await, 14);
+
+    // The same key for another request (quantity, metric): 409, nothing recorded.
+    for body in [
+        json!({ "brandId": brand, "metric": "ai_generations", "quantity": 8 }),
+        json!({ "brandId": brand, "metric": "renders_2d", "quantity": 7 }),
+    ] {
+        let rb = h
+            .http
+            .post(format!("{}/api/v1/usage-billing/record", h.base))
+            .header("Idempotency-Key", "job-1")
+            .json(&body);
+        let p = h.send(rb, Auth::Admin).await;
+        p.assert_problem(409);
+        assert_eq!(p.body["code"], "idempotency_key_reused", "{}", p.text);
+    }
+    assert_eq!(h.used(&brand, "ai_generations").await, 14);
+    assert_eq!(h.used(&brand, "renders_2d").await, 0);
+
+    // Past the per-request ceiling: 422 naming the limit, nothing recorded.
+    for quantity in [1_000_000_001u64, 1 << 53, u64::MAX] {
+        let r = h
+            .post(
+                "/api/v1/usage-billing/record",
+                json!({ "brandId": brand, "metric": "ai_generations", "quantity": quantity }),
+                Auth::Admin,
+            )
+            .await;
+        r.assert_problem(422);
+        assert_eq!(r.body["max"], 1_000_000_000u64, "{}", r.text);
+    }
     assert_eq!(h.used(&brand, "ai_generations").await, 14);
 
     // Concurrent replays of one key: exactly one counts.
