@@ -76,7 +76,7 @@ step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
-cargo test --workspace --locked 2>&1 | tee "$TEST_LOG"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$TEST_LOG"
 fail_on_skips
 
 step "browser suite: Playwright \"Usage quota overview\" (Debian Chromium, FR + EN)"

@@ -117,7 +117,7 @@ async fn checkout_then_simulated_confirm_completes_the_topup_and_grows_the_allow
 }
 
 #[tokio::test]
-async fn cancelling_the_simulated_page_fails_the_topup_and_redirects_to_cancel() {
+async fn cancelling_the_simulated_page_cancels_the_topup_and_redirects_to_cancel() {
     let e = env().await;
     let started = start_checkout(&e.guard, &e.sim, &request(METRIC, 10))
         .await
@@ -127,12 +127,16 @@ async fn cancelling_the_simulated_page_fails_the_topup_and_redirects_to_cancel()
         .await
         .unwrap();
     assert_eq!(redirect.redirect_url, "/analytics?topup=cancel");
-    assert_eq!(topup.status, TopUpStatus::Failed);
+    assert_eq!(
+        topup.status,
+        TopUpStatus::Cancelled,
+        "cancelled, not failed"
+    );
     let (again, topup) = settle_simulated(&e.guard, &e.sim, sid, false)
         .await
         .unwrap();
     assert!(again.replayed);
-    assert_eq!(topup.status, TopUpStatus::Failed);
+    assert_eq!(topup.status, TopUpStatus::Cancelled);
     // A cancelled checkout cannot be paid afterwards.
     assert!(matches!(
         settle_simulated(&e.guard, &e.sim, sid, true).await,
@@ -380,12 +384,24 @@ async fn a_completed_topup_resolves_the_alerts_it_brings_back_under() {
     settle_simulated(&e.guard, &e.sim, &started.session.session_id, true)
         .await
         .unwrap();
-    // 95 of 200 = 47 %: every crossed threshold is resolved.
+    // 95 of 200 = 47 %: every crossed threshold is released, with one resolution for the
+    // highest (as the jump to 95 % was one alert, for 90 %).
     let timeline = e.guard.timeline(BRAND, 50).await.unwrap();
-    let resolved = timeline
-        .iter()
-        .filter(|ev| ev.kind.name() == "alert_resolved")
-        .count();
-    assert_eq!(resolved, 3, "{timeline:#?}");
-    assert_eq!(timeline[0].kind.name(), "alert_resolved");
+    let kinds: Vec<&str> = timeline.iter().map(|ev| ev.kind.name()).collect();
+    assert_eq!(
+        kinds,
+        ["alert_resolved", "topup_completed", "threshold_crossed"],
+        "{timeline:#?}"
+    );
+    assert!(matches!(
+        timeline[0].kind,
+        quota_core::EventKind::AlertResolved { threshold: 90, .. }
+    ));
+    let key = quota_core::store::CounterKey::new(BRAND, METRIC, timeline[0].period);
+    assert!(
+        quota_core::store::AlertStore::claimed_alerts(&**e.guard.store(), key)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

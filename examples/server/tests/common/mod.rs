@@ -93,6 +93,27 @@ pub(crate) async fn redis(test: &str) -> Option<Backend> {
     })
 }
 
+/// The 3-master Redis Cluster of `REDIS_CLUSTER_URLS` (comma-separated node URLs, as exported
+/// by `scripts/redis-env.sh`; default 127.0.0.1:7101-7103) with a key prefix of this case's
+/// own; `None` after [`quota_testkit::skip`] when a node does not answer (a failure in CI).
+pub(crate) async fn redis_cluster(test: &str) -> Option<Backend> {
+    let urls = quota_testkit::service::url_or_skip(
+        test,
+        "REDIS_CLUSTER_URLS",
+        "redis://127.0.0.1:7101,redis://127.0.0.1:7102,redis://127.0.0.1:7103",
+        "run `source scripts/redis-env.sh` to start one",
+    )?;
+    let nodes: Vec<&str> = urls
+        .split(',')
+        .map(|n| n.trim().trim_start_matches("redis://"))
+        .filter(|n| !n.is_empty())
+        .collect();
+    Some(Backend {
+        url: format!("redis+cluster://{}?prefix={}", nodes.join(","), unique("t")),
+        _db: None,
+    })
+}
+
 /// A fresh database on the Postgres server of [`quota_testkit::pg::server_url`], dropped
 /// after the case; `None` after [`quota_testkit::skip`] when there is no server (a failure
 /// in CI).
