@@ -9,6 +9,7 @@
 )]
 
 mod common;
+use common::StoreOn;
 
 use std::time::Duration;
 
@@ -33,7 +34,7 @@ async fn ledger(store: &PostgresStore, brand: &str) -> Vec<(String, i64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_records_every_change_and_sums_to_the_counter() {
-    let Some(db) = common::TestDb::create_or_skip("ledger").await else {
+    let Some(db) = common::test_db("ledger").await else {
         return;
     };
     let store = db.store(PostgresOptions::new()).await;
@@ -81,7 +82,7 @@ async fn the_ledger_records_every_change_and_sums_to_the_counter() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_usage_to_rewrites_the_period_in_one_transaction() {
-    let Some(db) = common::TestDb::create_or_skip("reset").await else {
+    let Some(db) = common::test_db("reset").await else {
         return;
     };
     let store = db.store(PostgresOptions::new()).await;
@@ -169,7 +170,7 @@ async fn reset_usage_to_rewrites_the_period_in_one_transaction() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_idempotency_key_counts_again() {
-    let Some(db) = common::TestDb::create_or_skip("ttl").await else {
+    let Some(db) = common::test_db("ttl").await else {
         return;
     };
     let store = db
@@ -202,7 +203,7 @@ async fn an_expired_idempotency_key_counts_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_past_the_domain_are_refused_or_denied_never_wrapped() {
-    let Some(db) = common::TestDb::create_or_skip("range").await else {
+    let Some(db) = common::test_db("range").await else {
         return;
     };
     let store = db.store(PostgresOptions::new()).await;
@@ -300,7 +301,7 @@ async fn values_past_the_domain_are_refused_or_denied_never_wrapped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_statement_stuck_on_a_lock_times_out_with_a_typed_error() {
-    let Some(db) = common::TestDb::create_or_skip("timeout").await else {
+    let Some(db) = common::test_db("timeout").await else {
         return;
     };
     let store = db
@@ -358,7 +359,7 @@ async fn an_unreachable_server_is_unavailable_not_a_panic() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_are_idempotent_and_shared_by_instances() {
-    let Some(db) = common::TestDb::create_or_skip("migrate").await else {
+    let Some(db) = common::test_db("migrate").await else {
         return;
     };
     let (a, b) = tokio::join!(
@@ -380,7 +381,7 @@ async fn migrations_are_idempotent_and_shared_by_instances() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_share_link_is_revoked_once() {
-    let Some(db) = common::TestDb::create_or_skip("share").await else {
+    let Some(db) = common::test_db("share").await else {
         return;
     };
     let store = db.store(PostgresOptions::new()).await;
@@ -413,7 +414,7 @@ async fn a_share_link_is_revoked_once() {
 /// schema read back the same after the upgrade, and consumes keep adding to them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_buckets_survive_the_fold_into_the_counter_row() {
-    let Some(db) = common::TestDb::create_or_skip("fold").await else {
+    let Some(db) = common::test_db("fold").await else {
         return;
     };
     // The schema as of version 2: the first two migration files only.
@@ -480,7 +481,7 @@ async fn consume_backends(store: &PostgresStore) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumes_reuse_a_bounded_set_of_dedicated_connections() {
-    let Some(db) = common::TestDb::create_or_skip("lane").await else {
+    let Some(db) = common::test_db("lane").await else {
         return;
     };
     let store = db
@@ -531,7 +532,7 @@ async fn consumes_reuse_a_bounded_set_of_dedicated_connections() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_consume_gives_its_connection_up_and_the_lane_goes_on() {
-    let Some(db) = common::TestDb::create_or_skip("cancel").await else {
+    let Some(db) = common::test_db("cancel").await else {
         return;
     };
     // One dedicated connection: a leaked slot would block every later consume.
@@ -593,7 +594,7 @@ async fn ledger_sums(store: &PostgresStore, brand: &str, metric: &str) -> (u64, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ledger_sums_to_the_overage_units_on_every_path() {
-    let Some(db) = common::TestDb::create_or_skip("overage").await else {
+    let Some(db) = common::test_db("overage").await else {
         return;
     };
     let store = db.store(PostgresOptions::new()).await;
@@ -647,7 +648,7 @@ async fn the_ledger_sums_to_the_overage_units_on_every_path() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_stored_without_a_fingerprint_replays_for_any_request() {
-    let Some(db) = common::TestDb::create_or_skip("nofp").await else {
+    let Some(db) = common::test_db("nofp").await else {
         return;
     };
     let store = db.store(PostgresOptions::new()).await;
@@ -678,7 +679,7 @@ async fn a_key_stored_without_a_fingerprint_replays_for_any_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recent_topups_are_the_newest_ones_up_to_the_limit() {
-    let Some(db) = common::TestDb::create_or_skip("recent").await else {
+    let Some(db) = common::test_db("recent").await else {
         return;
     };
     let store = db.store(PostgresOptions::new()).await;
@@ -728,7 +729,7 @@ async fn recent_topups_are_the_newest_ones_up_to_the_limit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeline_events_read_back_to_the_microsecond_with_their_sequence() {
-    let Some(db) = common::TestDb::create_or_skip("tlus").await else {
+    let Some(db) = common::test_db("tlus").await else {
         return;
     };
     let store = db.store(PostgresOptions::new()).await;
@@ -754,7 +755,7 @@ async fn timeline_events_read_back_to_the_microsecond_with_their_sequence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_reset_counter_writes_nothing_anywhere() {
-    let Some(db) = common::TestDb::create_or_skip("rcfail").await else {
+    let Some(db) = common::test_db("rcfail").await else {
         return;
     };
     let store = db.store(PostgresOptions::new()).await;
@@ -863,7 +864,7 @@ async fn a_refused_reset_counter_writes_nothing_anywhere() {
 /// old `quota_consume`) upgraded in place: counters, keys and the ledger stay and serve.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_version_4_database_upgrades_with_its_counters_and_keys() {
-    let Some(db) = common::TestDb::create_or_skip("v4").await else {
+    let Some(db) = common::test_db("v4").await else {
         return;
     };
     let dir = std::env::temp_dir().join(format!("quota-pg-v4-{}", db.name));

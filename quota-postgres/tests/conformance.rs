@@ -4,6 +4,7 @@
 //! (`recent_topups`, `ping`, ...) is the store's own.
 
 mod common;
+use common::StoreOn;
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use quota_core::Store;
 use quota_postgres::PostgresOptions;
 
 async fn make_store() -> Arc<dyn Store> {
-    let db = common::TestDb::create("conf").await;
+    let db = common::must_test_db("conf").await;
     let store = db
         .store(PostgresOptions::new().set_max_connections(16))
         .await;

@@ -3,6 +3,7 @@
 //! consume paths are held to the same contract.
 
 mod common;
+use common::StoreOn;
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use quota_core::Store;
 use quota_postgres::PostgresOptions;
 
 async fn make_store() -> Arc<dyn Store> {
-    let db = common::TestDb::create("confpool").await;
+    let db = common::must_test_db("confpool").await;
     let store = db
         .store(
             PostgresOptions::new()

@@ -14,6 +14,7 @@
 )]
 
 mod common;
+use common::StoreOn;
 
 use std::fmt::Debug;
 
@@ -97,7 +98,7 @@ fn trimmed(mut days: Vec<u64>) -> Vec<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_operations_match_the_memory_store() {
-    let Some(db) = common::TestDb::create_or_skip("diff").await else {
+    let Some(db) = common::test_db("diff").await else {
         return;
     };
     let pg = db.store(PostgresOptions::new()).await;

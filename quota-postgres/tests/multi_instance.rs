@@ -22,7 +22,7 @@ const TASKS_PER_POOL: usize = 64;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn four_pools_of_64_tasks_admit_exactly_the_hard_limit() {
-    let Some(db) = common::TestDb::create_or_skip("multi").await else {
+    let Some(db) = common::test_db("multi").await else {
         return;
     };
     let mut stores = Vec::new();

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+use common::StoreOn;
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use quota_core::outbox::OutboxStore;
 use quota_postgres::PostgresOptions;
 
 async fn make_outbox() -> Arc<dyn OutboxStore> {
-    let db = common::TestDb::create("outbox").await;
+    let db = common::must_test_db("outbox").await;
     let store = db
         .store(PostgresOptions::new().set_max_connections(8))
         .await;

@@ -135,6 +135,23 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Keeps the database until the current tokio runtime shuts down (the end of its
+    /// `#[tokio::test]`, also after a panic), then drops it. A test can then hand out a store
+    /// on it as an `Arc<dyn Store>` directly: no wrapper that owns the database and forwards
+    /// the store traits, hence no forwarding to forget (a wrapper that misses a provided
+    /// method such as `recent_topups` silently tests the trait's default instead).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn drop_with_runtime(self) {
+        tokio::spawn(async move {
+            let _db = self;
+            std::future::pending::<()>().await;
+        });
+    }
+}
+
 async fn run(conn: &mut sqlx::PgConnection, sql: String) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .execute(conn)
