@@ -25,9 +25,6 @@ pub const DEFAULT_IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 /// The alert claim id used for the "blocked" event (real thresholds are 1..=1000 %).
 pub const BLOCKED_CLAIM: u16 = 0;
 
-/// See [`UsageStore::counter_handle`].
-pub type CounterHandle = std::sync::Arc<dyn std::any::Any + Send + Sync>;
-
 /// Identifies one usage counter: a brand's metric in a period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CounterKey<'a> {
@@ -255,6 +252,14 @@ pub struct GaugeOutcome {
     pub level: u64,
 }
 
+/// The synchronous consume of an in-process store (see [`UsageStore::in_process`]): the same
+/// contract as [`UsageStore::consume`], answered in the calling thread without waiting on
+/// I/O.
+pub trait ConsumeNow: Send + Sync {
+    /// [`UsageStore::consume`], decided at once.
+    fn consume_now(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome>;
+}
+
 /// Counters, daily buckets and gauges.
 #[async_trait]
 pub trait UsageStore: Send + Sync {
@@ -268,28 +273,12 @@ pub trait UsageStore: Send + Sync {
     /// backends.
     async fn consume(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome>;
 
-    /// The same as [`UsageStore::consume`] when the store can answer without waiting (an
-    /// in-process store); `None` (the default) sends the caller to `consume`. It saves the
-    /// future allocation on the hot path.
-    fn try_consume(&self, _req: &ConsumeRequest<'_>) -> Option<StoreResult<ConsumeOutcome>> {
+    /// The store's synchronous consume, when it has one: an in-process store decides in
+    /// the calling thread and the guard's `consume` completes without a future. `None`
+    /// (the default) for stores that talk to a server; the guard then awaits
+    /// [`UsageStore::consume`]. Either way the guard builds the request once.
+    fn in_process(&self) -> Option<&dyn ConsumeNow> {
         None
-    }
-
-    /// An opaque handle on one counter of one period that the guard caches with the brand's
-    /// plan, so that [`UsageStore::try_consume_at`] can skip the store's own lookups. `None`
-    /// (the default) when the store has nothing to gain from it.
-    fn counter_handle(&self, _key: CounterKey<'_>) -> Option<CounterHandle> {
-        None
-    }
-
-    /// [`UsageStore::try_consume`] through a handle from [`UsageStore::counter_handle`] for the
-    /// request's counter; the same contract (atomicity, idempotency, outcome).
-    fn try_consume_at(
-        &self,
-        _handle: &CounterHandle,
-        req: &ConsumeRequest<'_>,
-    ) -> Option<StoreResult<ConsumeOutcome>> {
-        self.try_consume(req)
     }
 
     /// Gives back up to `quantity` units (saturating at zero), also from the day's bucket;

@@ -129,9 +129,9 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         self.consume_at(brand, metric, quantity, Some(keyed), now_us)
     }
 
-    /// Decides synchronously when it can (cached brand, counter metric, in-process store),
-    /// else returns the boxed slow path. Every exit builds the returned future in place: a
-    /// fast decision is not moved again on its way out.
+    /// With the brand's context cached: builds the request once and decides at once when
+    /// the store is in-process, else returns one boxed store round trip. Without a fresh
+    /// context (or for a gauge) it takes the slow path, which loads the context first.
     #[inline]
     pub(crate) fn consume_at<'a>(
         &'a self,
@@ -170,14 +170,21 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         }
         let req = ctx.counter_request(m, brand, metric, quantity, keyed, now_us);
         let store = &self.inner.store;
-        let fast = match &m.handle {
-            Some(handle) => store.try_consume_at(handle, &req),
-            None => store.try_consume(&req),
-        };
-        match fast {
-            Some(Ok(out)) => self.finish_counter(ctx, index, out, quantity, keyed, now_us),
-            Some(Err(e)) => ConsumeFuture::ready(Err(e.into())),
-            None => slow(),
+        match store.in_process() {
+            Some(local) => match local.consume_now(&req) {
+                Ok(out) => self.finish_counter(ctx, index, out, quantity, keyed, now_us),
+                Err(e) => ConsumeFuture::ready(Err(e.into())),
+            },
+            // One round trip with the request built above: the context and the metric are
+            // looked up once.
+            None => {
+                let ctx = Arc::clone(ctx);
+                ConsumeFuture::boxed(async move {
+                    let out = store.consume(&req).await?;
+                    self.finish_counter(&ctx, index, out, quantity, keyed, now_us)
+                        .await
+                })
+            }
         }
     }
 
@@ -201,8 +208,8 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let now_us = now.timestamp_micros();
         let req = ctx.counter_request(m, brand, metric, quantity, keyed, now_us);
         let store = &self.inner.store;
-        let out = match store.try_consume(&req) {
-            Some(out) => out?,
+        let out = match store.in_process() {
+            Some(local) => local.consume_now(&req)?,
             None => store.consume(&req).await?,
         };
         self.finish_counter(&ctx, index, out, quantity, keyed, now_us)

@@ -11,7 +11,7 @@ use crate::ids::validate_brand_id;
 use crate::metric::MetricKind;
 use crate::period::{BillingPeriod, PeriodKey};
 use crate::plan::Limit;
-use crate::store::{ConsumeRequest, CounterHandle, CounterKey, Store};
+use crate::store::{ConsumeRequest, CounterKey, Store};
 use crate::subscription::Subscription;
 use crate::threshold::LimitState;
 use crate::threshold::{Threshold, reached};
@@ -92,15 +92,13 @@ pub(crate) const INLINE_THRESHOLDS: usize = 8;
 /// A catalog metric resolved for one brand's plan and period.
 ///
 /// `repr(C)` lays it out for the hot path: first what is read before the store call (key
-/// match, handle, ceiling, kind), then what is read after it (allowance, grace, threshold
+/// match, ceiling, kind), then what is read after it (allowance, grace, threshold
 /// percents); the rest only the slow paths read.
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct ResolvedMetric {
     /// `key` packed, when its length allows (8 to 16 bytes: nearly always).
     pub(crate) packed: Option<PackedKey>,
-    /// The store's handle on this counter for the context's period, if it offers one.
-    pub(crate) handle: Option<CounterHandle>,
     pub(crate) ceiling: Option<u64>,
     pub(crate) kind: MetricKind,
     /// The catalog's per-request ceiling of the metric.
@@ -240,14 +238,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             .subscription(brand)
             .await?
             .ok_or_else(|| QuotaError::UnknownBrand(brand.to_owned()))?;
-        let mut ctx = self.resolve(sub, now)?;
-        for m in &mut ctx.metrics {
-            if m.kind == MetricKind::Counter {
-                let key = CounterKey::new(brand, &m.key, ctx.key);
-                m.handle = self.inner.store.counter_handle(key);
-            }
-        }
-        let ctx = Arc::new(ctx);
+        let ctx = Arc::new(self.resolve(sub, now)?);
         self.inner.cache.insert(brand.into(), Arc::clone(&ctx));
         Ok(ctx)
     }
@@ -273,7 +264,6 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 let thresholds = catalog.thresholds_for(plan, &limit).to_vec();
                 Some(ResolvedMetric {
                     packed: PackedKey::of(&def.key),
-                    handle: None,
                     ceiling: limit.ceiling_without_topups(),
                     kind: def.kind,
                     max_per_request: def.max_per_request,
