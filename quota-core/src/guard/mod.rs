@@ -9,7 +9,9 @@ mod alerts;
 mod consume;
 mod context;
 mod future;
+mod gauges;
 mod snapshot;
+mod subscriptions;
 mod topups;
 
 use std::sync::Arc;
@@ -23,14 +25,10 @@ use smol_str::SmolStr;
 use crate::alert::AlertListener;
 use crate::catalog::Catalog;
 use crate::clock::{Clock, SystemClock};
-use crate::error::{QuotaError, Result};
-use crate::ids::{validate_brand_id, validate_plan_id};
-use crate::metric::MetricKind;
-use crate::period::BillingPeriod;
+use crate::error::Result;
+use crate::ids::validate_brand_id;
 use crate::store::Store;
-use crate::subscription::Subscription;
-use crate::threshold::Severity;
-use crate::timeline::{EventKind, TimelineEvent};
+use crate::timeline::TimelineEvent;
 
 type Hasher = foldhash::fast::RandomState;
 
@@ -186,82 +184,6 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
-    }
-
-    // ---- subscriptions ------------------------------------------------------------------
-
-    /// Creates or replaces a brand's subscription. Changing plan records a `plan_changed`
-    /// event and resolves alerts that the new allowance brings back under.
-    pub async fn subscribe(&self, subscription: Subscription) -> Result<()> {
-        validate_brand_id(&subscription.brand)?;
-        validate_plan_id(&subscription.plan)?;
-        let catalog = &self.inner.catalog;
-        if catalog.plan(&subscription.plan).is_none() {
-            return Err(QuotaError::UnknownPlan(subscription.plan.clone()));
-        }
-        for (metric, limit) in &subscription.overrides {
-            let def = catalog
-                .metric(metric)
-                .ok_or_else(|| QuotaError::UnknownMetric(metric.clone()))?;
-            if limit.grace_percent > 100 {
-                return Err(QuotaError::InvalidArgument(
-                    "override grace_percent must be within 0..=100".into(),
-                ));
-            }
-            if def.kind == MetricKind::Gauge && limit.overage.charges() {
-                return Err(QuotaError::InvalidArgument(format!(
-                    "gauge {metric:?} cannot charge overage"
-                )));
-            }
-            if let Some(t) = &limit.thresholds {
-                crate::threshold::validate_thresholds(t).map_err(QuotaError::InvalidArgument)?;
-            }
-        }
-        let store = &self.inner.store;
-        let previous = store.subscription(&subscription.brand).await?;
-        store.put_subscription(&subscription).await?;
-        self.inner.cache.remove(subscription.brand.as_str());
-        if let Some(prev) = previous.filter(|p| p.plan != subscription.plan) {
-            let now = self.now();
-            let ctx = self.context(&subscription.brand, now).await?;
-            self.emit(TimelineEvent::new(
-                &subscription.brand,
-                now,
-                ctx.period.key(),
-                None,
-                Severity::Info,
-                EventKind::PlanChanged {
-                    from: prev.plan,
-                    to: subscription.plan.clone(),
-                },
-            ))
-            .await;
-            for m in &ctx.metrics {
-                self.resolve_alerts(&ctx, m, now).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Moves a brand to another plan, keeping its anchor and overrides.
-    pub async fn change_plan(&self, brand: &str, plan: &str) -> Result<()> {
-        let now = self.now();
-        let ctx = self.context(brand, now).await?;
-        let mut sub = ctx.subscription.clone();
-        plan.clone_into(&mut sub.plan);
-        sub.since = now;
-        self.subscribe(sub).await
-    }
-
-    /// A brand's subscription.
-    pub async fn subscription(&self, brand: &str) -> Result<Subscription> {
-        let ctx = self.context(brand, self.now()).await?;
-        Ok(ctx.subscription.clone())
-    }
-
-    /// The current billing period of a brand.
-    pub async fn period(&self, brand: &str) -> Result<BillingPeriod> {
-        Ok(self.context(brand, self.now()).await?.period)
     }
 
     /// The brand's latest `limit` events, all periods, newest first.

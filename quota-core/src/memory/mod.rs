@@ -230,7 +230,10 @@ impl ConsumeNow for MemoryStore {
 
 /// The metric's data, created on first use; looked up by `&str` so the hot path does not
 /// allocate once the metric exists.
-fn metric_mut<'a>(metrics: &'a mut Vec<(Box<str>, MetricData)>, metric: &str) -> &'a mut MetricData {
+fn metric_mut<'a>(
+    metrics: &'a mut Vec<(Box<str>, MetricData)>,
+    metric: &str,
+) -> &'a mut MetricData {
     let pos = match metrics.iter().position(|(k, _)| &**k == metric) {
         Some(pos) => pos,
         None => {
