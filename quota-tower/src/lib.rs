@@ -68,6 +68,7 @@ mod future;
 pub mod headers;
 mod layer;
 mod problem;
+mod refund;
 mod service;
 
 pub use admitted::QuotaDecision;
