@@ -15,7 +15,8 @@ use crate::brand::BoxFuture;
 use crate::decide::{Admission, Gate};
 
 pin_project! {
-    /// Response future of [`crate::QuotaService`].
+    /// Response future of [`crate::QuotaService`]. Like tower-http's futures, it panics if
+    /// polled again after it completed.
     pub struct ResponseFuture<Svc, ReqBody>
     where
         Svc: Service<Request<ReqBody>>,
@@ -52,6 +53,7 @@ pin_project! {
             release: BoxFuture<()>,
             response: Option<Svc::Response>,
         },
+        // The answer was given: a further poll panics.
         Done,
     }
 }
