@@ -1,11 +1,15 @@
 //! Settings: which sinks, where, in which language, and how hard to retry. Built with a typed
 //! builder or read from the environment ([`NotifyConfig::from_env`]).
 
-use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::alert::Lang;
 use crate::error::NotifyError;
+pub use crate::sink::email::EmailConfig;
+pub use crate::sink::slack::SlackConfig;
+pub use crate::sink::webhook::WebhookConfig;
+use crate::sink::{EmailSink, Sink, SlackSink, WebhookSink, is_http_url};
 
 /// Exponential backoff with jitter, capped, and a give-up point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,60 +58,6 @@ impl RetryPolicy {
         let span = u64::try_from(full.saturating_sub(half).as_millis()).unwrap_or(u64::MAX);
         let pick = entropy.checked_rem(span.saturating_add(1)).unwrap_or(0);
         half.saturating_add(Duration::from_millis(pick))
-    }
-}
-
-/// Slack incoming webhook.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SlackConfig {
-    /// The webhook URL (it is a secret: never logged).
-    pub webhook_url: String,
-}
-
-impl fmt::Debug for SlackConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SlackConfig")
-            .field("webhook_url", &redact_url(&self.webhook_url))
-            .finish()
-    }
-}
-
-/// Email over SMTP.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EmailConfig {
-    /// `smtp://[user:password@]host[:port]` (plain SMTP; see the crate docs about TLS).
-    pub smtp_url: String,
-    /// Recipients.
-    pub to: Vec<String>,
-    /// Sender address.
-    pub from: String,
-}
-
-impl fmt::Debug for EmailConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EmailConfig")
-            .field("smtp_url", &redact_url(&self.smtp_url))
-            .field("to", &self.to)
-            .field("from", &self.from)
-            .finish()
-    }
-}
-
-/// Signed webhook.
-#[derive(Clone, PartialEq, Eq)]
-pub struct WebhookConfig {
-    /// Where to POST.
-    pub url: String,
-    /// The HMAC-SHA256 key.
-    pub secret: String,
-}
-
-impl fmt::Debug for WebhookConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WebhookConfig")
-            .field("url", &redact_url(&self.url))
-            .field("secret", &"<redacted>")
-            .finish()
     }
 }
 
@@ -297,6 +247,23 @@ impl NotifyConfig {
         }
         names
     }
+
+    /// The sinks this configuration turns on, each request cut off after
+    /// [`NotifyConfig::delivery_timeout`].
+    pub fn sinks(&self) -> Result<Vec<Arc<dyn Sink>>, NotifyError> {
+        let timeout = self.delivery_timeout;
+        let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
+        if let Some(c) = &self.slack {
+            sinks.push(Arc::new(SlackSink::new(c.clone(), timeout)?));
+        }
+        if let Some(c) = &self.email {
+            sinks.push(Arc::new(EmailSink::new(c, timeout)?));
+        }
+        if let Some(c) = &self.webhook {
+            sinks.push(Arc::new(WebhookSink::new(c.clone(), timeout)?));
+        }
+        Ok(sinks)
+    }
 }
 
 /// Builds a [`NotifyConfig`]; [`NotifyConfigBuilder::build`] validates it.
@@ -404,23 +371,13 @@ impl NotifyConfigBuilder {
             ));
         }
         if let Some(s) = &c.slack {
-            if !is_http_url(&s.webhook_url) {
-                return bad("SLACK_WEBHOOK_URL must start with http:// or https://".into());
-            }
+            s.validate()?;
         }
         if let Some(e) = &c.email {
-            if e.to.is_empty() {
-                return bad("ALERT_EMAIL_TO names no recipient".into());
-            }
-            crate::sink::email::SmtpTarget::parse(&e.smtp_url)?;
+            e.validate()?;
         }
         if let Some(w) = &c.webhook {
-            if !is_http_url(&w.url) {
-                return bad("QUOTA_WEBHOOK_URL must start with http:// or https://".into());
-            }
-            if w.secret.len() < 16 {
-                return bad("QUOTA_WEBHOOK_SECRET must be at least 16 bytes".into());
-            }
+            w.validate()?;
         }
         if c.retry.max_attempts == 0 {
             return bad("max attempts must be at least 1".into());
@@ -441,22 +398,6 @@ impl NotifyConfigBuilder {
             return bad("the poll interval must be positive".into());
         }
         Ok(c)
-    }
-}
-
-fn is_http_url(s: &str) -> bool {
-    s.starts_with("http://") || s.starts_with("https://")
-}
-
-/// Scheme and host only: webhook URLs carry their secret in the path.
-fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let host = rest.split(['/', '?']).next().unwrap_or("");
-            let host = host.rsplit('@').next().unwrap_or(host);
-            format!("{scheme}://{host}/…")
-        }
-        None => "<redacted>".into(),
     }
 }
 

@@ -20,7 +20,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::alert::Alert;
 use crate::config::NotifyConfig;
 use crate::error::{DeliveryError, NotifyError};
-use crate::sink::{self, Delivery, Sink};
+use crate::sink::{Delivery, Sink};
 
 /// Counters of a dispatcher since it started.
 #[derive(Debug, Default)]
@@ -138,7 +138,7 @@ impl Dispatcher {
         config: NotifyConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Dispatcher, NotifyError> {
-        let sinks = sink::from_config(&config)?;
+        let sinks = config.sinks()?;
         Ok(Dispatcher::new(outbox, sinks, config, clock))
     }
 

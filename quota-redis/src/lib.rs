@@ -1,27 +1,32 @@
-//! Usage Quota Guardian on Redis: a [`quota_core::Store`] for services that run several
-//! instances against one Redis server or one Redis Cluster.
-//!
-//! Every decision — check-and-consume with its idempotency key, release, gauge change,
-//! top-up completion, alert claim, timeline append, period or counter reset — is one Lua
-//! script run with EVALSHA (loaded
-//! again on NOSCRIPT): one round trip, atomic on the server, so N instances never admit one
-//! unit past a hard limit between them. All keys of a brand share the `{brand}` hash tag, so
-//! scripts never hit CROSSSLOT on a cluster. A dead or slow Redis yields
+//! Usage Quota Guardian on Redis: [`RedisStore`] implements every store trait of `quota-core`
+//! (usage, top-ups, alerts, subscriptions and the alert outbox) on one Redis server or a Redis
+//! Cluster, for services that run several instances. Every decision — check-and-consume with
+//! its idempotency key, release, gauge change, top-up completion, alert claim, timeline
+//! append, period or counter reset — is one Lua script run with EVALSHA (loaded again on
+//! NOSCRIPT): one round trip, atomic on the server, so N instances never admit one unit past
+//! a hard limit between them. All keys of a brand share the `{brand}` hash tag, so scripts
+//! never hit CROSSSLOT on a cluster. A dead or slow Redis yields
 //! [`quota_core::StoreError::Unavailable`] or [`quota_core::StoreError::Timeout`] within the
 //! response timeout, and the same store works again once Redis is back.
 //!
-//! ```no_run
+//! ```
 //! use chrono::Utc;
 //! use quota_core::PeriodKey;
 //! use quota_core::store::{ConsumeRequest, CounterKey, UsageStore};
 //! use quota_redis::{RedisOptions, RedisStore};
 //!
-//! # async fn demo() -> Result<(), quota_core::StoreError> {
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), quota_core::StoreError> {
+//! # if let Some(why) = quota_testkit::service::unreachable_node("redis://127.0.0.1:6379") {
+//! #     quota_testkit::skip("quota_redis (crate example)", &why);
+//! #     return Ok(());
+//! # }
 //! let store = RedisStore::connect("redis://127.0.0.1:6379", RedisOptions::new()).await?;
 //! let now = Utc::now();
+//! let key = CounterKey::new("brand_dashboard", "ai_generations", PeriodKey(20261101));
 //! let outcome = store
 //!     .consume(&ConsumeRequest {
-//!         key: CounterKey::new("brand_dashboard", "ai_generations", PeriodKey(20261101)),
+//!         key,
 //!         quantity: 1,
 //!         ceiling: Some(100),
 //!         free_units: Some(80),
@@ -32,7 +37,9 @@
 //!         retain_until: now + chrono::Duration::days(40),
 //!     })
 //!     .await?;
+//! // Admitted; sent again with the same key, the request is answered the same, not counted.
 //! assert!(outcome.admitted);
+//! # store.reset_period(key.brand, None, key.period).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -80,11 +87,17 @@
 //! ±285 years of 1970.
 #![forbid(unsafe_code)]
 
+mod alerts;
 mod conn;
 mod keys;
 mod lua;
 mod options;
+mod outbox;
+mod share_links;
 mod store;
+mod subscriptions;
+mod topups;
+mod usage;
 
 pub use options::RedisOptions;
 pub use store::RedisStore;

@@ -1,5 +1,4 @@
-//! The alert outbox on Redis (`OutboxStore`), a child module of `store` (it uses the store's
-//! connection and timeouts).
+//! The alert outbox on Redis (`OutboxStore`).
 //!
 //! Every outbox key carries the hash tag `{outbox}` (`<prefix>:{outbox}:...`), so one Lua
 //! script sees them all, also on a cluster (the outbox is low volume: one slot is plenty):
@@ -24,7 +23,7 @@ use quota_core::outbox::{
 use quota_core::store::StoreResult;
 use redis::Script;
 
-use super::{RedisStore, corrupt};
+use crate::store::{RedisStore, corrupt};
 
 const ENQUEUE: &str = r"
 local base, id, sink = ARGV[1], ARGV[2], ARGV[3]

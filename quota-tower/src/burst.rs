@@ -1,21 +1,41 @@
 //! Per-brand burst limiting with `governor` (GCRA, keyed by brand), checked before the
 //! quota so that a burst never burns billed units.
+//!
+//! The limiter reads the guard's [`Clock`], the same time source as the quota decision: one
+//! request sees one time, and a `FakeClock` drives bursts in tests as it drives periods.
 
 use std::fmt;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use governor::clock::{Clock as _, DefaultClock};
+use governor::clock::Clock as _;
 use governor::middleware::StateInformationMiddleware;
+use governor::nanos::Nanos;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
+use quota_core::Clock;
 
 use crate::brand::Brand;
 use crate::headers::BurstItem;
 
 type Limiter =
-    RateLimiter<Brand, DefaultKeyedStateStore<Brand>, DefaultClock, StateInformationMiddleware>;
+    RateLimiter<Brand, DefaultKeyedStateStore<Brand>, GuardClock, StateInformationMiddleware>;
+
+/// The guard's [`Clock`] as a governor clock: nanoseconds since the Unix epoch (instants
+/// before 1970 read as the epoch; a `u64` of nanoseconds lasts until 2554).
+#[derive(Clone, Debug)]
+struct GuardClock(Arc<dyn Clock>);
+
+impl governor::clock::Clock for GuardClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        let micros = u64::try_from(self.0.now_micros()).unwrap_or(0);
+        Nanos::from(micros.saturating_mul(1_000))
+    }
+}
 
 /// Forget brands idle for a full window every this many checks, so the key map stays small.
 const RETAIN_EVERY: u64 = 4096;
@@ -49,13 +69,15 @@ pub(crate) fn ceil_secs(d: Duration) -> u64 {
 }
 
 impl BurstLimit {
-    /// `max` requests per `window` and brand; `None` when `window` is too short to split into
-    /// `max` cells (under one nanosecond each).
-    pub fn new(max: NonZeroU32, window: Duration) -> Option<Self> {
+    /// `max` requests per `window` and brand, timed by `clock` (the guard's, so that burst
+    /// and quota read one time); `None` when `window` is too short to split into `max` cells
+    /// (under one nanosecond each).
+    pub fn new(max: NonZeroU32, window: Duration, clock: Arc<dyn Clock>) -> Option<Self> {
         let cell = window.checked_div(max.get())?;
         let quota = Quota::with_period(cell)?.allow_burst(max);
         Some(BurstLimit {
-            limiter: RateLimiter::dashmap(quota).with_middleware::<StateInformationMiddleware>(),
+            limiter: RateLimiter::dashmap_with_clock(quota, GuardClock(clock))
+                .with_middleware::<StateInformationMiddleware>(),
             max,
             window,
             cell,

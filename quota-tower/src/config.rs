@@ -10,8 +10,8 @@ use quota_core::{QuotaGuard, Store};
 use crate::brand::{BrandResolver, ExtensionBrand};
 use crate::burst::BurstLimit;
 use crate::cost::Meter;
-use crate::decide::{GuardRelease, Release};
 use crate::headers::IDEMPOTENCY_KEY;
+use crate::refund::{GuardRelease, RefundFilter, Release};
 
 /// What the layer does when the quota store cannot answer (down or too slow).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,9 +54,6 @@ impl ExhaustedStatus {
         }
     }
 }
-
-/// Which inner answers give the consumed units back.
-pub(crate) type RefundFilter = Arc<dyn Fn(StatusCode) -> bool + Send + Sync>;
 
 /// Default time a store call may take.
 pub const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_millis(500);

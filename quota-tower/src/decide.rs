@@ -1,24 +1,22 @@
 //! The decision taken before the inner service: brand, burst, quota, and the answer to give.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::RETRY_AFTER;
 use http::{HeaderValue, Response, StatusCode};
-use quota_core::{
-    Decision, Denial, QuotaError, QuotaGuard, Store, StoreError, Verdict, validate_brand_id,
-};
+use quota_core::{Decision, Denial, QuotaError, Store, StoreError, Verdict, validate_brand_id};
 
-use crate::brand::{BoxFuture, Brand, Resolution};
+use crate::brand::{Brand, Resolution};
 use crate::burst::ceil_secs;
-use crate::config::{Config, FailurePolicy, RefundFilter};
-use crate::cost::{Cost, MetricName};
+use crate::config::{Config, FailurePolicy};
+use crate::cost::Cost;
 use crate::headers::{
     BurstItem, QUOTA_OVERAGE_CHARGE, QUOTA_OVERAGE_UNITS, QuotaItem, RATELIMIT, RATELIMIT_POLICY,
     policy_value, ratelimit_value, seconds_value,
 };
 use crate::problem::{Problem, ProblemKind};
+use crate::refund::Refund;
 
 /// Metric names.
 pub(crate) const DECISIONS_TOTAL: &str = "quota_decisions_total";
@@ -26,48 +24,6 @@ pub(crate) const STORE_ERRORS_TOTAL: &str = "quota_store_errors_total";
 
 fn count(outcome: &'static str) {
     metrics::counter!(DECISIONS_TOTAL, "outcome" => outcome).increment(1);
-}
-
-/// Gives units back through the guard (type-erased so the response future does not carry
-/// the store type).
-pub(crate) trait Release: Send + Sync + 'static {
-    fn release(&self, refund: &Refund) -> BoxFuture<()>;
-}
-
-pub(crate) struct GuardRelease<St: Store + ?Sized>(pub(crate) QuotaGuard<St>);
-
-impl<St: Store + ?Sized + 'static> Release for GuardRelease<St> {
-    fn release(&self, refund: &Refund) -> BoxFuture<()> {
-        let guard = self.0.clone();
-        let brand = refund.brand.clone();
-        let metric = refund.metric.clone();
-        let units = refund.units;
-        let timeout = refund.timeout;
-        Box::pin(async move {
-            let call = guard.release(brand.as_str(), metric.as_str(), units);
-            match tokio::time::timeout(timeout, call).await {
-                Ok(Ok(used)) => {
-                    tracing::debug!(brand = %brand, metric = %metric, units, used, "quota refunded");
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(brand = %brand, metric = %metric, units, error = %e, "quota refund failed");
-                }
-                Err(_) => {
-                    tracing::error!(brand = %brand, metric = %metric, units, ?timeout, "quota refund timed out");
-                }
-            }
-        })
-    }
-}
-
-/// What to give back if the inner answer matches the filter.
-pub(crate) struct Refund {
-    pub(crate) releaser: Arc<dyn Release>,
-    pub(crate) filter: RefundFilter,
-    pub(crate) brand: Brand,
-    pub(crate) metric: MetricName,
-    pub(crate) units: u64,
-    pub(crate) timeout: Duration,
 }
 
 /// What an admitted request's answer gets.
@@ -133,15 +89,20 @@ fn unresolved<St: Store + ?Sized>(cfg: &Config<St>, why: &str) -> Gate {
     Gate::Reject(res)
 }
 
-pub(crate) fn misconfigured<St: Store + ?Sized>(cfg: &Config<St>, detail: String) -> Gate {
+/// The 500 answer of a layer or route set up wrong (logged: an operator must fix it).
+pub(crate) fn misconfigured<St: Store + ?Sized>(
+    cfg: &Config<St>,
+    detail: String,
+) -> Response<Bytes> {
     count("misconfigured");
     tracing::error!(detail = %detail, "quota layer misconfigured");
-    reject(problem(
+    problem(
         cfg,
         ProblemKind::Configuration,
         StatusCode::INTERNAL_SERVER_ERROR,
         detail,
-    ))
+    )
+    .into_response()
 }
 
 /// Decides on a metered request.
@@ -457,15 +418,15 @@ fn failure<St: Store + ?Sized>(
                 format!("{e}."),
             ))
         }
-        QuotaError::UnknownMetric(m) => misconfigured(
+        QuotaError::UnknownMetric(m) => Gate::Reject(misconfigured(
             cfg,
             format!(
                 "The route consumes metric {m:?}, which the catalog does not declare or the brand's plan does not limit."
             ),
-        ),
-        other => misconfigured(
+        )),
+        other => Gate::Reject(misconfigured(
             cfg,
             format!("The quota of metric {metric:?} cannot be evaluated: {other}."),
-        ),
+        )),
     }
 }

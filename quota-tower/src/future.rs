@@ -12,10 +12,11 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::brand::BoxFuture;
-use crate::decide::{Admission, Gate, Refund};
+use crate::decide::{Admission, Gate};
 
 pin_project! {
-    /// Response future of [`crate::QuotaService`].
+    /// Response future of [`crate::QuotaService`]. Like tower-http's futures, it panics if
+    /// polled again after it completed.
     pub struct ResponseFuture<Svc, ReqBody>
     where
         Svc: Service<Request<ReqBody>>,
@@ -39,7 +40,7 @@ pin_project! {
         },
         // A refusal decided synchronously.
         Refused {
-            gate: Option<Gate>,
+            res: Option<Response<Bytes>>,
         },
         // The inner service runs.
         Calling {
@@ -52,6 +53,7 @@ pin_project! {
             release: BoxFuture<()>,
             response: Option<Svc::Response>,
         },
+        // The answer was given: a further poll panics.
         Done,
     }
 }
@@ -70,9 +72,9 @@ where
         }
     }
 
-    pub(crate) fn decided(gate: Gate) -> Self {
+    pub(crate) fn refused(res: Response<Bytes>) -> Self {
         ResponseFuture {
-            state: State::Refused { gate: Some(gate) },
+            state: State::Refused { res: Some(res) },
         }
     }
 
@@ -128,9 +130,9 @@ where
                         }
                         Gate::Admit(mut admission) => {
                             let (Some(mut svc), Some(mut req)) = (inner.take(), req.take()) else {
-                                // Unreachable by construction: both are taken only here.
-                                this.state.set(State::Done);
-                                return Poll::Pending;
+                                unreachable!(
+                                    "the service and the request leave `Deciding` once, with the state"
+                                );
                             };
                             if let Some(decision) = admission.decision.take() {
                                 req.extensions_mut().insert(*decision);
@@ -143,13 +145,12 @@ where
                         }
                     }
                 }
-                StateProj::Refused { gate } => {
-                    let res = match gate.take() {
-                        Some(Gate::Reject(res)) => refusal(res),
-                        _ => refusal(Response::new(Bytes::new())),
+                StateProj::Refused { res } => {
+                    let Some(res) = res.take() else {
+                        unreachable!("the refusal leaves `Refused` once, with the state");
                     };
                     this.state.set(State::Done);
-                    return Poll::Ready(Ok(res));
+                    return Poll::Ready(Ok(refusal(res)));
                 }
                 StateProj::Calling { fut, admission } => {
                     let mut res = match ready!(fut.poll(cx)) {
@@ -165,8 +166,8 @@ where
                     };
                     admission.apply(&mut res);
                     match admission.refund.take() {
-                        Some(refund) if (refund.filter)(res.status()) => {
-                            let release = start_refund(&refund);
+                        Some(refund) if refund.applies_to(res.status()) => {
+                            let release = refund.start();
                             this.state.set(State::Refunding {
                                 release,
                                 response: Some(res),
@@ -180,25 +181,21 @@ where
                 }
                 StateProj::Refunding { release, response } => {
                     ready!(release.as_mut().poll(cx));
-                    let res = response.take();
+                    let Some(res) = response.take() else {
+                        unreachable!("the answer leaves `Refunding` once, with the state");
+                    };
                     this.state.set(State::Done);
-                    if let Some(res) = res {
-                        return Poll::Ready(Ok(res));
-                    }
-                    return Poll::Pending;
+                    return Poll::Ready(Ok(res));
                 }
-                StateProj::Done => return Poll::Pending,
+                StateProj::Done => polled_after_completion(),
             }
         }
     }
 }
 
-fn start_refund(refund: &Refund) -> BoxFuture<()> {
-    tracing::info!(
-        brand = %refund.brand,
-        metric = %refund.metric,
-        units = refund.units,
-        "quota: inner service failed, refunding"
-    );
-    refund.releaser.release(refund)
+/// A future that gave its output must not be polled again (the `Future` contract); doing so
+/// is a bug in the caller, and answering `Pending` would hang it silently.
+#[allow(clippy::panic)]
+fn polled_after_completion() -> ! {
+    panic!("`ResponseFuture` polled after completion")
 }

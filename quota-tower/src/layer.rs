@@ -210,12 +210,12 @@ impl<St: Store + ?Sized + 'static> QuotaLayer<St> {
         self
     }
 
-    /// Limits each brand to `max` requests per `window` (governor, keyed by brand), answered
-    /// 429 with a `"burst"` RateLimit item. A window too short to split into `max` cells
+    /// Limits each brand to `max` requests per `window` (governor, keyed by brand, timed by
+    /// the guard's clock), answered 429 with a `"burst"` RateLimit item. A window too short to split into `max` cells
     /// (under 1 ns each) leaves the burst limit off.
     #[must_use]
     pub fn burst(mut self, max: NonZeroU32, window: Duration) -> Self {
-        let limit = BurstLimit::new(max, window);
+        let limit = BurstLimit::new(max, window, Arc::clone(self.guard().clock()));
         if limit.is_none() {
             tracing::error!(?window, max, "burst window too short: burst limit disabled");
         }

@@ -9,6 +9,7 @@
 //! use http::{HeaderName, Method};
 //! use quota_core::{Catalog, MemoryStore, QuotaGuard, Subscription};
 //! use quota_tower::{Cost, ExhaustedStatus, QuotaLayer, RouteTable};
+//! use tower::ServiceExt;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let guard = QuotaGuard::new(Catalog::demo(), Arc::new(MemoryStore::new()));
@@ -32,7 +33,13 @@
 //!     .route("/renders", post(|| async { "rendered" }))
 //!     .route("/designs", post(|| async { "designed" }))
 //!     .layer(quota);
-//! # let _ = app;
+//!
+//! let request = http::Request::post("/renders")
+//!     .header("x-brand-id", "acme")
+//!     .body(axum::body::Body::empty())?;
+//! let response = app.oneshot(request).await?;
+//! assert_eq!(response.status(), http::StatusCode::OK);
+//! assert!(response.headers().contains_key("ratelimit"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -68,6 +75,7 @@ mod future;
 pub mod headers;
 mod layer;
 mod problem;
+mod refund;
 mod service;
 
 pub use admitted::QuotaDecision;

@@ -90,11 +90,11 @@ where
         let config = &self.config;
         let head = RequestHead::new(&req);
         let Some(meter) = &config.meter else {
-            let gate = misconfigured(
+            let res = misconfigured(
                 config,
                 "QuotaLayer has no metric: set one with .metric(..), .cost(..), .meter(..) or .routes(..)".to_owned(),
             );
-            return ResponseFuture::decided(gate);
+            return ResponseFuture::refused(res);
         };
         let Some(cost) = meter.meter(head) else {
             // Not metered: straight to the service that was polled ready.

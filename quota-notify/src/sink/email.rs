@@ -13,9 +13,41 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::{Delivery, EMAIL, Sink};
-use crate::config::EmailConfig;
+use super::{Delivery, EMAIL, Sink, redact_url};
 use crate::error::{DeliveryError, NotifyError};
+
+/// Email over SMTP.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EmailConfig {
+    /// `smtp://[user:password@]host[:port]` (plain SMTP; see the module docs about TLS).
+    pub smtp_url: String,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Sender address.
+    pub from: String,
+}
+
+impl std::fmt::Debug for EmailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailConfig")
+            .field("smtp_url", &redact_url(&self.smtp_url))
+            .field("to", &self.to)
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+impl EmailConfig {
+    /// Checks the settings (what [`crate::NotifyConfigBuilder::build`] runs).
+    pub(crate) fn validate(&self) -> Result<(), NotifyError> {
+        if self.to.is_empty() {
+            return Err(NotifyError::Config(
+                "ALERT_EMAIL_TO names no recipient".into(),
+            ));
+        }
+        SmtpTarget::parse(&self.smtp_url).map(|_| ())
+    }
+}
 
 /// Where and how to connect, parsed from `SMTP_URL`.
 #[derive(Clone, PartialEq, Eq)]

@@ -2,13 +2,11 @@
 //! claiming, retries and dead letters, so a sink only says "done" or why not.
 
 use std::fmt;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use quota_core::TimelineEvent;
 
 use crate::alert::{Alert, Lang};
-use crate::config::NotifyConfig;
 use crate::error::{DeliveryError, NotifyError};
 
 pub mod email;
@@ -52,27 +50,6 @@ pub trait Sink: Send + Sync + fmt::Debug {
     /// Delivers one message. Must give up within the dispatcher's delivery timeout (it is
     /// also cut off there).
     async fn deliver(&self, delivery: &Delivery<'_>) -> Result<(), DeliveryError>;
-}
-
-/// The sinks a configuration turns on.
-pub fn from_config(config: &NotifyConfig) -> Result<Vec<Arc<dyn Sink>>, NotifyError> {
-    let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
-    if let Some(c) = config.slack() {
-        sinks.push(Arc::new(SlackSink::new(
-            c.clone(),
-            config.delivery_timeout(),
-        )?));
-    }
-    if let Some(c) = config.email() {
-        sinks.push(Arc::new(EmailSink::new(c, config.delivery_timeout())?));
-    }
-    if let Some(c) = config.webhook() {
-        sinks.push(Arc::new(WebhookSink::new(
-            c.clone(),
-            config.delivery_timeout(),
-        )?));
-    }
-    Ok(sinks)
 }
 
 /// Installs rustls' ring crypto provider for the process, once (reqwest's TLS needs one).
@@ -123,4 +100,21 @@ pub(crate) async fn check_response(
         status.as_u16(),
         &body,
     ))
+}
+
+/// Whether `s` is an `http://` or `https://` URL.
+pub(crate) fn is_http_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// Scheme and host only, for `Debug` output: webhook URLs carry their secret in the path.
+pub(crate) fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?']).next().unwrap_or("");
+            let host = host.rsplit('@').next().unwrap_or(host);
+            format!("{scheme}://{host}/…")
+        }
+        None => "<redacted>".into(),
+    }
 }

@@ -1,15 +1,42 @@
 //! Slack incoming webhook: one JSON POST with a `text` fallback and blocks (title, figures,
 //! a button to the cockpit).
 
+use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::{Delivery, SLACK, Sink, check_response, http_client};
+use super::{Delivery, SLACK, Sink, check_response, http_client, is_http_url, redact_url};
 use crate::alert::Lang;
-use crate::config::SlackConfig;
 use crate::error::{DeliveryError, NotifyError};
+
+/// Slack incoming webhook.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SlackConfig {
+    /// The webhook URL (it is a secret: never logged).
+    pub webhook_url: String,
+}
+
+impl fmt::Debug for SlackConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackConfig")
+            .field("webhook_url", &redact_url(&self.webhook_url))
+            .finish()
+    }
+}
+
+impl SlackConfig {
+    /// Checks the settings (what [`crate::NotifyConfigBuilder::build`] runs).
+    pub(crate) fn validate(&self) -> Result<(), NotifyError> {
+        if !is_http_url(&self.webhook_url) {
+            return Err(NotifyError::Config(
+                "SLACK_WEBHOOK_URL must start with http:// or https://".into(),
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// Posts alerts to a Slack incoming webhook (`SLACK_WEBHOOK_URL`).
 #[derive(Debug)]

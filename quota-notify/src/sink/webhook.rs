@@ -22,9 +22,44 @@ use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
 
-use super::{Delivery, Sink, WEBHOOK, check_response, http_client};
-use crate::config::WebhookConfig;
+use super::{Delivery, Sink, WEBHOOK, check_response, http_client, is_http_url, redact_url};
 use crate::error::{DeliveryError, NotifyError};
+
+/// Signed webhook.
+#[derive(Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// Where to POST.
+    pub url: String,
+    /// The HMAC-SHA256 key.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("url", &redact_url(&self.url))
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl WebhookConfig {
+    /// Checks the settings (what [`crate::NotifyConfigBuilder::build`] runs): an HTTP URL and
+    /// a key of at least 16 bytes.
+    pub(crate) fn validate(&self) -> Result<(), NotifyError> {
+        if !is_http_url(&self.url) {
+            return Err(NotifyError::Config(
+                "QUOTA_WEBHOOK_URL must start with http:// or https://".into(),
+            ));
+        }
+        if self.secret.len() < 16 {
+            return Err(NotifyError::Config(
+                "QUOTA_WEBHOOK_SECRET must be at least 16 bytes".into(),
+            ));
+        }
+        Ok(())
+    }
+}
 
 type HmacSha256 = Hmac<Sha256>;
 

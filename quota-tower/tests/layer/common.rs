@@ -193,9 +193,14 @@ impl SubscriptionStore for FlakyStore {
 /// A guard on the demo catalog at [`now`], with `acme` on the free plan
 /// (renders_2d: 20 hard; ai_generations: 100 then 0.10 EUR each; team_members: 1 seat).
 pub async fn guard() -> (QuotaGuard<FlakyStore>, Arc<FlakyStore>) {
+    guard_on(FakeClock::at(now())).await
+}
+
+/// [`guard`] on `clock` (keep a clone to move time).
+pub async fn guard_on(clock: FakeClock) -> (QuotaGuard<FlakyStore>, Arc<FlakyStore>) {
     let store = Arc::new(FlakyStore::default());
     let guard = QuotaGuard::builder(Catalog::demo())
-        .clock(Arc::new(FakeClock::at(now())))
+        .clock(Arc::new(clock))
         .build(Arc::clone(&store));
     guard
         .subscribe(Subscription::new(BRAND, "free", now()))
