@@ -17,6 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use http::{HeaderName, Method, StatusCode};
 use quota_core::{MemoryStore, QuotaGuard, Store};
+use quota_testkit::Ops;
 use quota_tower::{
     Brand, Cost, ExhaustedStatus, QuotaLayer, QuotaService, RequestHead, RouteTable,
 };
@@ -49,7 +50,7 @@ fn layer<St: Store + ?Sized + 'static>(guard: QuotaGuard<St>) -> QuotaLayer<St> 
         .topup_url("https://billing.example/topup")
 }
 
-async fn setup() -> (Router, Calls, QuotaGuard<FlakyStore>, Arc<FlakyStore>) {
+async fn setup() -> (Router, Calls, QuotaGuard<TestStore>, Arc<TestStore>) {
     let (guard, store) = guard().await;
     let calls = Calls::default();
     let app = app(&calls).layer(layer(guard.clone()));
@@ -289,7 +290,7 @@ async fn a_closure_can_meter_and_resolve() {
 #[tokio::test]
 async fn unmetered_routes_pass_through_untouched() {
     let (app, calls, _, store) = setup().await;
-    store.go_down();
+    store.fail(Ops::ALL);
     let res = send(&app, request("GET", "/health", None)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().get("ratelimit").is_none());
@@ -552,7 +553,7 @@ async fn fails_closed_with_503_when_the_store_is_down() {
             .status(),
         StatusCode::OK
     );
-    store.go_down();
+    store.fail(Ops::ALL);
     let res = send(&app, request("POST", "/renders", Some(BRAND))).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let p = problem(res).await;
@@ -566,7 +567,7 @@ async fn fails_open_when_asked_and_lets_the_request_through() {
     let (guard, store) = guard().await;
     let calls = Calls::default();
     let app = app(&calls).layer(layer(guard).fail_open());
-    store.go_down();
+    store.fail(Ops::ALL);
     let res = send(&app, request("POST", "/renders", Some(BRAND))).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(
@@ -581,7 +582,7 @@ async fn a_store_slower_than_the_timeout_counts_as_down() {
     let (guard, store) = guard().await;
     let calls = Calls::default();
     let app = app(&calls).layer(layer(guard).store_timeout(Duration::from_millis(200)));
-    store.go_slow();
+    store.hang(Ops::ALL);
     let started = tokio::time::Instant::now();
     let res = send(&app, request("POST", "/renders", Some(BRAND))).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -610,7 +611,7 @@ fn store_failures_and_decisions_are_counted_per_policy() {
                     .status(),
                 StatusCode::OK
             );
-            store.go_down();
+            store.fail(Ops::ALL);
             assert_eq!(
                 send(&closed, request("POST", "/renders", Some(BRAND)))
                     .await
