@@ -64,8 +64,6 @@ pub mod reset;
 pub mod snapshot;
 pub mod store;
 pub mod subscription;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod threshold;
 pub mod timeline;
 pub mod topup;

@@ -18,6 +18,7 @@ use quota_core::{
     Catalog, Clock, CollectingListener, EventKind, FakeClock, MemoryStore, QuotaError, QuotaGuard,
     ResetRequest, Severity, Subscription, TopUpStatus, Verdict,
 };
+use quota_testkit::{FaultyStore, Op};
 
 const B: &str = "brand_dashboard";
 
@@ -375,4 +376,32 @@ async fn a_cancelled_top_up_is_not_a_failed_one() {
         .collect();
     assert_eq!(statuses, [TopUpStatus::Failed, TopUpStatus::Cancelled]);
     assert!(f.clock.now() >= nov_25());
+}
+
+#[tokio::test]
+async fn a_remote_store_gets_one_call_per_consume_and_one_subscription_read() {
+    // A store that is not in-process (the synchronous consume is off): every consume is one
+    // `UsageStore::consume` call with the request built once, and the brand's subscription is
+    // read once for the cached context.
+    let store = Arc::new(FaultyStore::new(MemoryStore::new()));
+    store.hang(Op::InProcess);
+    let guard = QuotaGuard::builder(Catalog::demo())
+        .clock(Arc::new(FakeClock::at(nov_25())))
+        .build(Arc::clone(&store));
+    guard
+        .subscribe(Subscription::new(B, "starter", nov_25()))
+        .await
+        .unwrap();
+    let reads = store.calls(Op::Subscription);
+    for n in 1..=10u64 {
+        let d = guard.consume(B, "renders_2d", 1, None).await.unwrap();
+        assert_eq!(d.used, n);
+    }
+    assert_eq!(store.calls(Op::Consume), 10);
+    assert_eq!(store.calls(Op::ConsumeNow), 0);
+    assert_eq!(
+        store.calls(Op::Subscription) - reads,
+        1,
+        "one context load for ten consumes"
+    );
 }

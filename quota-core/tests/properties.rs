@@ -20,11 +20,11 @@ use quota_core::domain::{DEFAULT_MAX_PER_REQUEST, MAX_UNITS};
 use quota_core::projection::{ProjectionInput, project};
 use quota_core::recommendation::{plan_cost, recommend};
 use quota_core::store::{CounterKey, Usage, UsageStore};
-use quota_core::testing;
 use quota_core::{
     BillingAnchor, BillingPeriod, Catalog, Currency, FakeClock, Limit, MemoryStore, MetricDef,
     MetricKind, Money, OveragePolicy, Plan, QuotaError, QuotaGuard, Subscription,
 };
+use quota_testkit::conformance;
 
 fn policy() -> impl Strategy<Value = OveragePolicy> {
     prop_oneof![
@@ -285,13 +285,13 @@ proptest! {
     ) {
         let store = MemoryStore::new();
         let brand = "b";
-        let key = CounterKey::new(brand, "m", testing::PERIOD);
+        let key = CounterKey::new(brand, "m", conformance::PERIOD);
         rt().block_on(async {
             let mut state = Usage::default();
             for (quantity, ceiling, free_units) in steps {
-                let mut req = testing::request(brand, "m", quantity, ceiling, None);
+                let mut req = conformance::request(brand, "m", quantity, ceiling, None);
                 req.free_units = free_units;
-                let (want, after) = testing::model_consume(state, &req);
+                let (want, after) = conformance::model_consume(state, &req);
                 let got = store.consume(&req).await.unwrap();
                 prop_assert_eq!(got, want);
                 let now = store.usage(key).await.unwrap();

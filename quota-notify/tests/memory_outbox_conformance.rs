@@ -8,4 +8,4 @@ async fn make_outbox() -> Arc<dyn OutboxStore> {
     Arc::new(MemoryStore::new())
 }
 
-quota_core::outbox_conformance_tests!(make_outbox);
+quota_testkit::outbox_conformance_tests!(make_outbox);

@@ -18,11 +18,11 @@ use quota_core::domain::MAX_UNITS;
 use quota_core::store::{
     AlertStore, ConsumeOutcome, CounterKey, CounterReset, TopUpStore, Usage, UsageStore,
 };
-use quota_core::testing::{PERIOD, now, period_end, request, unique_brand};
 use quota_core::threshold::Severity;
 use quota_core::timeline::{EventKind, TimelineEvent};
 use quota_core::topup::{TopUpStatus, UsageTopUp};
 use quota_postgres::{PostgresOptions, PostgresStore, ResetRequest};
+use quota_testkit::conformance::{PERIOD, now, period_end, request, unique_brand};
 
 async fn ledger(store: &PostgresStore, brand: &str) -> Vec<(String, i64)> {
     sqlx::query_as("SELECT kind, quantity FROM usage_metric WHERE brand = $1 ORDER BY id")

@@ -1,5 +1,5 @@
-//! The core store conformance suite (`quota_core::testing`) against Postgres, unskipped: in
-//! CI a missing server fails every case. Each case gets a database of its own and tests the
+//! The store conformance suite (`quota_testkit::store_conformance_tests!`) against Postgres,
+//! unskipped: in CI a missing server fails every case. Each case gets a database of its own and tests the
 //! `PostgresStore` itself: no wrapper forwards the store traits, so every provided method
 //! (`recent_topups`, `ping`, ...) is the store's own.
 
@@ -20,4 +20,4 @@ async fn make_store() -> Arc<dyn Store> {
     Arc::new(store)
 }
 
-quota_core::store_conformance_tests!(make_store);
+quota_testkit::store_conformance_tests!(make_store);

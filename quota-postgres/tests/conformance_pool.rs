@@ -23,4 +23,4 @@ async fn make_store() -> Arc<dyn Store> {
     Arc::new(store)
 }
 
-quota_core::store_conformance_tests!(make_store);
+quota_testkit::store_conformance_tests!(make_store);

@@ -21,12 +21,12 @@ use std::fmt::Debug;
 use chrono::{DateTime, Duration, Utc};
 use quota_core::domain::MAX_UNITS;
 use quota_core::store::{ConsumeRequest, CounterKey, CounterReset, Store, fingerprint};
-use quota_core::testing::{NEXT_PERIOD, PERIOD, now, period_end, unique_brand};
 use quota_core::threshold::Severity;
 use quota_core::timeline::{EventKind, TimelineEvent};
 use quota_core::topup::{TopUpStatus, UsageTopUp};
 use quota_core::{MemoryStore, StoreError};
 use quota_postgres::PostgresOptions;
+use quota_testkit::conformance::{NEXT_PERIOD, PERIOD, now, period_end, unique_brand};
 
 /// A tiny deterministic generator (xorshift), enough to mix operations.
 struct Rng(u64);

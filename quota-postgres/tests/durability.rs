@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use cluster::Cluster;
 use quota_core::store::{CounterKey, UsageStore};
-use quota_core::testing::{PERIOD, request, unique_brand};
 use quota_postgres::{PostgresOptions, PostgresStore};
+use quota_testkit::conformance::{PERIOD, request, unique_brand};
 
 /// How long the test waits for a condition before failing: generous, for a shared machine.
 const PATIENCE: Duration = Duration::from_secs(60);

@@ -13,8 +13,8 @@ mod common;
 use std::sync::Arc;
 
 use quota_core::store::{CounterKey, UsageStore};
-use quota_core::testing::{PERIOD, request, unique_brand};
 use quota_postgres::{PostgresOptions, PostgresStore};
+use quota_testkit::conformance::{PERIOD, request, unique_brand};
 
 const LIMIT: u64 = 10_000;
 const POOLS: usize = 4;

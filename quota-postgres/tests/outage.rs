@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use cluster::Cluster;
 use quota_core::StoreError;
 use quota_core::store::{ConsumeOutcome, CounterKey, UsageStore};
-use quota_core::testing::{PERIOD, request, unique_brand};
 use quota_postgres::{PostgresOptions, PostgresStore};
+use quota_testkit::conformance::{PERIOD, request, unique_brand};
 
 /// The store's request timeout in this test.
 const REQUEST_TIMEOUT: Duration = Duration::from_millis(800);

@@ -1,4 +1,4 @@
-//! The alert outbox conformance suite (`quota_core::outbox_conformance_tests!`) against
+//! The alert outbox conformance suite (`quota_testkit::outbox_conformance_tests!`) against
 //! Postgres. In CI a missing server fails every case. Each case gets a database of its own
 //! and tests the `PostgresStore` itself (no forwarding wrapper).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -20,4 +20,4 @@ async fn make_outbox() -> Arc<dyn OutboxStore> {
     Arc::new(store)
 }
 
-quota_core::outbox_conformance_tests!(make_outbox);
+quota_testkit::outbox_conformance_tests!(make_outbox);

@@ -1,5 +1,5 @@
-//! The core store conformance suite (`quota_core::testing`), unchanged, against a standalone
-//! Redis and against a 3-master Redis Cluster (see `scripts/redis-env.sh`).
+//! The store conformance suite (`quota_testkit::store_conformance_tests!`), unchanged, against
+//! a standalone Redis and against a 3-master Redis Cluster (see `scripts/redis-env.sh`).
 //!
 //! The suite's macro has no skip path: when a backend is unreachable these tests fail with
 //! the command that starts one.
@@ -28,7 +28,7 @@ mod standalone {
         connect(Backend::Standalone).await
     }
 
-    quota_core::store_conformance_tests!(make_store);
+    quota_testkit::store_conformance_tests!(make_store);
 }
 
 mod cluster {
@@ -38,5 +38,5 @@ mod cluster {
         connect(Backend::Cluster).await
     }
 
-    quota_core::store_conformance_tests!(make_store);
+    quota_testkit::store_conformance_tests!(make_store);
 }

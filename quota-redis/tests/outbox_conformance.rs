@@ -1,4 +1,4 @@
-//! The alert outbox conformance suite (`quota_core::outbox_conformance_tests!`) against a
+//! The alert outbox conformance suite (`quota_testkit::outbox_conformance_tests!`) against a
 //! standalone Redis and a 3-master Redis Cluster (see `scripts/redis-env.sh`). No skip path:
 //! an unreachable backend fails with the command that starts one.
 #![allow(clippy::expect_used, clippy::panic, missing_docs)]
@@ -26,7 +26,7 @@ mod standalone {
         connect(Backend::Standalone).await
     }
 
-    quota_core::outbox_conformance_tests!(make_outbox);
+    quota_testkit::outbox_conformance_tests!(make_outbox);
 }
 
 mod cluster {
@@ -36,5 +36,5 @@ mod cluster {
         connect(Backend::Cluster).await
     }
 
-    quota_core::outbox_conformance_tests!(make_outbox);
+    quota_testkit::outbox_conformance_tests!(make_outbox);
 }

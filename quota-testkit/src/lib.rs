@@ -1,5 +1,9 @@
 //! Test support shared by the crates of Usage Quota Guardian (dev only, never published).
 //!
+//! - [`conformance`]: the store and outbox conformance suites every backend runs unchanged
+//!   ([`store_conformance_tests!`], [`outbox_conformance_tests!`]), with their fixtures.
+//! - [`FaultyStore`]: wraps any store, forwards every call and lets a test make chosen
+//!   operations fail (`Unavailable`), hang, or fail on their n-th call.
 //! - [`ci`]: the one rule that says whether the tests run in CI.
 //! - [`skip`]: what a test does when a service it needs (Redis, Postgres, a tool) is missing:
 //!   in CI it fails; elsewhere it says so on stderr and records the skip in the file named by
@@ -22,12 +26,15 @@
 #![forbid(unsafe_code)]
 
 pub mod ci;
+pub mod conformance;
+pub mod faulty;
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod service;
 pub mod skip;
 
 pub use ci::in_ci;
+pub use faulty::{Fault, FaultyStore, Op, Ops};
 pub use skip::{current_test, require, skip};
 
 /// The path of the enclosing function, e.g. `runbook_redis::idempotent_replays_count_once`:

@@ -4,7 +4,6 @@
 //! CI the test prints why and skips.
 #![allow(dead_code, unreachable_pub, clippy::indexing_slicing, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use quota_redis::{RedisOptions, RedisStore};
@@ -61,13 +60,5 @@ pub async fn store(backend: Backend) -> Option<RedisStore> {
 
 /// A brand id no other test (nor an earlier run) uses, so tests share one server unflushed.
 pub fn brand(name: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "{name}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    quota_testkit::conformance::unique_brand(name)
 }

@@ -1,6 +1,7 @@
 //! What the layer answers: admitted, overage, denied, idempotency keys, misconfiguration.
 
 use super::*;
+use quota_testkit::Ops;
 
 #[tokio::test]
 async fn admits_within_the_quota_and_tells_the_rate_limit_state() {
@@ -132,7 +133,7 @@ async fn a_gauge_denial_has_no_reset_so_no_retry_after_nor_window() {
 #[tokio::test]
 async fn unmetered_routes_pass_through_untouched() {
     let (app, calls, _, store) = setup().await;
-    store.go_down();
+    store.fail(Ops::ALL);
     let res = send(&app, request("GET", "/health", None)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.headers().get("ratelimit").is_none());

@@ -1,4 +1,4 @@
-//! Fixtures shared by the integration tests: a store that can go down, a fixed clock, a
+//! Fixtures shared by the integration tests: a store that can fail or hang, a fixed clock, a
 //! brand on the free plan, an axum app behind the layer, and an RFC 9651 list reader.
 #![allow(
     clippy::unwrap_used,
@@ -12,26 +12,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::{get, post};
 use chrono::{DateTime, TimeZone, Utc};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use quota_core::period::PeriodKey;
-use quota_core::store::{
-    AlertStore, ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome,
-    StoreResult, SubscriptionStore, TopUpStore, Usage, UsageStore,
-};
-use quota_core::topup::TopUpTransition;
-use quota_core::{
-    Catalog, FakeClock, MemoryStore, QuotaGuard, StoreError, Subscription, TimelineEvent,
-    TopUpStatus, UsageTopUp,
-};
+use quota_core::{Catalog, FakeClock, MemoryStore, QuotaGuard, Subscription};
+use quota_testkit::FaultyStore;
 use tower::ServiceExt;
 
 /// 2026-11-10T00:00:00Z: 21 days before the calendar period (November) ends.
@@ -42,163 +32,19 @@ pub const NOVEMBER_SECS: i64 = 30 * 24 * 3600;
 pub const TO_RESET_SECS: i64 = 21 * 24 * 3600;
 pub const BRAND: &str = "acme";
 
-const UP: u8 = 0;
-const DOWN: u8 = 1;
-const SLOW: u8 = 2;
-
-/// MemoryStore whose usage calls can fail (`Unavailable`) or hang.
-pub struct FlakyStore {
-    inner: MemoryStore,
-    mode: AtomicU8,
-}
-
-impl Default for FlakyStore {
-    fn default() -> Self {
-        // Not `MemoryStore::default()`: its idempotency TTL is zero (keys are forgotten at
-        // once), unlike `MemoryStore::new()` (24 h).
-        FlakyStore {
-            inner: MemoryStore::new(),
-            mode: AtomicU8::new(UP),
-        }
-    }
-}
-
-impl FlakyStore {
-    pub fn go_down(&self) {
-        self.mode.store(DOWN, Ordering::SeqCst);
-    }
-    pub fn go_slow(&self) {
-        self.mode.store(SLOW, Ordering::SeqCst);
-    }
-    async fn gate(&self) -> StoreResult<()> {
-        match self.mode.load(Ordering::SeqCst) {
-            DOWN => Err(StoreError::Unavailable {
-                message: "connection refused (test)".into(),
-                source: None,
-            }),
-            SLOW => {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                Ok(())
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-// `try_consume` keeps its default (`None`) so every consume goes through the gate.
-#[async_trait]
-impl UsageStore for FlakyStore {
-    async fn consume(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome> {
-        self.gate().await?;
-        self.inner.consume(req).await
-    }
-    async fn release(&self, key: CounterKey<'_>, quantity: u64, day: u16) -> StoreResult<Usage> {
-        self.gate().await?;
-        self.inner.release(key, quantity, day).await
-    }
-    async fn usage(&self, key: CounterKey<'_>) -> StoreResult<Usage> {
-        self.gate().await?;
-        self.inner.usage(key).await
-    }
-    async fn daily_usage(&self, key: CounterKey<'_>) -> StoreResult<Vec<u64>> {
-        self.inner.daily_usage(key).await
-    }
-    async fn adjust_gauge(
-        &self,
-        brand: &str,
-        metric: &str,
-        delta: i64,
-        ceiling: Option<u64>,
-    ) -> StoreResult<GaugeOutcome> {
-        self.gate().await?;
-        self.inner.adjust_gauge(brand, metric, delta, ceiling).await
-    }
-    async fn set_gauge(&self, brand: &str, metric: &str, level: u64) -> StoreResult<u64> {
-        self.inner.set_gauge(brand, metric, level).await
-    }
-    async fn gauge(&self, brand: &str, metric: &str) -> StoreResult<u64> {
-        self.gate().await?;
-        self.inner.gauge(brand, metric).await
-    }
-    async fn reset_period(
-        &self,
-        brand: &str,
-        metric: Option<&str>,
-        period: PeriodKey,
-    ) -> StoreResult<()> {
-        self.inner.reset_period(brand, metric, period).await
-    }
-    async fn reset_counter(&self, reset: &CounterReset<'_>) -> StoreResult<Usage> {
-        self.gate().await?;
-        self.inner.reset_counter(reset).await
-    }
-}
-
-#[async_trait]
-impl TopUpStore for FlakyStore {
-    async fn insert_topup(&self, topup: &UsageTopUp) -> StoreResult<()> {
-        self.inner.insert_topup(topup).await
-    }
-    async fn topup(&self, id: &str) -> StoreResult<Option<UsageTopUp>> {
-        self.inner.topup(id).await
-    }
-    async fn set_topup_status(
-        &self,
-        id: &str,
-        to: TopUpStatus,
-        at: DateTime<Utc>,
-    ) -> StoreResult<TopUpTransition> {
-        self.inner.set_topup_status(id, to, at).await
-    }
-    async fn topups(&self, brand: &str) -> StoreResult<Vec<UsageTopUp>> {
-        self.inner.topups(brand).await
-    }
-    async fn recent_topups(&self, brand: &str, limit: usize) -> StoreResult<Vec<UsageTopUp>> {
-        self.inner.recent_topups(brand, limit).await
-    }
-}
-
-#[async_trait]
-impl AlertStore for FlakyStore {
-    async fn claim_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool> {
-        self.inner.claim_alert(key, threshold).await
-    }
-    async fn release_alert(&self, key: CounterKey<'_>, threshold: u16) -> StoreResult<bool> {
-        self.inner.release_alert(key, threshold).await
-    }
-    async fn claimed_alerts(&self, key: CounterKey<'_>) -> StoreResult<Vec<u16>> {
-        self.inner.claimed_alerts(key).await
-    }
-    async fn append_event(&self, event: &TimelineEvent) -> StoreResult<u64> {
-        self.inner.append_event(event).await
-    }
-    async fn events(&self, brand: &str, limit: usize) -> StoreResult<Vec<TimelineEvent>> {
-        self.inner.events(brand, limit).await
-    }
-}
-
-#[async_trait]
-impl SubscriptionStore for FlakyStore {
-    async fn put_subscription(&self, sub: &Subscription) -> StoreResult<()> {
-        self.inner.put_subscription(sub).await
-    }
-    async fn subscription(&self, brand: &str) -> StoreResult<Option<Subscription>> {
-        self.inner.subscription(brand).await
-    }
-    async fn subscriptions(&self) -> StoreResult<Vec<Subscription>> {
-        self.inner.subscriptions().await
-    }
-}
+/// The store of the tests: `MemoryStore` behind a `FaultyStore`, so a test can take it down
+/// (`store.fail(Ops::ALL)`) or make it hang (`store.hang(Ops::ALL)`).
+pub type TestStore = FaultyStore<MemoryStore>;
 
 /// A guard on the demo catalog at [`now`], with `acme` on the free plan
 /// (renders_2d: 20 hard; ai_generations: 100 then 0.10 EUR each; team_members: 1 seat).
-pub async fn guard() -> (QuotaGuard<FlakyStore>, Arc<FlakyStore>) {
+pub async fn guard() -> (QuotaGuard<TestStore>, Arc<TestStore>) {
     guard_on(FakeClock::at(now())).await
 }
 
 /// [`guard`] on `clock` (keep a clone to move time).
-pub async fn guard_on(clock: FakeClock) -> (QuotaGuard<FlakyStore>, Arc<FlakyStore>) {
-    let store = Arc::new(FlakyStore::default());
+pub async fn guard_on(clock: FakeClock) -> (QuotaGuard<TestStore>, Arc<TestStore>) {
+    let store = Arc::new(FaultyStore::new(MemoryStore::new()));
     let guard = QuotaGuard::builder(Catalog::demo())
         .clock(Arc::new(clock))
         .build(Arc::clone(&store));
@@ -308,6 +154,6 @@ pub fn params(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
 }
 
 /// Current usage of a counter, read without side effect.
-pub async fn used(guard: &QuotaGuard<FlakyStore>, metric: &str) -> u64 {
+pub async fn used(guard: &QuotaGuard<TestStore>, metric: &str) -> u64 {
     guard.check(BRAND, metric, 0).await.unwrap().used
 }

@@ -1,6 +1,7 @@
 //! Store outages (fail closed, fail open, timeouts), their counters, and concurrency.
 
 use super::*;
+use quota_testkit::Ops;
 
 #[tokio::test]
 async fn fails_closed_with_503_when_the_store_is_down() {
@@ -12,7 +13,7 @@ async fn fails_closed_with_503_when_the_store_is_down() {
             .status(),
         StatusCode::OK
     );
-    store.go_down();
+    store.fail(Ops::ALL);
     let res = send(&app, request("POST", "/renders", Some(BRAND))).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     let p = problem(res).await;
@@ -26,7 +27,7 @@ async fn fails_open_when_asked_and_lets_the_request_through() {
     let (guard, store) = guard().await;
     let calls = Calls::default();
     let app = app(&calls).layer(layer(guard).fail_open());
-    store.go_down();
+    store.fail(Ops::ALL);
     let res = send(&app, request("POST", "/renders", Some(BRAND))).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(
@@ -41,7 +42,7 @@ async fn a_store_slower_than_the_timeout_counts_as_down() {
     let (guard, store) = guard().await;
     let calls = Calls::default();
     let app = app(&calls).layer(layer(guard).store_timeout(Duration::from_millis(200)));
-    store.go_slow();
+    store.hang(Ops::ALL);
     let started = tokio::time::Instant::now();
     let res = send(&app, request("POST", "/renders", Some(BRAND))).await;
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -70,7 +71,7 @@ fn store_failures_and_decisions_are_counted_per_policy() {
                     .status(),
                 StatusCode::OK
             );
-            store.go_down();
+            store.fail(Ops::ALL);
             assert_eq!(
                 send(&closed, request("POST", "/renders", Some(BRAND)))
                     .await

@@ -55,7 +55,7 @@ fn layer<St: Store + ?Sized + 'static>(guard: QuotaGuard<St>) -> QuotaLayer<St> 
         .topup_url("https://billing.example/topup")
 }
 
-async fn setup() -> (Router, Calls, QuotaGuard<FlakyStore>, Arc<FlakyStore>) {
+async fn setup() -> (Router, Calls, QuotaGuard<TestStore>, Arc<TestStore>) {
     let (guard, store) = guard().await;
     let calls = Calls::default();
     let app = app(&calls).layer(layer(guard.clone()));
