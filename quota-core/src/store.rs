@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::{MAX_UNITS, add_units, bound_units};
 use crate::error::StoreError;
 use crate::period::PeriodKey;
 use crate::subscription::Subscription;
@@ -175,6 +176,35 @@ impl Usage {
             topup_units,
             overage_units,
         }
+    }
+
+    /// The check-and-add arithmetic of [`UsageStore::consume`] on this state: `None` when
+    /// `quantity` more units do not fit `min(ceiling + top-ups, MAX_UNITS)`, else the usage
+    /// after and how many of the units are billed as overage (see
+    /// [`Usage::billed_past`]). In-process stores and `QuotaGuard::check` use it; the Lua
+    /// and SQL of the other stores implement the same.
+    #[inline]
+    pub fn admit(
+        &self,
+        quantity: u64,
+        ceiling: Option<u64>,
+        free_units: Option<u64>,
+    ) -> Option<(u64, u64)> {
+        let limit = ceiling.map_or(MAX_UNITS, |c| bound_units(c, self.topup_units));
+        let after = add_units(self.used, quantity).filter(|a| *a <= limit)?;
+        let charged = free_units.map_or(0, |free| self.billed_past(free, after));
+        Some((after, charged))
+    }
+
+    /// How many units from `used` up to `total` are billed as overage: those that neither
+    /// the `free_units`, the top-ups nor the overage already billed pay for.
+    #[inline]
+    pub fn billed_past(&self, free_units: u64, total: u64) -> u64 {
+        let paid = bound_units(
+            bound_units(free_units, self.topup_units),
+            self.overage_units,
+        );
+        total.saturating_sub(self.used.max(paid))
     }
 }
 

@@ -410,21 +410,18 @@ async fn a_share_link_is_revoked_once() {
     );
 }
 
-/// Migration 3 folds `usage_daily` into the counter row: buckets written by a version-2
-/// schema read back the same after the upgrade, and consumes keep adding to them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn daily_buckets_survive_the_fold_into_the_counter_row() {
-    let Some(db) = common::test_db("fold").await else {
-        return;
-    };
-    // The schema as of version 2: the first two migration files only.
-    let dir = std::env::temp_dir().join(format!("quota-pg-v2-{}", db.name));
+/// A pool on `db` migrated with the first `version` migration files only: the schema an
+/// older release left, for the upgrade tests.
+async fn schema_as_of(db: &common::TestDb, version: usize) -> sqlx::PgPool {
+    let dir = std::env::temp_dir().join(format!("quota-pg-v{version}-{}", db.name));
     std::fs::create_dir_all(&dir).unwrap();
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for file in [
-        "20261125000001_usage_store.sql",
-        "20261125000002_alert_outbox.sql",
-    ] {
+    let mut files: Vec<_> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    files.sort();
+    for file in files.iter().take(version) {
         std::fs::copy(src.join(file), dir.join(file)).unwrap();
     }
     let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
@@ -435,6 +432,18 @@ async fn daily_buckets_survive_the_fold_into_the_counter_row() {
         .await
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+    pool
+}
+
+/// Migration 3 folds `usage_daily` into the counter row: buckets written by a version-2
+/// schema read back the same after the upgrade, and consumes keep adding to them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_buckets_survive_the_fold_into_the_counter_row() {
+    let Some(db) = common::test_db("fold").await else {
+        return;
+    };
+    // The schema as of version 2: the first two migration files only.
+    let pool = schema_as_of(&db, 2).await;
     sqlx::raw_sql(
         "INSERT INTO usage_counters (brand, metric, period, used) VALUES
              ('b', 'm', 20261101, 20), ('b', 'n', 20261101, 3), ('b', 'o', 20261101, 0);
@@ -867,25 +876,7 @@ async fn a_version_4_database_upgrades_with_its_counters_and_keys() {
     let Some(db) = common::test_db("v4").await else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("quota-pg-v4-{}", db.name));
-    std::fs::create_dir_all(&dir).unwrap();
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for file in [
-        "20261125000001_usage_store.sql",
-        "20261125000002_alert_outbox.sql",
-        "20261125000003_days_in_counter.sql",
-        "20261125000004_lean_ledger.sql",
-    ] {
-        std::fs::copy(src.join(file), dir.join(file)).unwrap();
-    }
-    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
-    sqlx::migrate::Migrator::new(dir.as_path())
-        .await
-        .unwrap()
-        .run(&pool)
-        .await
-        .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    let pool = schema_as_of(&db, 4).await;
     let at = now();
     let (admitted, used): (bool, i64) = sqlx::query_as(
         "SELECT admitted, used FROM quota_consume('b', 'm', 20261101, 7, 100, 'k', 24, $1,

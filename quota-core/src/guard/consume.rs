@@ -23,7 +23,10 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let now = self.now();
         let ctx = self.context(brand, now).await?;
         let index = ctx.metric_index(metric)?;
-        let m = ctx.metric(metric)?;
+        let m = ctx
+            .metrics
+            .get(index)
+            .ok_or_else(|| QuotaError::UnknownMetric(metric.to_owned()))?;
         m.check_quantity(quantity)?;
         let store = &self.inner.store;
         match m.kind {
@@ -42,15 +45,9 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 let key = CounterKey::new(brand, metric, ctx.period.key());
                 let usage = store.usage(key).await?;
                 // What the store would do (see `UsageStore::consume`), without doing it.
-                let limit = m.ceiling_with(usage.topup_units);
-                let after = add_units(usage.used, quantity).filter(|a| *a <= limit);
                 let allowance = m.included.map(|i| bound_units(i, usage.topup_units));
-                let verdict = if let Some(after) = after {
-                    let charged = m.free.map_or(0, |free| {
-                        let paid =
-                            bound_units(bound_units(free, usage.topup_units), usage.overage_units);
-                        after.saturating_sub(usage.used.max(paid))
-                    });
+                let admitted = usage.admit(quantity, m.ceiling, m.free);
+                let verdict = if let Some((after, charged)) = admitted {
                     let out = ConsumeOutcome::new(
                         true,
                         after,

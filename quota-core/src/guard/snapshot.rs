@@ -187,12 +187,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 // Priced like the store bills: the overage already counted, plus the
                 // projected units that neither the free units, the top-ups nor the overage
                 // billed so far pay for.
-                let paid = m
-                    .free
-                    .map(|f| bound_units(bound_units(f, usage.topup_units), usage.overage_units));
-                let future = paid.map_or(0, |paid| {
-                    p.projected_used.saturating_sub(usage.used.max(paid))
-                });
+                let future = m.free.map_or(0, |f| usage.billed_past(f, p.projected_used));
                 let units = usage.overage_units.saturating_add(future);
                 p.projected_overage_cost = m.limit.overage.charge(units, currency);
                 p

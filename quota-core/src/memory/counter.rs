@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use crate::domain::{MAX_UNITS, add_units, bound_units};
 use crate::store::{ConsumeOutcome, ConsumeRequest, Usage};
 
 /// A counter: the fields a consume reads and writes (totals, today's bucket) first.
@@ -18,19 +17,12 @@ pub(super) struct Counter {
 impl Counter {
     /// The check-and-add itself (no idempotency: the caller handles keys).
     pub(super) fn check_and_add(&mut self, req: &ConsumeRequest<'_>) -> ConsumeOutcome {
-        let limit = req
-            .ceiling
-            .map_or(MAX_UNITS, |c| bound_units(c, self.topup_units));
-        let after = add_units(self.used, req.quantity).filter(|after| *after <= limit);
-        let Some(after) = after else {
+        let admitted = self
+            .usage()
+            .admit(req.quantity, req.ceiling, req.free_units);
+        let Some((after, charged)) = admitted else {
             return ConsumeOutcome::new(false, self.used, self.topup_units, self.overage, 0);
         };
-        // Units past what is paid for already (free units, top-ups completed by now, units
-        // billed as overage) are billed.
-        let charged = req.free_units.map_or(0, |free| {
-            let paid = bound_units(bound_units(free, self.topup_units), self.overage);
-            after.saturating_sub(self.used.max(paid))
-        });
         self.used = after;
         // Within the domain: overage units never exceed the units used.
         self.overage = self.overage.saturating_add(charged).min(after);
