@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use quota_core::{QuotaGuard, ResetRequest};
 
-use crate::auth::Secrets;
 use crate::backend::{StoreKind, open_store};
 use crate::config::{
     DEFAULT_BODY_LIMIT, DEFAULT_FRONTEND_URL, DEFAULT_PORT, ServeConfig, load_catalog,
 };
-use crate::reset::{ResetReport, run_reset};
 use crate::server::{banner, spawn};
+use quota_axum::AppConfig;
+use quota_axum::auth::Secrets;
+use quota_axum::reset::{ResetReport, run_reset};
 
 /// Usage Quota Guardian QA server and support tooling.
 #[derive(Debug, Parser)]
@@ -268,7 +269,7 @@ async fn reset_on_store(
     let catalog = load_catalog(plans)?;
     let (store, _) = open_store(url).await?;
     let guard = QuotaGuard::builder(catalog).build(store);
-    run_reset(&guard, req, dry_run, frontend_url)
+    run_reset(&guard, req, dry_run, &AppConfig::new(frontend_url))
         .await
         .map_err(|e| e.to_string())
 }

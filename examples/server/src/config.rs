@@ -12,7 +12,7 @@ use quota_share::ShareTtl;
 /// Default port (the runbook's `BASE_URL=http://localhost:3333`).
 pub const DEFAULT_PORT: u16 = 3333;
 /// Default request body limit (bytes).
-pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
+pub const DEFAULT_BODY_LIMIT: usize = quota_axum::config::DEFAULT_BODY_LIMIT;
 /// The demo brand seeded on start.
 pub const DEMO_BRAND: &str = "brand_dashboard";
 /// Default frontend URL (`FRONTEND_URL`).
@@ -108,13 +108,4 @@ pub fn load_catalog(path: Option<&Path>) -> Result<Catalog, String> {
         Catalog::from_toml(&text)
     };
     parsed.map_err(|e| format!("plans file {}: {e}", path.display()))
-}
-
-/// `FRONTEND_URL` links printed after a reset.
-pub fn frontend_links(frontend_url: &str, brand: &str) -> (String, String) {
-    let base = frontend_url.trim_end_matches('/');
-    (
-        format!("{base}/analytics?brandId={brand}"),
-        format!("{base}/monitoring?brandId={brand}"),
-    )
 }

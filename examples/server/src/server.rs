@@ -9,12 +9,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::Secrets;
 use crate::backend::{open, redact};
 use crate::config::{DEMO_BRAND, ServeConfig, load_catalog};
-use crate::devclock::DevClock;
-use crate::metrics::Metrics;
-use crate::state::{Alerts, AppState};
+use quota_axum::AppConfig;
+use quota_axum::auth::Secrets;
+use quota_axum::devclock::DevClock;
+use quota_axum::metrics::Metrics;
+use quota_axum::state::{Alerts, AppState};
 use quota_notify::{Dispatcher, QuotaAlertListener};
 
 /// Lifetime of the admin token printed at start, seconds.
@@ -37,7 +38,7 @@ pub enum ServerError {
 /// Builds the state: store, catalog, clock, secrets, metrics, share links, payments and
 /// alert delivery (listener on the guard, dispatcher in the background when a sink is on);
 /// seeds the demo brand.
-pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
+pub async fn build_state(config: ServeConfig) -> Result<(AppState, ServeConfig), ServerError> {
     // reqwest is built with rustls without a default provider (quota-payments): install ring
     // once before any HTTP client (Stripe, alert sinks) is made.
     crate::install_crypto_provider();
@@ -100,24 +101,27 @@ pub async fn build_state(config: ServeConfig) -> Result<AppState, ServerError> {
     .map_err(|e| ServerError::Config(e.to_string()))?;
     let metrics = Metrics::install().map_err(ServerError::Config)?;
     let share =
-        crate::share::build(&config, &opened, Arc::clone(&clock)).map_err(ServerError::Config)?;
-    let payments = crate::payments::build(&config).map_err(ServerError::Config)?;
+        crate::wiring::share(&config, &opened, Arc::clone(&clock)).map_err(ServerError::Config)?;
+    let payments = crate::wiring::payments(&config).map_err(ServerError::Config)?;
+    let app_config = AppConfig::new(config.frontend_url.clone())
+        .body_limit(config.body_limit)
+        .default_brand(DEMO_BRAND)
+        .store_name(store_kind.name());
     let state = AppState {
         guard,
         secrets: Arc::new(secrets),
         metrics,
-        config: Arc::new(config),
+        config: Arc::new(app_config),
         dev_clock,
-        store_kind,
         brands: Arc::new(Mutex::new(BTreeSet::new())),
         share,
         payments,
         alerts,
     };
-    if state.config.seed {
+    if config.seed {
         seed_demo_brand(&state).await?;
     }
-    Ok(state)
+    Ok((state, config))
 }
 
 /// Seeds `brand_dashboard` on the Starter plan (or the cheapest plan of a custom catalog),
@@ -166,6 +170,8 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The state (guard, secrets...).
     pub state: AppState,
+    /// The configuration the server started with.
+    pub config: Arc<ServeConfig>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -214,12 +220,12 @@ impl RunningServer {
 /// Builds the state, binds and serves in a background task.
 pub async fn spawn(config: ServeConfig) -> Result<RunningServer, ServerError> {
     let addr = SocketAddr::new(config.host, config.port);
-    let state = build_state(config).await?;
+    let (state, config) = build_state(config).await?;
     let listener = TcpListener::bind(addr).await.map_err(|e| {
         ServerError::Config(format!("cannot listen on {addr}: {e} (try --port or PORT)"))
     })?;
     let addr = listener.local_addr()?;
-    let app = crate::api::router(state.clone());
+    let app = quota_axum::router(state.clone(), crate::demo::routes(&state));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -231,6 +237,7 @@ pub async fn spawn(config: ServeConfig) -> Result<RunningServer, ServerError> {
     Ok(RunningServer {
         addr,
         state,
+        config: Arc::new(config),
         shutdown: Some(tx),
         task,
     })
@@ -242,7 +249,7 @@ pub fn banner(server: &RunningServer) -> String {
     let st = &server.state;
     let mut out = format!(
         "quota server listening on {base}\n  store     : {}\n  API       : {base}/api/v1\n  summary   : {base}/api/v1/usage-billing/summary?brandId={DEMO_BRAND}\n  metrics   : {base}/metrics\n  health    : {base}/healthz\n  openapi   : {base}/api/v1/openapi.json\n  dev clock : {}\n",
-        redact(&st.config.store),
+        redact(&server.config.store),
         if st.dev_clock.is_some() {
             "on (POST /api/v1/admin/clock/advance)"
         } else {

@@ -138,7 +138,7 @@ fn cli_token_admin_signs_with_the_configured_secret() {
     let out = quota(&["token", "admin"], &[("QUOTA_ADMIN_JWT_SECRET", secret)]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let token = text(&out.stdout).trim().to_owned();
-    let secrets = quota_server::auth::Secrets::from_config(secret, None).unwrap();
+    let secrets = quota_axum::auth::Secrets::from_config(secret, None).unwrap();
     assert!(secrets.verify_admin(&token).is_ok());
     let key = quota(
         &["token", "public", "--brand", "brand_dashboard"],

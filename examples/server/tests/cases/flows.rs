@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::common::{Auth, Harness, Resp};
+use quota_axum::state::Alerts;
 use quota_notify::testing::{HttpReceiver, SmtpSink, wait_idle, wait_quiet};
-use quota_server::state::Alerts;
 
 const OLD_SECRET: &str = "previous-share-key-secret-0123456789abcdef";
 const NEW_SECRET: &str = "current-share-key-secret-0123456789abcdefgh";

@@ -1,10 +1,8 @@
-//! The HTTP API: routes under `/api/v1`, plus `/healthz`, `/metrics`, the public demo routes
-//! and the pages ([`crate::pages`]).
+//! The HTTP API (routes under `/api/v1`), the simulated checkout, `/healthz` and `/metrics`.
 
 pub mod brands;
 pub mod clock;
 pub mod openapi;
-pub mod public;
 pub mod share;
 pub mod topups;
 pub mod usage;
@@ -21,10 +19,11 @@ use crate::state::AppState;
 /// Largest Stripe webhook body accepted (events carry the whole checkout session).
 pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
 
-/// The whole application router.
-pub fn router(state: AppState) -> Router {
-    let body_limit = state.config.body_limit;
-    let api = Router::new()
+/// The JSON API, to nest under `/api/v1`: usage (record, check-quota, summary, plans,
+/// reset), brands, share links, top-ups and their webhook, the dev clock and the OpenAPI
+/// document.
+pub fn routes() -> Router<AppState> {
+    Router::new()
         .route("/usage-billing/plans", get(usage::plans))
         .route("/usage-billing/record", post(usage::record))
         .route("/usage-billing/check-quota", post(usage::check_quota))
@@ -42,10 +41,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clock", get(clock::show))
         .route("/admin/clock/advance", post(clock::advance))
         .route("/openapi.json", get(openapi::spec))
-        .merge(public::routes(&state));
+}
+
+/// The simulated checkout page and its confirm/cancel forms (`/checkout/simulated/...`).
+pub fn checkout_routes() -> Router<AppState> {
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
         .route("/checkout/simulated/{session}", get(topups::simulated_page))
         .route(
             "/checkout/simulated/{session}/confirm",
@@ -55,19 +55,19 @@ pub fn router(state: AppState) -> Router {
             "/checkout/simulated/{session}/cancel",
             post(topups::simulated_cancel),
         )
-        .merge(crate::pages::routes())
-        .nest("/api/v1", api)
-        .merge(public::routes(&state))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .with_state(state)
+}
+
+/// `/healthz` (store name and time) and `/metrics` (Prometheus text).
+pub fn ops_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     axum::Json(serde_json::json!({
         "status": "ok",
-        "store": state.store_kind.name(),
+        "store": state.config.store_name,
         "time": state.guard.clock().now(),
     }))
 }
@@ -83,11 +83,13 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-async fn not_found(uri: http::Uri) -> Problem {
+/// The fallback: a 404 problem naming the path.
+pub async fn not_found(uri: http::Uri) -> Problem {
     Problem::not_found(format!("no route for {}", uri.path()))
 }
 
-async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Problem {
+/// A 405 problem naming the method and the path.
+pub async fn method_not_allowed(method: http::Method, uri: http::Uri) -> Problem {
     Problem::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",

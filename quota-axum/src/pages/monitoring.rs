@@ -11,7 +11,6 @@ use http::{HeaderMap, StatusCode, Uri};
 use quota_core::OutboxStatus;
 use serde::Deserialize;
 
-use crate::config::DEMO_BRAND;
 use crate::pages::admin::require_admin;
 use crate::pages::i18n::{Labels, labels};
 use crate::pages::layout::{Audience, Page, admin_header, esc, page_lang, with_query};
@@ -37,7 +36,10 @@ async fn probe(state: &AppState) -> Result<Duration, String> {
     let store = state.guard.store();
     let read = async {
         store.ping().await?;
-        store.subscription(DEMO_BRAND).await.map(|_| ())
+        store
+            .subscription(&state.config.default_brand)
+            .await
+            .map(|_| ())
     };
     match tokio::time::timeout(PROBE_TIMEOUT, read).await {
         Ok(Ok(())) => Ok(started.elapsed()),
@@ -80,7 +82,7 @@ pub async fn page(
 
 async fn store_health(b: &mut String, state: &AppState, lang: &str) {
     let l = labels(lang);
-    let kind = state.store_kind.name();
+    let kind = state.config.store_name;
     let (ok, text) = match probe(state).await {
         Ok(elapsed) => (
             true,

@@ -14,7 +14,6 @@ use serde::Deserialize;
 
 use crate::api::share::issue_link;
 use crate::api::topups::{host, open_checkout};
-use crate::config::DEMO_BRAND;
 use crate::pages::PageForm;
 use crate::pages::admin::{cross_origin_page, require_admin, same_origin};
 use crate::pages::i18n::{labels, topup_status};
@@ -89,13 +88,13 @@ pub async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -
         toast,
         ..Extras::default()
     };
-    let brand = q.brand_id.as_deref().unwrap_or(DEMO_BRAND);
+    let brand = q.brand_id.as_deref().unwrap_or(&state.config.default_brand);
     render(&state, brand, lang, &pairs, extras, StatusCode::OK).await
 }
 
 /// The form's language and brand, after the same-origin and admin checks.
 fn form_context<'a>(
-    state: &AppState,
+    state: &'a AppState,
     headers: &HeaderMap,
     f: &'a CockpitForm,
 ) -> Result<(&'static str, &'a str), Box<Response>> {
@@ -103,7 +102,7 @@ fn form_context<'a>(
     if !same_origin(headers) {
         return Err(Box::new(cross_origin_page(lang)));
     }
-    let brand = f.brand_id.as_deref().unwrap_or(DEMO_BRAND);
+    let brand = f.brand_id.as_deref().unwrap_or(&state.config.default_brand);
     let back = with_query("/analytics", &[("brandId", brand), ("lang", lang)]);
     require_admin(state, headers, lang, &back)?;
     Ok((lang, brand))

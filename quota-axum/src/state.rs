@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 use quota_core::{OutboxStore, QuotaGuard};
 
 use crate::auth::Secrets;
-use crate::backend::StoreKind;
-use crate::config::ServeConfig;
+use crate::config::AppConfig;
 use crate::devclock::DevClock;
 use crate::metrics::Metrics;
 use crate::payments::PaymentState;
@@ -27,12 +26,10 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     /// The Prometheus recorder.
     pub metrics: Metrics,
-    /// The configuration the server started with.
-    pub config: Arc<ServeConfig>,
+    /// The deployment settings.
+    pub config: Arc<AppConfig>,
     /// The dev clock, when `--dev-clock` is on.
     pub dev_clock: Option<DevClock>,
-    /// Which store backs the guard.
-    pub store_kind: StoreKind,
     /// Brands this server has seen, whose gauges it keeps fresh.
     pub brands: Arc<Mutex<BTreeSet<String>>>,
     /// Share links: issuer and revocations.

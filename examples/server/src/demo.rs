@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 
 use quota_tower::{Cost, QuotaLayer};
 
-use crate::guarded::{BrandId, authenticate_brand};
-use crate::metrics;
-use crate::state::AppState;
+use quota_axum::AppState;
+use quota_axum::guarded::{BrandId, authenticate_brand};
+use quota_axum::metrics;
 
 /// The metric `POST /designs` consumes (one unit a call).
 pub const DESIGN_METRIC: &str = "ai_generations";

@@ -1,11 +1,14 @@
-//! Share links: the keyring (`QUOTA_SHARE_KEYS`, or generated keys in dev mode), the issuer
-//! and where revocations live (Postgres when the store is Postgres, memory otherwise).
+//! Wiring from the configuration: share links (keyring, issuer, revocations in the store the
+//! server runs on) and top-up payments (Stripe or the simulated checkout, webhook secret).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use quota_axum::payments::PaymentState;
+use quota_axum::share::ShareState;
 use quota_core::{Clock, StoreError};
+use quota_payments::{PaymentProvider, SimulatedProvider, StripeProvider, WebhookSecret};
 use quota_postgres::PostgresStore;
 use quota_share::{MemoryRevocations, ShareIssuer, ShareKeyring, ShareRevocations};
 
@@ -70,19 +73,6 @@ impl ShareRevocations for RedisRevocations {
     }
 }
 
-/// What the share routes need.
-#[derive(Debug, Clone)]
-pub struct ShareState {
-    /// Issues and checks tokens.
-    pub issuer: Arc<ShareIssuer>,
-    /// Where revocations live.
-    pub revocations: Arc<dyn ShareRevocations>,
-    /// Where revocations live, for the banner: `postgres`, `redis` or `memory`.
-    pub revocations_in: &'static str,
-    /// The generated `QUOTA_SHARE_KEYS` value in dev mode (printed in the banner).
-    pub generated_keys: Option<String>,
-}
-
 /// A random `dev:<64 hex>` key spec.
 fn generate_keys() -> Result<String, String> {
     let mut bytes = [0u8; 32];
@@ -92,7 +82,7 @@ fn generate_keys() -> Result<String, String> {
 }
 
 /// Builds the share state from the configuration.
-pub fn build(
+pub fn share(
     config: &ServeConfig,
     opened: &OpenedStore,
     clock: Arc<dyn Clock>,
@@ -129,5 +119,39 @@ pub fn build(
         revocations,
         revocations_in,
         generated_keys,
+    })
+}
+
+fn generate_secret() -> Result<String, String> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| format!("no randomness for the webhook secret: {e}"))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("whsec_dev_{hex}"))
+}
+
+/// Builds the payment state from the configuration.
+pub fn payments(config: &ServeConfig) -> Result<PaymentState, String> {
+    let simulated = Arc::new(SimulatedProvider::new());
+    let provider: Arc<dyn PaymentProvider> = match &config.stripe {
+        Some(stripe) => Arc::new(
+            StripeProvider::new(stripe.clone()).map_err(|e| format!("Stripe checkout: {e}"))?,
+        ),
+        None => simulated.clone(),
+    };
+    let (spec, generated_secret) = match &config.webhook_secret {
+        Some(s) => (s.clone(), None),
+        None => {
+            let s = generate_secret()?;
+            (s.clone(), Some(s))
+        }
+    };
+    let webhook = WebhookSecret::parse(&spec)
+        .ok_or("STRIPE_WEBHOOK_SECRET holds no secret (comma-separated list)")?;
+    Ok(PaymentState {
+        provider,
+        simulated,
+        webhook: Arc::new(webhook),
+        generated_secret,
     })
 }

@@ -3,7 +3,7 @@
 use quota_core::{QuotaError, QuotaGuard, ResetRequest};
 use serde::{Deserialize, Serialize};
 
-use crate::config::frontend_links;
+use crate::config::AppConfig;
 
 /// What a reset will do (`dryRun`) or did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ pub async fn run_reset(
     guard: &QuotaGuard,
     req: &ResetRequest,
     dry_run: bool,
-    frontend_url: &str,
+    config: &AppConfig,
 ) -> Result<ResetReport, QuotaError> {
     let (plan, outcome) = if dry_run {
         (guard.plan_reset(req).await?, None)
@@ -60,7 +60,7 @@ pub async fn run_reset(
         let out = guard.apply_reset(req).await?;
         (out.plan.clone(), Some(out))
     };
-    let (analytics_url, monitoring_url) = frontend_links(frontend_url, &req.brand);
+    let (analytics_url, monitoring_url) = config.brand_links(&req.brand);
     Ok(ResetReport {
         dry_run,
         brand_id: plan.brand,

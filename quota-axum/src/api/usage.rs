@@ -345,7 +345,7 @@ pub async fn reset(
     if let Some(units) = body.topup {
         req = req.with_topup(units);
     }
-    let report = run_reset(&state.guard, &req, body.dry_run, &state.config.frontend_url).await?;
+    let report = run_reset(&state.guard, &req, body.dry_run, &state.config).await?;
     if !report.dry_run {
         state.track_brand(&body.brand_id);
         // The gauges follow the reset at once (no stale series).

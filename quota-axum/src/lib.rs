@@ -1,0 +1,80 @@
+//! Usage Quota Guardian for axum: the `/usage-billing/*` JSON API (record, check-quota,
+//! summary, plans, reset, brands, share links, top-ups and the Stripe webhook, OpenAPI), the
+//! cockpit pages (French and English, server-rendered, no external resource) and the
+//! operator routes (`/healthz`, `/metrics`), over one [`AppState`] that holds the
+//! [`quota_core::QuotaGuard`], the auth secrets and the deployment settings. Every error is an
+//! RFC 9457 problem ([`Problem`]).
+//!
+//! Mount the parts an app wants: [`api`] under a prefix, [`cockpit`] at the root, or
+//! [`router`] for everything the `quota` server serves.
+//!
+//! ```no_run
+//! use axum::Router;
+//! use quota_axum::{AppState, api, cockpit};
+//!
+//! fn app(state: AppState) -> Router {
+//!     Router::new()
+//!         .nest("/api/v1", api(state.clone()))
+//!         .merge(cockpit(state))
+//! }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod devclock;
+pub mod extract;
+pub mod guarded;
+pub mod metrics;
+pub mod pages;
+pub mod payments;
+pub mod problem;
+pub mod reset;
+pub mod share;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+pub use config::AppConfig;
+pub use problem::Problem;
+pub use state::AppState;
+
+/// The JSON API routes (to nest under a prefix such as `/api/v1`), with the body limit of
+/// [`AppConfig::body_limit`] and problem answers for unknown routes and methods.
+pub fn api(state: AppState) -> Router {
+    let body_limit = state.config.body_limit;
+    api::routes()
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// The pages: the cockpit (`/analytics`), login, monitoring, plans, the share page and the
+/// simulated checkout.
+pub fn cockpit(state: AppState) -> Router {
+    let body_limit = state.config.body_limit;
+    pages::routes()
+        .merge(api::checkout_routes())
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Everything: the API under `/api/v1`, the pages, `/healthz`, `/metrics`, plus `extra`
+/// routes on the same state (the `quota` server's public demo routes), with problem answers
+/// for unknown routes and methods.
+pub fn router(state: AppState, extra: Router<AppState>) -> Router {
+    let body_limit = state.config.body_limit;
+    Router::new()
+        .merge(api::ops_routes())
+        .merge(pages::routes())
+        .merge(api::checkout_routes())
+        .nest("/api/v1", api::routes().merge(extra.clone()))
+        .merge(extra)
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
