@@ -4,7 +4,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::problem::Problem;
+use crate::problem::{Problem, json_rejection, query_rejection};
 
 /// `Json<T>` answering malformed, mistyped, oversized or non-JSON bodies with problem+json.
 #[derive(Debug, Clone, Copy, Default)]
@@ -20,7 +20,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(r) => Err(Problem::from(r)),
+            Err(r) => Err(json_rejection(&r)),
         }
     }
 }
@@ -39,7 +39,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
-            Err(r) => Err(Problem::from(r)),
+            Err(r) => Err(query_rejection(&r)),
         }
     }
 }

@@ -60,7 +60,7 @@ pub(crate) enum Gate {
 }
 
 fn reject(problem: Problem) -> Gate {
-    Gate::Reject(problem.into_response())
+    Gate::Reject(problem.into_http())
 }
 
 fn problem<St: Store + ?Sized>(
@@ -69,7 +69,7 @@ fn problem<St: Store + ?Sized>(
     status: StatusCode,
     detail: impl Into<String>,
 ) -> Problem {
-    Problem::new(&cfg.type_base, kind, status, detail)
+    Problem::of_kind(kind, status, detail).with_type_base(Arc::clone(&cfg.type_base))
 }
 
 fn unresolved<St: Store + ?Sized>(cfg: &Config<St>, why: &str) -> Gate {
@@ -81,7 +81,7 @@ fn unresolved<St: Store + ?Sized>(cfg: &Config<St>, why: &str) -> Gate {
         StatusCode::UNAUTHORIZED,
         format!("The caller could not be identified: {why}."),
     )
-    .into_response();
+    .into_http();
     if let Some(challenge) = &cfg.www_authenticate {
         res.headers_mut()
             .insert(http::header::WWW_AUTHENTICATE, challenge.clone());
@@ -102,7 +102,7 @@ pub(crate) fn misconfigured<St: Store + ?Sized>(
         StatusCode::INTERNAL_SERVER_ERROR,
         detail,
     )
-    .into_response()
+    .into_http()
 }
 
 /// Decides on a metered request.
@@ -248,7 +248,7 @@ fn answer<St: Store + ?Sized + 'static>(
             if let Some(u) = &cfg.topup_url {
                 p = p.with("topupUrl", &**u);
             }
-            let mut res = p.into_response();
+            let mut res = p.into_http();
             let headers = res.headers_mut();
             if let Some(v) = policy {
                 headers.insert(RATELIMIT_POLICY, v);
@@ -320,7 +320,7 @@ fn burst_denied<St: Store + ?Sized>(
         ),
     )
     .with("brandId", brand.as_str())
-    .into_response();
+    .into_http();
     let headers = res.headers_mut();
     if let Some(v) = policy_value(None, Some(item)) {
         headers.insert(RATELIMIT_POLICY, v);

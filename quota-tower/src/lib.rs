@@ -91,7 +91,7 @@ pub use config::{
 pub use cost::{Cost, Flat, Meter, MetricName, RouteTable};
 pub use future::ResponseFuture;
 pub use layer::QuotaLayer;
-pub use problem::{PROBLEM_JSON, ProblemKind};
+pub use problem::{PROBLEM_JSON, Problem, ProblemKind};
 pub use service::QuotaService;
 
 /// The metric names this crate records.
