@@ -6,6 +6,25 @@ use std::time::Duration;
 use quota_core::StoreError;
 use quota_core::domain::MAX_UNITS;
 
+/// Why [`crate::PostgresStore::migrate`] refuses a database; carried as the source of a
+/// [`StoreError::Backend`] (downcast it to tell the cases apart).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// The schema's migration history (`_sqlx_migrations`) lists migrations of a pre-release
+    /// quota-postgres, whose schema no released version migrates.
+    #[error(
+        "this database holds a pre-release schema of quota-postgres in schema \"{schema}\" \
+         (applied migrations {versions:?}); drop schema \"{schema}\" or use a fresh database"
+    )]
+    PreRelease {
+        /// The schema holding the migration history (the connection's current schema).
+        schema: String,
+        /// The pre-release migration versions it lists.
+        versions: Vec<i64>,
+    },
+}
+
 /// The largest value a Postgres `BIGINT` holds, as `u64`.
 pub const BIGINT_MAX: u64 = i64::MAX.unsigned_abs();
 

@@ -3,8 +3,9 @@
 //!
 //! [`PostgresStore`] implements every store trait of `quota-core` (`UsageStore`,
 //! `TopUpStore`, `AlertStore`, `SubscriptionStore`, `OutboxStore`) on sqlx with runtime
-//! queries. Its versioned migrations are embedded ([`MIGRATOR`]) and run at start-up,
-//! idempotently. A consume is one statement (the `quota_consume` function: a conditional
+//! queries. Its schema is one embedded migration ([`MIGRATOR`]), run at start-up,
+//! idempotently; a database holding a pre-release schema of this crate is refused with a
+//! [`SchemaError`]. A consume is one statement (the `quota_consume` function: a conditional
 //! upsert on the counter row with its day's bucket and overage units, and an append-only
 //! ledger row), exact under READ COMMITTED from any number of pools; a replayed idempotency
 //! key returns the first outcome, a key sent with another request (fingerprint) is refused,
@@ -65,7 +66,7 @@ mod subscriptions;
 mod topups;
 mod usage;
 
-pub use error::BIGINT_MAX;
+pub use error::{BIGINT_MAX, SchemaError};
 pub use options::PostgresOptions;
 pub use store::{MIGRATOR, PostgresStore};
 pub use usage::ResetRequest;

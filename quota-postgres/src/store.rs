@@ -10,12 +10,22 @@ use quota_core::store::StoreResult;
 use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use crate::error::map_sqlx;
+use crate::error::{SchemaError, map_sqlx};
 use crate::lane::Lane;
 use crate::options::PostgresOptions;
 
-/// The embedded, versioned migrations (`quota-postgres/migrations/`).
+/// The embedded migrations (`quota-postgres/migrations/`): the schema, in one migration.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Versions of the pre-release migrations of this crate: a database that applied any of them
+/// holds a schema no release migrates ([`SchemaError::PreRelease`]).
+const PRE_RELEASE_VERSIONS: [i64; 5] = [
+    20261125000001,
+    20261125000002,
+    20261125000003,
+    20261125000004,
+    20261202000005,
+];
 
 /// A durable store on Postgres implementing every store trait of `quota-core`.
 ///
@@ -123,11 +133,50 @@ impl PostgresStore {
     }
 
     /// Runs the embedded migrations (already applied ones are skipped).
+    ///
+    /// A database whose migration history lists pre-release migrations of this crate is
+    /// refused, untouched, with a [`StoreError::Backend`] whose source is
+    /// [`SchemaError::PreRelease`].
     pub async fn migrate(&self) -> StoreResult<()> {
+        self.refuse_pre_release_schema().await?;
         MIGRATOR.run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => self.err("migrate", inner),
             other => StoreError::backend("Postgres migrations failed", other),
         })
+    }
+
+    /// Fails with [`SchemaError::PreRelease`] when the current schema's migration history
+    /// lists a pre-release migration.
+    async fn refuse_pre_release_schema(&self) -> StoreResult<()> {
+        let (schema, versions): (Option<String>, Vec<i64>) = self
+            .bounded(async {
+                let (schema, history): (Option<String>, bool) = sqlx::query_as(
+                    "SELECT current_schema()::TEXT, to_regclass('_sqlx_migrations') IS NOT NULL",
+                )
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| self.err("migrate", e))?;
+                if !history {
+                    return Ok((schema, Vec::new()));
+                }
+                let versions: Vec<i64> = sqlx::query_scalar(
+                    "SELECT version FROM _sqlx_migrations WHERE version = ANY($1) ORDER BY version",
+                )
+                .bind(PRE_RELEASE_VERSIONS)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.err("migrate", e))?;
+                Ok((schema, versions))
+            })
+            .await?;
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let refused = SchemaError::PreRelease {
+            schema: schema.unwrap_or_default(),
+            versions,
+        };
+        Err(StoreError::backend(refused.to_string(), refused))
     }
 
     /// The underlying pool (for health checks or custom queries).

@@ -33,6 +33,33 @@ pub async fn must_test_db(tag: &str) -> TestDb {
         .unwrap_or_else(|why| panic!("no Postgres for this test: {why}"))
 }
 
+/// The ledger rows (`kind`, `quantity`) of `brand`, in insertion order.
+pub async fn ledger(store: &PostgresStore, brand: &str) -> Vec<(String, i64)> {
+    sqlx::query_as("SELECT kind, quantity FROM usage_metric WHERE brand = $1 ORDER BY id")
+        .bind(brand)
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+}
+
+/// Sums of the ledger's `quantity` and `charged_units` for one counter's metric: what the
+/// counter's `used` and overage units must equal.
+pub async fn ledger_sums(store: &PostgresStore, brand: &str, metric: &str) -> (u64, u64) {
+    let (used, overage): (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(sum(quantity), 0)::BIGINT, COALESCE(sum(charged_units), 0)::BIGINT
+         FROM usage_metric WHERE brand = $1 AND metric = $2",
+    )
+    .bind(brand)
+    .bind(metric)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    (
+        u64::try_from(used).unwrap(),
+        u64::try_from(overage).unwrap(),
+    )
+}
+
 /// A store on a test database.
 pub trait StoreOn {
     /// A store on this database with `options`.

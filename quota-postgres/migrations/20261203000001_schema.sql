@@ -1,41 +1,193 @@
--- Usage Quota Guardian: the numeric domain, overage units, idempotency fingerprints,
--- cancelled top-ups and the timeline's total order, version 5.
+-- Usage Quota Guardian: the Postgres store schema.
 --
--- Totals stay within the domain of `quota_core::domain::MAX_UNITS` (10^15, the literal
--- 1000000000000000 below): a consume that would take a counter past it is denied, a gauge
--- increase past it is refused. Callers pass ceilings and free units clamped to that bound and
--- quantities clamped to one unit past it, so every sum below stays far from the BIGINT range.
+-- Every u64 of the Rust API is a BIGINT here (i64). Totals stay within the domain of
+-- `quota_core::domain::MAX_UNITS` (10^15, the literal 1000000000000000 below): a consume that
+-- would take a counter past it is denied, a gauge increase past it is refused. Callers pass
+-- ceilings and free units clamped to that bound and quantities clamped to one unit past it, so
+-- every sum below stays far from the BIGINT range; CHECK constraints keep counters
+-- non-negative. Periods are `PeriodKey` (YYYYMMDD of the period start) as BIGINT so any u32
+-- fits.
 
--- Overage units of a counter: admitted units that neither the free units, the top-up units
--- completed at that moment nor the overage units billed before pay for, counted as they are
--- admitted, lowered by releases (at most by the units given back) and cleared by resets.
+-- Usage counters, one row per (brand, metric, period). `used` is what consume/release move;
+-- `topup_units` is raised by completed top-ups and read by consume in the same row, so the
+-- admission check `used + n <= ceiling + topup_units` is one atomic row update.
+--
+-- `days` holds the daily buckets (`days[d + 1]` = units of zero-based day d of the period, as
+-- the Redis store keeps them as fields of the counter hash): a consume moves `used` and its
+-- day's bucket in one row update and holds one row lock until its commit.
+--
+-- `overage_units`: admitted units that neither the free units, the top-up units completed at
+-- that moment nor the overage units billed before pay for, counted as they are admitted,
+-- lowered by releases (at most by the units given back) and cleared by resets.
 -- `last_charged` holds the overage units of the counter's last consume, so that a statement
 -- can return them (RETURNING sees only the new row).
-ALTER TABLE usage_counters
-    ADD COLUMN overage_units BIGINT NOT NULL DEFAULT 0 CHECK (overage_units >= 0),
-    ADD COLUMN last_charged BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE usage_counters (
+    brand          TEXT        NOT NULL,
+    metric         TEXT        NOT NULL,
+    period         BIGINT      NOT NULL,
+    used           BIGINT      NOT NULL DEFAULT 0 CHECK (used >= 0),
+    topup_units    BIGINT      NOT NULL DEFAULT 0 CHECK (topup_units >= 0),
+    retain_until   TIMESTAMPTZ,
+    days           BIGINT[]    NOT NULL DEFAULT '{}',
+    overage_units  BIGINT      NOT NULL DEFAULT 0 CHECK (overage_units >= 0),
+    last_charged   BIGINT      NOT NULL DEFAULT 0,
+    PRIMARY KEY (brand, metric, period)
+);
 
--- Every ledger row records its change of the counter's overage units (`charged_units`:
--- positive for the billed units of a consume, negative for a release or a reset) and the
--- overage units after it, so the ledger sums to the counter's overage units as it sums to
--- `used`, and a replay returns the first outcome's numbers.
-ALTER TABLE usage_metric
-    ADD COLUMN overage_units_after BIGINT NOT NULL DEFAULT 0,
-    ADD COLUMN charged_units       BIGINT NOT NULL DEFAULT 0;
+-- The usage ledger (`UsageMetric` in the runbook): append-only, one row per admitted consume,
+-- release and reset. `quantity` is signed: positive for a consume, negative for a release or a
+-- reset. The counters are the ledger's running sum; the ledger is what an audit reads.
+--
+-- Every row also records its change of the counter's overage units (`charged_units`: positive
+-- for the billed units of a consume, negative for a release or a reset) and the overage units
+-- after it, so the ledger sums to the counter's overage units as it sums to `used`, and a
+-- replay returns the first outcome's numbers.
+--
+-- The ledger has no index but its primary key. Every consume appends a row while it holds its
+-- counter's row lock, so every index of the ledger is paid inside the lock window of a hot
+-- counter; no query or constraint of the store reads the ledger by counter (replays read it
+-- by `id`, resets append rows, idempotency uniqueness lives in `usage_idempotency_keys`).
+-- Audit reads by counter scan the table, or use an index an operator adds on a replica.
+CREATE TABLE usage_metric (
+    id                   BIGSERIAL   PRIMARY KEY,
+    brand                TEXT        NOT NULL,
+    metric               TEXT        NOT NULL,
+    period               BIGINT      NOT NULL,
+    kind                 TEXT        NOT NULL CHECK (kind IN ('consume', 'release', 'reset', 'reset_target')),
+    quantity             BIGINT      NOT NULL,
+    at                   TIMESTAMPTZ NOT NULL,
+    idempotency_key      TEXT,
+    used_after           BIGINT      NOT NULL,
+    topup_units_after    BIGINT      NOT NULL,
+    note                 TEXT,
+    overage_units_after  BIGINT      NOT NULL DEFAULT 0,
+    charged_units        BIGINT      NOT NULL DEFAULT 0
+);
 
--- The fingerprint of the request a key is bound to (`quota_core::store::fingerprint`, below
--- 2^63). A key with a NULL fingerprint is bound to no particular request and replays for any.
-ALTER TABLE usage_idempotency_keys ADD COLUMN fingerprint BIGINT;
+-- Live idempotency keys, unique per brand. A key points at the ledger row of its first
+-- admitted consume (whose outcome a replay returns). A key expires after the store's TTL and
+-- may then be used again, which is why uniqueness lives here and not on the ledger (the ledger
+-- keeps every use of a key, for audit). A denied consume deletes the key it claimed, in the
+-- same statement, so it never burns it.
+--
+-- `fingerprint` is that of the request the key is bound to (`quota_core::store::fingerprint`,
+-- below 2^63). A key with a NULL fingerprint is bound to no particular request and replays
+-- for any.
+CREATE TABLE usage_idempotency_keys (
+    brand            TEXT        NOT NULL,
+    idempotency_key  TEXT        NOT NULL,
+    ledger_id        BIGINT,
+    expires_at       TIMESTAMPTZ NOT NULL,
+    fingerprint      BIGINT,
+    PRIMARY KEY (brand, idempotency_key)
+);
+CREATE INDEX usage_idempotency_keys_expiry ON usage_idempotency_keys (expires_at);
 
--- A top-up is pending, completed, failed, expired or cancelled (by the buyer).
-ALTER TABLE usage_topup DROP CONSTRAINT usage_topup_status_check;
-ALTER TABLE usage_topup ADD CONSTRAINT usage_topup_status_check
-    CHECK (status IN ('pending', 'completed', 'failed', 'expired', 'cancelled'));
+-- Gauges (levels such as seats): never reset.
+CREATE TABLE usage_gauges (
+    brand   TEXT   NOT NULL,
+    metric  TEXT   NOT NULL,
+    level   BIGINT NOT NULL DEFAULT 0 CHECK (level >= 0),
+    PRIMARY KEY (brand, metric)
+);
 
--- The timeline reads newest first in a total order: by time, then by `id`, the event's
--- sequence number (increasing in append order).
-DROP INDEX timeline_events_by_brand;
+-- Top-ups (`UsageTopUp`): pending, completed, failed, expired or cancelled (by the buyer).
+-- `doc` is the serde form, read back as is so timestamps keep their full precision; the
+-- columns are there for SQL (listing, audit, status transitions).
+CREATE TABLE usage_topup (
+    seq         BIGSERIAL   NOT NULL UNIQUE,
+    id          TEXT        PRIMARY KEY,
+    brand       TEXT        NOT NULL,
+    metric      TEXT        NOT NULL,
+    units       BIGINT      NOT NULL CHECK (units >= 0),
+    status      TEXT        NOT NULL
+                            CHECK (status IN ('pending', 'completed', 'failed', 'expired', 'cancelled')),
+    period      BIGINT      NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL,
+    settled_at  TIMESTAMPTZ,
+    expires_at  TIMESTAMPTZ NOT NULL,
+    doc         JSONB       NOT NULL
+);
+CREATE INDEX usage_topup_by_brand ON usage_topup (brand, seq);
+
+-- Subscriptions (brand -> plan); `doc` is the serde form of `Subscription`.
+CREATE TABLE subscriptions (
+    brand       TEXT        PRIMARY KEY,
+    plan        TEXT        NOT NULL,
+    anchor      SMALLINT    NOT NULL,
+    since       TIMESTAMPTZ NOT NULL,
+    doc         JSONB       NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- Alert claims: the primary key makes "exactly one alert per (brand, metric, period,
+-- threshold)" hold across any number of instances. Threshold 0 is the "blocked" claim.
+CREATE TABLE alert_claims (
+    brand       TEXT        NOT NULL,
+    metric      TEXT        NOT NULL,
+    period      BIGINT      NOT NULL,
+    threshold   INTEGER     NOT NULL CHECK (threshold >= 0),
+    claimed_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (brand, metric, period, threshold)
+);
+
+-- The timeline: append-only; `event` is the serde form of `TimelineEvent`. It reads newest
+-- first in a total order: by time, then by `id`, the event's sequence number (increasing in
+-- append order).
+CREATE TABLE timeline_events (
+    id        BIGSERIAL   PRIMARY KEY,
+    brand     TEXT        NOT NULL,
+    at        TIMESTAMPTZ NOT NULL,
+    period    BIGINT      NOT NULL,
+    metric    TEXT,
+    severity  TEXT        NOT NULL,
+    kind      TEXT        NOT NULL,
+    event     JSONB       NOT NULL
+);
 CREATE INDEX timeline_events_by_brand ON timeline_events (brand, at DESC, id DESC);
+
+-- Revoked share links (the token id of a signed share token).
+CREATE TABLE share_link_revocations (
+    token_id    TEXT        PRIMARY KEY,
+    brand       TEXT        NOT NULL,
+    revoked_at  TIMESTAMPTZ NOT NULL,
+    expires_at  TIMESTAMPTZ
+);
+CREATE INDEX share_link_revocations_by_brand ON share_link_revocations (brand);
+
+-- The alert outbox (`quota_core::OutboxStore`). One row per (event, sink) message, id = the
+-- idempotency key of the enqueue. A message is claimable while pending, due and not leased (or
+-- its lease ended); the claim takes rows with FOR UPDATE SKIP LOCKED so concurrent dispatchers
+-- never get the same row. Delivered and dead rows stay (a re-enqueue of their id stays a
+-- no-op) until purge_outbox removes old ones.
+CREATE TABLE alert_outbox (
+    id            TEXT        PRIMARY KEY,
+    sink          TEXT        NOT NULL,
+    payload       JSONB       NOT NULL,
+    due_at        TIMESTAMPTZ NOT NULL,
+    status        TEXT        NOT NULL DEFAULT 'pending'
+                              CHECK (status IN ('pending', 'delivered', 'dead')),
+    attempts      INTEGER     NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    leased_until  TIMESTAMPTZ,
+    last_error    TEXT
+);
+
+-- The claim scans pending rows of some sinks by due time.
+CREATE INDEX alert_outbox_pending ON alert_outbox (sink, due_at, id) WHERE status = 'pending';
+-- Listings and purge of finished rows.
+CREATE INDEX alert_outbox_status ON alert_outbox (status, sink, due_at);
+
+-- Adds p_units to day p_day (zero-based) of p_days, growing the array with zero days as
+-- needed. The result always has lower bound 1 and no NULLs.
+CREATE FUNCTION quota_days_add(p_days BIGINT[], p_day INTEGER, p_units BIGINT)
+RETURNS BIGINT[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN p_day < cardinality(p_days)
+            THEN p_days[1:p_day] || (p_days[p_day + 1] + p_units) || p_days[p_day + 2:]
+        ELSE p_days || array_fill(0::BIGINT, ARRAY[p_day - cardinality(p_days)]) || p_units
+    END
+$$;
 
 -- The highest total a consume may reach: the ceiling (NULL = none) plus the top-up units,
 -- never past the domain's bound.
@@ -68,12 +220,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
             0)
     END
 $$;
-
--- quota_consume and quota_release take and return overage units and fingerprints: they are
--- replaced.
-DROP FUNCTION quota_consume(TEXT, TEXT, BIGINT, BIGINT, BIGINT, TEXT, INTEGER, TIMESTAMPTZ,
-                            TIMESTAMPTZ, TIMESTAMPTZ);
-DROP FUNCTION quota_release(TEXT, TEXT, BIGINT, BIGINT, INTEGER);
 
 -- Check-and-consume in one statement (one round trip, one transaction).
 --
@@ -285,7 +431,7 @@ $$;
 -- Resets one brand's period, for one metric or all (p_metric NULL): usage and overage units
 -- back to 0 with the daily buckets emptied (top-up units stay), alert claims deleted, and one
 -- 'reset' ledger row per counter that had usage, so the ledger still sums to the counters.
-CREATE OR REPLACE FUNCTION quota_reset_period(
+CREATE FUNCTION quota_reset_period(
     p_brand  TEXT,
     p_metric TEXT,
     p_period BIGINT,
@@ -324,7 +470,7 @@ $$;
 
 -- Adds p_delta to a gauge. An increase is refused when the level would pass p_ceiling (NULL =
 -- none) or the domain's bound; a decrease always applies and saturates at zero.
-CREATE OR REPLACE FUNCTION quota_adjust_gauge(
+CREATE FUNCTION quota_adjust_gauge(
     p_brand   TEXT,
     p_metric  TEXT,
     p_delta   BIGINT,
@@ -348,5 +494,25 @@ BEGIN
     END IF;
     SELECT g.level INTO v_level FROM usage_gauges g WHERE g.brand = p_brand AND g.metric = p_metric;
     RETURN QUERY SELECT FALSE, COALESCE(v_level, 0::BIGINT);
+END;
+$$;
+
+-- Sets a gauge, returning the level it had before (0 when absent).
+CREATE FUNCTION quota_set_gauge(
+    p_brand  TEXT,
+    p_metric TEXT,
+    p_level  BIGINT
+) RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+    v_old BIGINT;
+BEGIN
+    INSERT INTO usage_gauges (brand, metric, level) VALUES (p_brand, p_metric, 0)
+    ON CONFLICT (brand, metric) DO NOTHING;
+    SELECT g.level INTO v_old FROM usage_gauges g
+    WHERE g.brand = p_brand AND g.metric = p_metric FOR UPDATE;
+    UPDATE usage_gauges g SET level = p_level WHERE g.brand = p_brand AND g.metric = p_metric;
+    RETURN v_old;
 END;
 $$;
