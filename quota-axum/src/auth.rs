@@ -251,6 +251,39 @@ pub fn authenticate(secrets: &Secrets, headers: &HeaderMap) -> Result<Caller, Pr
     }
 }
 
+/// How the API tells who calls: the pluggable part of the routes' auth. [`Secrets`] (admin
+/// JWT or a brand's public API key) is the default; an app with its own sessions or keys
+/// implements this and puts it in [`AppState::auth`].
+///
+/// ```
+/// use http::HeaderMap;
+/// use quota_axum::Problem;
+/// use quota_axum::auth::{Authenticator, Caller};
+///
+/// /// Trusts a header set by the app's own gateway.
+/// #[derive(Debug)]
+/// struct GatewayAuth;
+///
+/// impl Authenticator for GatewayAuth {
+///     fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, Problem> {
+///         match headers.get("x-gateway-brand").and_then(|v| v.to_str().ok()) {
+///             Some(brand) => Ok(Caller::Brand(brand.to_owned())),
+///             None => Err(Problem::unauthorized("no gateway identity")),
+///         }
+///     }
+/// }
+/// ```
+pub trait Authenticator: std::fmt::Debug + Send + Sync + 'static {
+    /// The caller of a request with these headers, or the 401/403 problem to answer.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, Problem>;
+}
+
+impl Authenticator for Secrets {
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, Problem> {
+        authenticate(self, headers)
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
@@ -258,7 +291,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(&state.secrets, &parts.headers)
+        state.auth.authenticate(&parts.headers)
     }
 }
 
@@ -282,7 +315,7 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     let mut s = String::with_capacity(bytes.len().saturating_mul(2));
     for b in bytes {

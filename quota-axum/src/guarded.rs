@@ -5,7 +5,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::{Caller, authenticate};
+use crate::auth::Caller;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -20,7 +20,7 @@ pub async fn authenticate_brand(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let brand = match authenticate(&state.secrets, req.headers()) {
+    let brand = match state.auth.authenticate(req.headers()) {
         Ok(Caller::Brand(b)) => b,
         Ok(Caller::Admin) => {
             return Problem::forbidden(

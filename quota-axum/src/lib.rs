@@ -41,6 +41,21 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 pub use config::AppConfig;
+
+/// Why an [`AppState`] could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The system gave no randomness for a generated secret.
+    #[error("no randomness for a generated secret: {0}")]
+    Random(String),
+    /// The share-link issuer refused its settings (e.g. a public URL that is not http(s)).
+    #[error("share links: {0}")]
+    Share(String),
+    /// The Prometheus recorder could not be installed.
+    #[error("metrics: {0}")]
+    Metrics(String),
+}
 pub use problem::Problem;
 pub use state::AppState;
 

@@ -16,3 +16,26 @@ pub struct PaymentState {
     /// The generated webhook secret in dev mode (printed in the banner).
     pub generated_secret: Option<String>,
 }
+
+impl PaymentState {
+    /// The simulated checkout, with a webhook secret generated for this process.
+    pub fn simulated() -> Result<Self, crate::SetupError> {
+        let simulated = Arc::new(SimulatedProvider::new());
+        let secret = generate_webhook_secret()?;
+        let webhook = WebhookSecret::parse(&secret)
+            .ok_or_else(|| crate::SetupError::Random("empty webhook secret".into()))?;
+        Ok(PaymentState {
+            provider: simulated.clone(),
+            simulated,
+            webhook: Arc::new(webhook),
+            generated_secret: Some(secret),
+        })
+    }
+}
+
+/// A random `whsec_dev_<48 hex>` webhook secret.
+pub fn generate_webhook_secret() -> Result<String, crate::SetupError> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| crate::SetupError::Random(e.to_string()))?;
+    Ok(format!("whsec_dev_{}", crate::auth::hex(&bytes)))
+}

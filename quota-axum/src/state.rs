@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use quota_core::{OutboxStore, QuotaGuard};
 
-use crate::auth::Secrets;
+use crate::SetupError;
+use crate::auth::{Authenticator, Secrets};
 use crate::config::AppConfig;
 use crate::devclock::DevClock;
 use crate::metrics::Metrics;
@@ -22,8 +23,10 @@ pub const MAX_TRACKED_BRANDS: usize = 1000;
 pub struct AppState {
     /// The quota guard over the configured store.
     pub guard: QuotaGuard,
-    /// JWT and API key secrets.
+    /// JWT and API key secrets: admin tokens, brands' public keys, the pages' sign-in.
     pub secrets: Arc<Secrets>,
+    /// Who calls the API routes ([`Secrets`] unless the app plugs its own).
+    pub auth: Arc<dyn Authenticator>,
     /// The Prometheus recorder.
     pub metrics: Metrics,
     /// The deployment settings.
@@ -64,6 +67,30 @@ impl std::fmt::Debug for Alerts {
 }
 
 impl AppState {
+    /// A state over `guard` with the defaults of an app that mounts the routes on its own:
+    /// [`Secrets`] as the API's auth, share links signed with a key generated for this
+    /// process and revoked in memory ([`ShareState::generated`]), the simulated checkout
+    /// ([`PaymentState::simulated`]), no dev clock, no alert delivery. Every field is public:
+    /// replace what the app configures otherwise.
+    pub fn new(guard: QuotaGuard, config: AppConfig, secrets: Secrets) -> Result<Self, SetupError> {
+        let share = ShareState::generated(&config.public_url, Arc::clone(guard.clock()))?;
+        let payments = PaymentState::simulated()?;
+        let metrics = Metrics::install().map_err(SetupError::Metrics)?;
+        let secrets = Arc::new(secrets);
+        Ok(AppState {
+            guard,
+            auth: Arc::clone(&secrets) as Arc<dyn Authenticator>,
+            secrets,
+            metrics,
+            config: Arc::new(config),
+            dev_clock: None,
+            brands: Arc::new(Mutex::new(BTreeSet::new())),
+            share,
+            payments,
+            alerts: None,
+        })
+    }
+
     /// Stops the alert dispatcher (what is still in the outbox waits for the next start).
     pub async fn stop_alerts(&self) {
         if let Some(alerts) = &self.alerts {

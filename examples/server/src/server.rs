@@ -107,9 +107,11 @@ pub async fn build_state(config: ServeConfig) -> Result<(AppState, ServeConfig),
         .body_limit(config.body_limit)
         .default_brand(DEMO_BRAND)
         .store_name(store_kind.name());
+    let secrets = Arc::new(secrets);
     let state = AppState {
         guard,
-        secrets: Arc::new(secrets),
+        auth: Arc::clone(&secrets) as Arc<dyn quota_axum::auth::Authenticator>,
+        secrets,
         metrics,
         config: Arc::new(app_config),
         dev_clock,

@@ -73,14 +73,6 @@ impl ShareRevocations for RedisRevocations {
     }
 }
 
-/// A random `dev:<64 hex>` key spec.
-fn generate_keys() -> Result<String, String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness for share keys: {e}"))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("dev:{hex}"))
-}
-
 /// Builds the share state from the configuration.
 pub fn share(
     config: &ServeConfig,
@@ -90,7 +82,7 @@ pub fn share(
     let (spec, generated_keys) = match &config.share_keys {
         Some(s) => (s.clone(), None),
         None => {
-            let s = generate_keys()?;
+            let s = quota_axum::share::generate_key_spec().map_err(|e| e.to_string())?;
             (s.clone(), Some(s))
         }
     };
@@ -122,14 +114,6 @@ pub fn share(
     })
 }
 
-fn generate_secret() -> Result<String, String> {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| format!("no randomness for the webhook secret: {e}"))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(format!("whsec_dev_{hex}"))
-}
-
 /// Builds the payment state from the configuration.
 pub fn payments(config: &ServeConfig) -> Result<PaymentState, String> {
     let simulated = Arc::new(SimulatedProvider::new());
@@ -142,7 +126,7 @@ pub fn payments(config: &ServeConfig) -> Result<PaymentState, String> {
     let (spec, generated_secret) = match &config.webhook_secret {
         Some(s) => (s.clone(), None),
         None => {
-            let s = generate_secret()?;
+            let s = quota_axum::payments::generate_webhook_secret().map_err(|e| e.to_string())?;
             (s.clone(), Some(s))
         }
     };
