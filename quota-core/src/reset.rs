@@ -5,14 +5,15 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::Store;
 use crate::domain::{MAX_TOPUP_UNITS, MAX_UNITS};
 use crate::error::{QuotaError, Result};
 use crate::guard::QuotaGuard;
 use crate::metric::MetricKind;
 use crate::period::{BillingPeriod, PeriodKey};
-use crate::store::{CounterKey, CounterReset, Store};
+use crate::report::{EventKind, TimelineEvent};
+use crate::store::{CounterKey, CounterReset};
 use crate::threshold::Severity;
-use crate::timeline::{EventKind, TimelineEvent};
 use crate::topup::{TopUpStatus, UsageTopUp};
 
 /// Highest accepted target, in percent of the included units.

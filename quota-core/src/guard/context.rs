@@ -11,10 +11,10 @@ use crate::ids::validate_brand_id;
 use crate::metric::MetricKind;
 use crate::period::{BillingPeriod, PeriodKey};
 use crate::plan::Limit;
-use crate::store::{ConsumeRequest, CounterKey, Store};
+use crate::store::{ConsumeRequest, CounterKey};
 use crate::subscription::Subscription;
-use crate::threshold::LimitState;
 use crate::threshold::{Threshold, reached};
+use crate::{LimitState, Store};
 
 use super::QuotaGuard;
 
