@@ -10,11 +10,17 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use quota_core::alert::CollectingListener;
+use quota_core::clock::FakeClock;
 use quota_core::domain::MAX_UNITS;
-use quota_core::store::{AlertStore, CounterKey};
+use quota_core::period::BillingAnchor;
+use quota_core::report::EventKind;
+use quota_core::store::CounterKey;
+use quota_core::threshold::Severity;
+use quota_core::topup::TopUpStatus;
 use quota_core::{
-    BillingAnchor, Catalog, CollectingListener, Denial, EventKind, FakeClock, MemoryStore, Overage,
-    QuotaError, QuotaGuard, Severity, Subscription, TopUpStatus, Verdict,
+    AlertStore, Catalog, Denial, MemoryStore, Overage, QuotaError, QuotaGuard, Subscription,
+    Verdict,
 };
 
 fn nov_25() -> DateTime<Utc> {
@@ -552,7 +558,7 @@ async fn the_snapshot_gathers_plan_usage_projection_recommendation_and_timeline(
     let renders = &s.metrics[1];
     assert_eq!(renders.badge, Some(Severity::Warning));
     let p = renders.projection.as_ref().unwrap();
-    assert_eq!(p.status, quota_core::ProjectionStatus::UnderStrain);
+    assert_eq!(p.status, quota_core::report::ProjectionStatus::UnderStrain);
     let team = &s.metrics[2];
     assert_eq!((team.used, team.limit), (2, Some(3)));
     assert!(team.projection.is_none());
@@ -590,7 +596,7 @@ async fn the_runbook_reset_aims_at_a_target_and_adds_a_top_up() {
         .await
         .unwrap();
     f.guard.consume(B, "renders_2d", 7, None).await.unwrap();
-    let req = quota_core::ResetRequest::new(B, "ai_generations", 92).with_topup(25);
+    let req = quota_core::reset::ResetRequest::new(B, "ai_generations", 92).with_topup(25);
     let dry = f.guard.plan_reset(&req).await.unwrap();
     assert_eq!(
         (dry.used_before, dry.target_units, dry.included),
@@ -612,16 +618,16 @@ async fn the_runbook_reset_aims_at_a_target_and_adds_a_top_up() {
     // 92 / 125 = 73.6 %: crossing 75 % fires again after the reset.
     f.guard.consume(B, "ai_generations", 2, None).await.unwrap();
     assert_eq!(kinds(&f.alerts).last().unwrap(), "crossed:75");
-    let renders = quota_core::ResetRequest::new(B, "renders_2d", 85).with_topup(5);
+    let renders = quota_core::reset::ResetRequest::new(B, "renders_2d", 85).with_topup(5);
     let plan = f.guard.plan_reset(&renders).await.unwrap();
     assert!(plan.topup_refused.is_some());
     assert_eq!(plan.target_units, 17);
-    let gauge = quota_core::ResetRequest::new(B, "team_members", 50);
+    let gauge = quota_core::reset::ResetRequest::new(B, "team_members", 50);
     assert!(matches!(
         f.guard.plan_reset(&gauge).await,
         Err(QuotaError::WrongMetricKind { .. })
     ));
-    let too_much = quota_core::ResetRequest::new(B, "ai_generations", 5000);
+    let too_much = quota_core::reset::ResetRequest::new(B, "ai_generations", 5000);
     assert!(matches!(
         f.guard.plan_reset(&too_much).await,
         Err(QuotaError::InvalidArgument(_))

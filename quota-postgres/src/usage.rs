@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use quota_core::domain::MAX_UNITS;
+use quota_core::period::PeriodKey;
 use quota_core::store::{
     ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome, StoreResult, Usage,
-    UsageStore,
 };
-use quota_core::{PeriodKey, StoreError};
+use quota_core::{StoreError, UsageStore};
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgRow};
 

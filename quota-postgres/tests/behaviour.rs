@@ -13,14 +13,12 @@ use common::StoreOn;
 
 use std::time::Duration;
 
-use quota_core::StoreError;
 use quota_core::domain::MAX_UNITS;
-use quota_core::store::{
-    AlertStore, ConsumeOutcome, CounterKey, CounterReset, TopUpStore, Usage, UsageStore,
-};
+use quota_core::report::{EventKind, TimelineEvent};
+use quota_core::store::{ConsumeOutcome, CounterKey, CounterReset, Usage};
 use quota_core::threshold::Severity;
-use quota_core::timeline::{EventKind, TimelineEvent};
 use quota_core::topup::{TopUpStatus, UsageTopUp};
+use quota_core::{AlertStore, StoreError, TopUpStore, UsageStore};
 use quota_postgres::{PostgresOptions, PostgresStore, ResetRequest};
 use quota_testkit::conformance::{PERIOD, now, period_end, request, unique_brand};
 
