@@ -173,7 +173,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         })
     }
 
-    /// Applies the reset as one store operation ([`UsageStore::reset_counter`]): clears the
+    /// Applies the reset as one store operation ([`UsageStore::reset_counter`](crate::UsageStore::reset_counter)): clears the
     /// metric's usage, overage, daily curve and alert claims of the current period, writes
     /// the target usage point (no alert fires for it), adds the completed top-up when the
     /// metric accepts one, and records `topup_completed` and `period_reset` events. The

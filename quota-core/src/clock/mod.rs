@@ -1,5 +1,5 @@
 //! Where time comes from. The logic never reads the system clock directly, so tests can jump
-//! to the end of a month: the [`Clock`](crate::Clock) trait and the
+//! to the end of a month: the [`Clock`] trait and the
 //! [`SystemClock`](crate::SystemClock) are at the crate root; this module holds the test
 //! double, [`FakeClock`].
 

@@ -64,7 +64,7 @@ pub struct ConsumeRequest<'a> {
     pub quantity: u64,
     /// Highest usage admitted, top-ups excluded; the store adds the period's completed
     /// top-up units. `None` = no bound but the domain's: a total never passes
-    /// [`MAX_UNITS`](crate::domain::MAX_UNITS), whatever the ceiling.
+    /// [`MAX_UNITS`], whatever the ceiling.
     pub ceiling: Option<u64>,
     /// Units free of charge in the period (included + grace), top-ups excluded. Each unit
     /// is paid once: by the free units, by a top-up, or as overage. So an admitted unit
