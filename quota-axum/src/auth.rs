@@ -144,7 +144,7 @@ impl Secrets {
     pub fn verify_public_key(&self, key: &str) -> Option<String> {
         let rest = key.strip_prefix(PUBLIC_KEY_PREFIX)?;
         let (brand, mac_hex) = rest.rsplit_once('_')?;
-        quota_core::validate_brand_id(brand).ok()?;
+        quota_core::ids::validate_brand_id(brand).ok()?;
         let mac = unhex(mac_hex)?;
         if mac.len() != MAC_BYTES {
             return None;

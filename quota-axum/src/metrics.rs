@@ -9,7 +9,8 @@
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use quota_core::{Decision, Snapshot, Verdict};
+use quota_core::report::Snapshot;
+use quota_core::{Decision, Verdict};
 
 /// Usage gauge (counter usage this period, or gauge level).
 pub const USAGE: &str = "quota_usage";

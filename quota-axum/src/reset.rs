@@ -1,6 +1,7 @@
 //! The runbook's `quota reset`, as one report shared by the admin endpoint and the CLI.
 
-use quota_core::{QuotaError, QuotaGuard, ResetRequest};
+use quota_core::reset::ResetRequest;
+use quota_core::{QuotaError, QuotaGuard};
 use serde::{Deserialize, Serialize};
 
 use crate::config::AppConfig;

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
-use quota_core::{OutboxStore, QuotaGuard};
+use quota_core::QuotaGuard;
+use quota_core::outbox::OutboxStore;
 
 use crate::SetupError;
 use crate::auth::{Authenticator, Secrets};

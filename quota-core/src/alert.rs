@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use crate::timeline::TimelineEvent;
+use crate::report::TimelineEvent;
 
 /// Receives every timeline event the guard emits (after the store accepted it), once per
 /// event across all instances sharing a store, since the store arbitrates alert claims.

@@ -15,14 +15,9 @@ use crate::overage::OveragePolicy;
 use crate::plan::{Limit, Plan};
 use crate::threshold::{DEFAULT_THRESHOLDS, Threshold, invalid_thresholds, validate_thresholds};
 
-/// The built-in demo catalog, as TOML: plans `free`, `starter`, `pro`, `scale` (EUR) over
-/// `ai_generations` (counter, overage charged), `renders_2d` (counter, blocked at its limit)
-/// and `team_members` (gauge, blocked).
-pub const PLAN_DEFINITIONS: &str = include_str!("demo_catalog.toml");
-
 /// Highest accepted price, unit price or spend cap, in minor units: the domain's
 /// [`MAX_MONEY_MINOR`](crate::domain::MAX_MONEY_MINOR).
-pub const MAX_PRICE_MINOR: u64 = crate::domain::MAX_MONEY_MINOR;
+const MAX_PRICE_MINOR: u64 = crate::domain::MAX_MONEY_MINOR;
 
 /// A validated plan catalog.
 ///
@@ -44,9 +39,14 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The built-in demo catalog ([`PLAN_DEFINITIONS`]).
+    /// The built-in demo catalog, as TOML: plans `free`, `starter`, `pro`, `scale` (EUR) over
+    /// `ai_generations` (counter, overage charged), `renders_2d` (counter, blocked at its
+    /// limit) and `team_members` (gauge, blocked). [`Catalog::demo`] loads it.
+    pub const PLAN_DEFINITIONS: &str = include_str!("demo_catalog.toml");
+
+    /// The built-in demo catalog ([`Catalog::PLAN_DEFINITIONS`]).
     pub fn demo() -> Catalog {
-        match Catalog::from_toml(PLAN_DEFINITIONS) {
+        match Catalog::from_toml(Catalog::PLAN_DEFINITIONS) {
             Ok(c) => c,
             // The demo text is a constant checked by the unit tests.
             Err(e) => unreachable!("the built-in catalog is valid: {e}"),
@@ -228,7 +228,7 @@ fn validate_plan(p: &Plan, currency: Currency, metrics: &[MetricDef]) -> Result<
 /// Checks one limit of a metric of `kind` (a plan's, or a brand's override): included units
 /// and amounts within the domain ([`crate::domain`]), grace within 0..=100 %, no overage
 /// charge on a gauge, a valid threshold list. The error says why.
-pub fn validate_limit(limit: &Limit, kind: MetricKind) -> Result<(), String> {
+pub(crate) fn validate_limit(limit: &Limit, kind: MetricKind) -> Result<(), String> {
     if limit.included.is_some_and(|i| i > MAX_UNITS) {
         return Err(format!("included must be at most {MAX_UNITS} units"));
     }

@@ -4,7 +4,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
-use crate::threshold::LimitState;
 use crate::threshold::percent_of;
 
 /// The verdict of a check or consume.
@@ -88,6 +87,35 @@ impl Decision {
     /// Usage in whole percent of the allowance; `None` when unlimited.
     pub fn percent(&self) -> Option<u64> {
         self.limit.map(|l| percent_of(self.used, l))
+    }
+}
+
+/// Where a metric's usage stands against its limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum LimitState {
+    /// Requests are admitted at no extra cost (within the allowance or its free grace).
+    Within,
+    /// The allowance is used up; requests are admitted and billed as overage.
+    Overage,
+    /// Not one more unit is admitted: hard limit, spend cap or gauge limit reached.
+    Blocked,
+}
+
+impl LimitState {
+    /// The state of `used` units against an `allowance` (included + top-ups; `None` =
+    /// unlimited) and a `ceiling` (the most admitted, top-ups included; `None` = no bound
+    /// but the domain's), for a metric whose policy `charges` overage or not.
+    pub fn of(used: u64, allowance: Option<u64>, ceiling: Option<u64>, charges: bool) -> Self {
+        let ceiling = ceiling.unwrap_or(crate::domain::MAX_UNITS);
+        if used >= ceiling {
+            LimitState::Blocked
+        } else if charges && allowance.is_some_and(|a| used >= a) {
+            LimitState::Overage
+        } else {
+            LimitState::Within
+        }
     }
 }
 

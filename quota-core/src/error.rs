@@ -6,7 +6,7 @@ use crate::period::PeriodKey;
 use crate::topup::TopUpStatus;
 
 /// A boxed error from a backend driver, kept as the `source` of a [`StoreError`].
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The catalog (plan definitions) is malformed. Returned by [`crate::Catalog`] loaders.
 #[derive(Debug, thiserror::Error)]

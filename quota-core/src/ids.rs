@@ -1,4 +1,4 @@
-//! Identifier rules shared by brands, plans and metrics.
+//! Identifier rules shared by brands, plans and metrics, and the bound of an idempotency key.
 //!
 //! Identifiers end up in Redis keys (inside a `{brand}` hash tag), SQL rows, URLs and
 //! Prometheus labels, so their alphabet is deliberately small.
@@ -9,12 +9,14 @@ use crate::error::CatalogError;
 pub const MAX_BRAND_ID_LEN: usize = 128;
 /// Longest accepted metric key or plan id, in bytes.
 pub const MAX_KEY_LEN: usize = 64;
+/// Longest accepted idempotency key, in bytes.
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 /// Checks a brand id: 1 to 128 bytes of ASCII letters, digits and `_ - . : @`.
 ///
 /// ```
-/// assert!(quota_core::validate_brand_id("brand_dashboard").is_ok());
-/// assert!(quota_core::validate_brand_id("a{b}").is_err());
+/// assert!(quota_core::ids::validate_brand_id("brand_dashboard").is_ok());
+/// assert!(quota_core::ids::validate_brand_id("a{b}").is_err());
 /// ```
 pub fn validate_brand_id(value: &str) -> Result<(), CatalogError> {
     check(

@@ -1,9 +1,12 @@
-//! Usage Quota Guardian core: plans, billing periods, atomic quota decisions, overage,
-//! top-ups, alerts, projections, plan recommendations and the brand snapshot — over a
-//! pluggable store ([`MemoryStore`] here; Redis and Postgres in their own crates).
-//!
-//! The core does no I/O of its own: time comes from a [`Clock`], storage from the [`Store`]
-//! traits, and money is integer minor units ([`Money`]).
+//! Usage Quota Guardian core: a [`QuotaGuard`] turns a [`Catalog`] of plans into atomic
+//! quota [`Decision`]s (with overage, top-ups and alerts) over a pluggable [`Store`]
+//! ([`MemoryStore`] here; Redis and Postgres in their own crates), doing no I/O of its own:
+//! time comes from a [`Clock`] and money is integer minor units ([`Money`]). The crate root
+//! is this enforcement API; everything else lives in a module named by its concept: the
+//! read models (snapshot, projections, recommendations, timeline) in [`report`], and
+//! [`reset`], [`outbox`], [`alert`] listeners, [`topup`], [`period`], [`threshold`],
+//! [`ids`], the numeric [`domain`], the store contract's types in [`store`] and the test
+//! clock in [`clock`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -43,57 +46,43 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
 
+// The enforcement API: re-exported below, reachable by no other path.
+mod catalog;
+mod decision;
+mod error;
+mod guard;
+mod memory;
+mod metric;
+mod money;
+mod overage;
+mod plan;
+mod subscription;
+
+// Everything else, by concept.
 pub mod alert;
-pub mod catalog;
 pub mod clock;
-pub mod decision;
 pub mod domain;
-pub mod error;
-pub mod guard;
 pub mod ids;
-pub mod memory;
-pub mod metric;
-pub mod money;
 pub mod outbox;
-pub mod overage;
 pub mod period;
-pub mod plan;
-pub mod projection;
-pub mod recommendation;
+pub mod report;
 pub mod reset;
-pub mod snapshot;
 pub mod store;
-pub mod subscription;
 pub mod threshold;
-pub mod timeline;
 pub mod topup;
 
-pub use alert::{AlertListener, CollectingListener};
-pub use catalog::{Catalog, PLAN_DEFINITIONS};
-pub use clock::{Clock, FakeClock, SystemClock};
-pub use decision::{Decision, Denial, Overage, Verdict};
+pub use catalog::Catalog;
+pub use clock::system::{Clock, SystemClock};
+pub use decision::{Decision, Denial, LimitState, Overage, Verdict};
 pub use error::{CatalogError, QuotaError, Result, StoreError};
 pub use guard::{ConsumeFuture, GuardBuilder, QuotaGuard};
-pub use ids::{validate_brand_id, validate_metric_key, validate_plan_id};
 pub use memory::MemoryStore;
 pub use metric::{MetricDef, MetricKind};
 pub use money::{Currency, Money};
-pub use outbox::{
-    ClaimRequest, ClaimedMessage, OutboxLease, OutboxMessage, OutboxRecord, OutboxStatus,
-    OutboxStore,
-};
 pub use overage::OveragePolicy;
-pub use period::{BillingAnchor, BillingPeriod, PeriodKey};
 pub use plan::{Limit, Plan};
-pub use projection::{Projection, ProjectionStatus};
-pub use recommendation::{Recommendation, RecommendationReason};
-pub use reset::{ResetOutcome, ResetPlan, ResetRequest};
-pub use snapshot::{MetricSnapshot, PlanCard, Snapshot};
-pub use store::Store;
+pub use store::traits::{AlertStore, ConsumeNow, Store, SubscriptionStore, TopUpStore, UsageStore};
 pub use subscription::Subscription;
-pub use threshold::{LimitState, Severity, Threshold};
-pub use timeline::{EventKind, TimelineEvent};
-pub use topup::{TopUpStatus, UsageTopUp};
 
 /// The README's quick start, compiled as a doc test so it stays true.
 #[doc = include_str!("../../README.md")]

@@ -30,7 +30,7 @@ impl MetricKind {
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MetricDef {
-    /// Stable key such as `ai_generations` (see [`crate::validate_metric_key`]).
+    /// Stable key such as `ai_generations` (see [`crate::ids::validate_metric_key`]).
     pub key: String,
     /// Counter or gauge.
     pub kind: MetricKind,

@@ -85,7 +85,7 @@ impl OveragePolicy {
 }
 
 /// Units of `used` past `free_units` (saturating at zero).
-pub fn overage_units(used: u64, free_units: u64) -> u64 {
+pub(crate) fn overage_units(used: u64, free_units: u64) -> u64 {
     used.saturating_sub(free_units)
 }
 

@@ -101,7 +101,7 @@ impl BillingPeriod {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use quota_core::{BillingAnchor, BillingPeriod};
+    /// use quota_core::period::{BillingAnchor, BillingPeriod};
     /// let at = Utc.with_ymd_and_hms(2028, 3, 15, 12, 0, 0).unwrap();
     /// let p = BillingPeriod::containing(BillingAnchor::day(31).unwrap(), at);
     /// assert_eq!(p.start, Utc.with_ymd_and_hms(2028, 2, 29, 0, 0, 0).unwrap()); // leap year

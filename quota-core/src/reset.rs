@@ -5,14 +5,15 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::Store;
 use crate::domain::{MAX_TOPUP_UNITS, MAX_UNITS};
 use crate::error::{QuotaError, Result};
 use crate::guard::QuotaGuard;
 use crate::metric::MetricKind;
 use crate::period::{BillingPeriod, PeriodKey};
-use crate::store::{CounterKey, CounterReset, Store};
+use crate::report::{EventKind, TimelineEvent};
+use crate::store::{CounterKey, CounterReset};
 use crate::threshold::Severity;
-use crate::timeline::{EventKind, TimelineEvent};
 use crate::topup::{TopUpStatus, UsageTopUp};
 
 /// Highest accepted target, in percent of the included units.
@@ -172,7 +173,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         })
     }
 
-    /// Applies the reset as one store operation ([`UsageStore::reset_counter`]): clears the
+    /// Applies the reset as one store operation ([`UsageStore::reset_counter`](crate::UsageStore::reset_counter)): clears the
     /// metric's usage, overage, daily curve and alert claims of the current period, writes
     /// the target usage point (no alert fires for it), adds the completed top-up when the
     /// metric accepts one, and records `topup_completed` and `period_reset` events. The

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::CatalogError;
+use crate::{CatalogError, LimitState};
 
 /// How serious an event is. Ordered from least to most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -39,7 +39,8 @@ impl Severity {
     /// when requests are refused. Lower severities are kept as they are.
     ///
     /// ```
-    /// use quota_core::threshold::{LimitState, Severity};
+    /// use quota_core::LimitState;
+    /// use quota_core::threshold::Severity;
     /// assert_eq!(Severity::Blocked.honest(LimitState::Overage), Severity::Overage);
     /// assert_eq!(Severity::Blocked.honest(LimitState::Blocked), Severity::Blocked);
     /// assert_eq!(Severity::Warning.honest(LimitState::Blocked), Severity::Warning);
@@ -50,35 +51,6 @@ impl Severity {
             (Severity::Blocked | Severity::Overage, LimitState::Overage) => Severity::Overage,
             (Severity::Blocked | Severity::Overage, LimitState::Within) => Severity::Critical,
             (s, _) => s,
-        }
-    }
-}
-
-/// Where a metric's usage stands against its limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum LimitState {
-    /// Requests are admitted at no extra cost (within the allowance or its free grace).
-    Within,
-    /// The allowance is used up; requests are admitted and billed as overage.
-    Overage,
-    /// Not one more unit is admitted: hard limit, spend cap or gauge limit reached.
-    Blocked,
-}
-
-impl LimitState {
-    /// The state of `used` units against an `allowance` (included + top-ups; `None` =
-    /// unlimited) and a `ceiling` (the most admitted, top-ups included; `None` = no bound
-    /// but the domain's), for a metric whose policy `charges` overage or not.
-    pub fn of(used: u64, allowance: Option<u64>, ceiling: Option<u64>, charges: bool) -> Self {
-        let ceiling = ceiling.unwrap_or(crate::domain::MAX_UNITS);
-        if used >= ceiling {
-            LimitState::Blocked
-        } else if charges && allowance.is_some_and(|a| used >= a) {
-            LimitState::Overage
-        } else {
-            LimitState::Within
         }
     }
 }

@@ -13,10 +13,15 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use quota_core::store::{CounterKey, UsageStore};
+use quota_core::alert::CollectingListener;
+use quota_core::clock::FakeClock;
+use quota_core::report::EventKind;
+use quota_core::reset::ResetRequest;
+use quota_core::store::CounterKey;
+use quota_core::threshold::Severity;
+use quota_core::topup::TopUpStatus;
 use quota_core::{
-    Catalog, Clock, CollectingListener, EventKind, FakeClock, MemoryStore, QuotaError, QuotaGuard,
-    ResetRequest, Severity, Subscription, TopUpStatus, Verdict,
+    Catalog, Clock, MemoryStore, QuotaError, QuotaGuard, Subscription, UsageStore, Verdict,
 };
 use quota_testkit::{FaultyStore, Op};
 

@@ -16,13 +16,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
+use quota_core::clock::FakeClock;
 use quota_core::domain::{DEFAULT_MAX_PER_REQUEST, MAX_UNITS};
-use quota_core::projection::{ProjectionInput, project};
-use quota_core::recommendation::{plan_cost, recommend};
-use quota_core::store::{CounterKey, Usage, UsageStore};
+use quota_core::period::{BillingAnchor, BillingPeriod};
+use quota_core::report::{ProjectionInput, plan_cost, project, recommend};
+use quota_core::store::{CounterKey, Usage};
 use quota_core::{
-    BillingAnchor, BillingPeriod, Catalog, Currency, FakeClock, Limit, MemoryStore, MetricDef,
-    MetricKind, Money, OveragePolicy, Plan, QuotaError, QuotaGuard, Subscription,
+    Catalog, Currency, Limit, MemoryStore, MetricDef, MetricKind, Money, OveragePolicy, Plan,
+    QuotaError, QuotaGuard, Subscription, UsageStore,
 };
 use quota_testkit::conformance;
 

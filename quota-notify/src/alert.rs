@@ -2,8 +2,8 @@
 //! French or English. Every sink renders from [`Alert`], so they all say the same thing.
 
 use chrono::{DateTime, Utc};
-use quota_core::threshold::percent_of;
-use quota_core::{EventKind, Severity, TimelineEvent};
+use quota_core::report::{EventKind, TimelineEvent};
+use quota_core::threshold::{Severity, percent_of};
 use serde::Serialize;
 
 /// The language of alert texts.
@@ -180,7 +180,7 @@ pub fn cockpit_url(frontend_url: &str, brand: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quota_core::PeriodKey;
+    use quota_core::period::PeriodKey;
 
     fn event(kind: EventKind, severity: Severity) -> TimelineEvent {
         TimelineEvent::new(

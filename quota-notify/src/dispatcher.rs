@@ -10,10 +10,9 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use quota_core::outbox::lease_deadline;
-use quota_core::{
-    ClaimRequest, ClaimedMessage, Clock, OutboxStatus, OutboxStore, StoreError, TimelineEvent,
-};
+use quota_core::outbox::{ClaimRequest, ClaimedMessage, OutboxStatus, OutboxStore, lease_deadline};
+use quota_core::report::TimelineEvent;
+use quota_core::{Clock, StoreError};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 

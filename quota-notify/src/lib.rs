@@ -6,7 +6,8 @@
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
-//! use quota_core::{Catalog, Clock, MemoryStore, OutboxStore, QuotaGuard, Subscription, SystemClock};
+//! use quota_core::outbox::OutboxStore;
+//! use quota_core::{Catalog, Clock, MemoryStore, QuotaGuard, Subscription, SystemClock};
 //! use quota_notify::{Delivery, DeliveryError, Dispatcher, NotifyConfig, QuotaAlertListener, Sink};
 //!
 //! /// An in-process sink; `NotifyConfig::from_env()` and `Dispatcher::from_config` turn on

@@ -24,7 +24,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use quota_core::{AlertListener, Clock, EventKind, OutboxMessage, OutboxStore, TimelineEvent};
+use quota_core::Clock;
+use quota_core::alert::AlertListener;
+use quota_core::outbox::{OutboxMessage, OutboxStore};
+use quota_core::report::{EventKind, TimelineEvent};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 

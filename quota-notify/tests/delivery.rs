@@ -12,10 +12,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use quota_core::{
-    Catalog, Clock, FakeClock, MemoryStore, OutboxStatus, OutboxStore, QuotaGuard, Subscription,
-    SystemClock,
-};
+use quota_core::clock::FakeClock;
+use quota_core::outbox::{OutboxStatus, OutboxStore};
+use quota_core::{Catalog, Clock, MemoryStore, QuotaGuard, Subscription, SystemClock};
 use quota_notify::sink::webhook::{
     DELIVERY_HEADER, SIGNATURE_HEADER, SignatureError, TIMESTAMP_HEADER,
 };

@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use quota_core::{
-    Catalog, Clock, FakeClock, MemoryStore, OutboxStatus, OutboxStore, QuotaGuard, Subscription,
-};
+use quota_core::clock::FakeClock;
+use quota_core::outbox::{OutboxStatus, OutboxStore};
+use quota_core::{Catalog, Clock, MemoryStore, QuotaGuard, Subscription};
 use quota_notify::testing::{wait_idle, wait_until};
 use quota_notify::{
     Delivery, DeliveryError, Dispatcher, ListenerTask, NotifyConfig, QuotaAlertListener,
@@ -174,7 +174,7 @@ impl Setup {
         )
     }
 
-    async fn records(&self, status: OutboxStatus) -> Vec<quota_core::OutboxRecord> {
+    async fn records(&self, status: OutboxStatus) -> Vec<quota_core::outbox::OutboxRecord> {
         self.store.outbox_records(SINK, status, 100).await.unwrap()
     }
 }

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use quota_core::{MemoryStore, OutboxStore};
+use quota_core::MemoryStore;
+use quota_core::outbox::OutboxStore;
 
 async fn make_outbox() -> Arc<dyn OutboxStore> {
     Arc::new(MemoryStore::new())

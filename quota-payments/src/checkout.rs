@@ -1,7 +1,8 @@
 //! Starting a top-up checkout and settling a simulated one: the glue between
 //! [`QuotaGuard`]'s top-ups and a [`PaymentProvider`].
 
-use quota_core::{OveragePolicy, QuotaError, QuotaGuard, Store, UsageTopUp};
+use quota_core::topup::UsageTopUp;
+use quota_core::{OveragePolicy, QuotaError, QuotaGuard, Store};
 
 use crate::provider::{CheckoutRequest, CheckoutSession, PaymentError, PaymentProvider};
 use crate::simulated::{SimulatedError, SimulatedProvider, SimulatedRedirect, SimulatedState};

@@ -2,7 +2,8 @@
 //! top-up exactly once however often the event is delivered.
 
 use chrono::{DateTime, Utc};
-use quota_core::{QuotaError, QuotaGuard, Store, TopUpStatus, UsageTopUp};
+use quota_core::topup::{TopUpStatus, UsageTopUp};
+use quota_core::{QuotaError, QuotaGuard, Store};
 
 use crate::webhook::{CheckoutEventKind, StripeEvent, WebhookError, WebhookSecret};
 

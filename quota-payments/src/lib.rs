@@ -22,7 +22,7 @@
 //! // The buyer presses "Pay" on the simulated page.
 //! let (redirect, topup) = settle_simulated(&guard, &provider, &started.session.session_id, true).await?;
 //! assert_eq!(redirect.redirect_url, "/analytics?topup=success");
-//! assert_eq!(topup.status, quota_core::TopUpStatus::Completed);
+//! assert_eq!(topup.status, quota_core::topup::TopUpStatus::Completed);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```

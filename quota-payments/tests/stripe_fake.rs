@@ -17,7 +17,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Form, Json, Router};
 use chrono::Utc;
-use quota_core::{Catalog, Currency, MemoryStore, Money, QuotaGuard, Subscription, TopUpStatus};
+use quota_core::topup::TopUpStatus;
+use quota_core::{Catalog, Currency, MemoryStore, Money, QuotaGuard, Subscription};
 use quota_payments::{
     CheckoutError, CheckoutRequest, PaymentError, PaymentProvider, StartCheckout, StripeConfig,
     StripeProvider, start_checkout,

@@ -11,7 +11,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
-use quota_core::{Catalog, Clock, FakeClock, MemoryStore, QuotaGuard, Subscription, TopUpStatus};
+use quota_core::clock::FakeClock;
+use quota_core::topup::TopUpStatus;
+use quota_core::{Catalog, Clock, MemoryStore, QuotaGuard, Subscription};
 use quota_payments::{
     CheckoutError, CompleteError, SimulatedCheckoutError, SimulatedError, SimulatedProvider,
     StartCheckout, WebhookError, WebhookOutcome, WebhookSecret, complete_from_webhook,
@@ -395,11 +397,11 @@ async fn a_completed_topup_resolves_the_alerts_it_brings_back_under() {
     );
     assert!(matches!(
         timeline[0].kind,
-        quota_core::EventKind::AlertResolved { threshold: 90, .. }
+        quota_core::report::EventKind::AlertResolved { threshold: 90, .. }
     ));
     let key = quota_core::store::CounterKey::new(BRAND, METRIC, timeline[0].period);
     assert!(
-        quota_core::store::AlertStore::claimed_alerts(&**e.guard.store(), key)
+        quota_core::AlertStore::claimed_alerts(&**e.guard.store(), key)
             .await
             .unwrap()
             .is_empty()

@@ -22,8 +22,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use quota_core::PeriodKey;
-use quota_core::store::{ConsumeRequest, CounterKey, UsageStore};
+use quota_core::UsageStore;
+use quota_core::period::PeriodKey;
+use quota_core::store::{ConsumeRequest, CounterKey};
 use quota_postgres::{PostgresOptions, PostgresStore};
 use sqlx::Connection;
 

@@ -2,9 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use quota_core::StoreError;
-use quota_core::store::{AlertStore, CounterKey, StoreResult};
-use quota_core::timeline::TimelineEvent;
+use quota_core::report::TimelineEvent;
+use quota_core::store::{CounterKey, StoreResult};
+use quota_core::{AlertStore, StoreError};
 use sqlx::postgres::PgConnection;
 use sqlx::types::Json;
 

@@ -25,8 +25,9 @@
 //! wraps.
 //!
 //! ```no_run
-//! use quota_core::PeriodKey;
-//! use quota_core::store::{ConsumeRequest, CounterKey, UsageStore};
+//! use quota_core::period::PeriodKey;
+//! use quota_core::UsageStore;
+//! use quota_core::store::{ConsumeRequest, CounterKey};
 //! use quota_postgres::{PostgresOptions, PostgresStore};
 //!
 //! # async fn run() -> Result<(), quota_core::StoreError> {
@@ -69,4 +70,3 @@ mod usage;
 pub use error::{BIGINT_MAX, SchemaError};
 pub use options::PostgresOptions;
 pub use store::{MIGRATOR, PostgresStore};
-pub use usage::ResetRequest;

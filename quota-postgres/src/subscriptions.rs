@@ -1,9 +1,8 @@
 //! Subscriptions (brand -> plan, `SubscriptionStore`).
 
 use async_trait::async_trait;
-use quota_core::StoreError;
-use quota_core::store::{StoreResult, SubscriptionStore};
-use quota_core::subscription::Subscription;
+use quota_core::store::StoreResult;
+use quota_core::{StoreError, Subscription, SubscriptionStore};
 use sqlx::types::Json;
 
 use crate::store::PostgresStore;

@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use quota_core::StoreError;
 use quota_core::domain::MAX_UNITS;
-use quota_core::store::{StoreResult, TopUpStore};
+use quota_core::store::StoreResult;
 use quota_core::topup::{TopUpStatus, TopUpTransition, UsageTopUp};
+use quota_core::{StoreError, TopUpStore};
 use sqlx::postgres::PgConnection;
 use sqlx::types::Json;
 

@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use quota_core::domain::MAX_UNITS;
+use quota_core::period::PeriodKey;
 use quota_core::store::{
     ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome, StoreResult, Usage,
-    UsageStore,
 };
-use quota_core::{PeriodKey, StoreError};
+use quota_core::{StoreError, UsageStore};
 use sqlx::Row;
 use sqlx::postgres::{PgConnection, PgRow};
 
@@ -86,108 +86,7 @@ fn corrupt(e: sqlx::Error) -> StoreError {
     crate::error::map_sqlx("decode", None, e)
 }
 
-/// The runbook's `quota reset`: clear a brand's period and write one usage point.
-///
-/// Built with [`ResetRequest::new`]; applied by [`PostgresStore::reset_usage_to`].
-#[derive(Clone, Copy, Debug)]
-pub struct ResetRequest<'a> {
-    /// The counter that receives the usage point (its brand and period are reset).
-    pub key: CounterKey<'a>,
-    /// Units the counter holds after the reset (e.g. 92 % of the plan's allowance).
-    pub target: u64,
-    /// Zero-based day of the period for the daily bucket of the point.
-    pub day: u16,
-    /// When the reset happens (ledger time).
-    pub at: DateTime<Utc>,
-    /// When the period's data may be dropped.
-    pub retain_until: DateTime<Utc>,
-    /// Who or why, kept in the ledger.
-    pub reason: &'a str,
-    /// Reset every metric of the brand's period (the runbook's "delete the brand's
-    /// `UsageMetric` of the current month"), not only `key.metric`.
-    pub all_metrics: bool,
-}
-
-impl<'a> ResetRequest<'a> {
-    /// A reset of `key`'s brand and period to `target` units of `key`'s metric.
-    pub fn new(
-        key: CounterKey<'a>,
-        target: u64,
-        day: u16,
-        at: DateTime<Utc>,
-        retain_until: DateTime<Utc>,
-    ) -> Self {
-        ResetRequest {
-            key,
-            target,
-            day,
-            at,
-            retain_until,
-            reason: "quota reset",
-            all_metrics: false,
-        }
-    }
-
-    /// Resets every metric of the brand's period, as the runbook's CLI does.
-    #[must_use]
-    pub fn all_metrics(mut self) -> Self {
-        self.all_metrics = true;
-        self
-    }
-
-    /// Sets the reason recorded in the ledger.
-    #[must_use]
-    pub fn reason(mut self, reason: &'a str) -> Self {
-        self.reason = reason;
-        self
-    }
-}
-
 impl PostgresStore {
-    /// In one transaction: resets `key`'s metric (or all metrics, see
-    /// [`ResetRequest::all_metrics`]) of the brand's period like [`UsageStore::reset_period`]
-    /// (usage and overage units to zero with a `reset` ledger row each, daily buckets and
-    /// alert claims deleted, top-ups kept), then sets `key`'s counter to `target` units on
-    /// `day` with a `reset_target` ledger row. Another instance never sees the period half
-    /// reset.
-    ///
-    /// Returns the counter after the reset. A `target` above
-    /// [`MAX_UNITS`](quota_core::domain::MAX_UNITS) is refused with
-    /// [`StoreError::OutOfRange`].
-    pub async fn reset_usage_to(&self, req: &ResetRequest<'_>) -> StoreResult<Usage> {
-        let target = within_domain(req.target, "reset target")?;
-        self.bounded(async {
-            let op = "reset";
-            let mut tx = self.pool.begin().await.map_err(|e| self.err(op, e))?;
-            let key = req.key;
-            reset_period_on(
-                &mut tx,
-                key.brand,
-                (!req.all_metrics).then_some(key.metric),
-                key.period,
-                req.at,
-                req.reason,
-            )
-            .await
-            .map_err(|e| self.err(op, e))?;
-            let point = UsagePoint {
-                used: target,
-                day: req.day,
-                retain_until: req.retain_until,
-                topups: 0,
-                at: req.at,
-                note: req.reason,
-            };
-            let usage = write_usage_point(&mut tx, key, &point)
-                .await
-                .map_err(|e| self.err(op, e))
-                .and_then(|row| usage_of(&row))?;
-            tx.commit().await.map_err(|e| self.err(op, e))?;
-            Ok(usage)
-        })
-        .await
-    }
-
     /// Runs a consume on `conn`. Without an idempotency key, the common case (the counter
     /// exists and the quantity fits) is one prepared statement, [`FAST_CONSUME`]; when it
     /// returns no row (first consume of the counter, or denied), or with a key, the

@@ -14,10 +14,11 @@ use common::StoreOn;
 
 use std::time::Duration;
 
-use quota_core::store::{AlertStore, CounterKey, TopUpStore, UsageStore};
+use quota_core::report::{EventKind, TimelineEvent};
+use quota_core::store::CounterKey;
 use quota_core::threshold::Severity;
-use quota_core::timeline::{EventKind, TimelineEvent};
 use quota_core::topup::UsageTopUp;
+use quota_core::{AlertStore, TopUpStore, UsageStore};
 use quota_postgres::PostgresOptions;
 use quota_testkit::conformance::{PERIOD, now, period_end, request, unique_brand};
 

@@ -14,7 +14,8 @@ use common::{StoreOn, ledger};
 
 use std::time::Duration;
 
-use quota_core::store::{CounterKey, UsageStore};
+use quota_core::UsageStore;
+use quota_core::store::CounterKey;
 use quota_postgres::{PostgresOptions, PostgresStore};
 use quota_testkit::conformance::{PERIOD, request, unique_brand};
 

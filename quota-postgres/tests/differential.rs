@@ -20,11 +20,11 @@ use std::fmt::Debug;
 
 use chrono::{DateTime, Duration, Utc};
 use quota_core::domain::MAX_UNITS;
-use quota_core::store::{ConsumeRequest, CounterKey, CounterReset, Store, fingerprint};
+use quota_core::report::{EventKind, TimelineEvent};
+use quota_core::store::{ConsumeRequest, CounterKey, CounterReset, fingerprint};
 use quota_core::threshold::Severity;
-use quota_core::timeline::{EventKind, TimelineEvent};
 use quota_core::topup::{TopUpStatus, UsageTopUp};
-use quota_core::{MemoryStore, StoreError};
+use quota_core::{MemoryStore, Store, StoreError};
 use quota_postgres::PostgresOptions;
 use quota_testkit::conformance::{NEXT_PERIOD, PERIOD, now, period_end, unique_brand};
 

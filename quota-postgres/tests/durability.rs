@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cluster::Cluster;
-use quota_core::store::{CounterKey, UsageStore};
+use quota_core::UsageStore;
+use quota_core::store::CounterKey;
 use quota_postgres::{PostgresOptions, PostgresStore};
 use quota_testkit::conformance::{PERIOD, request, unique_brand};
 

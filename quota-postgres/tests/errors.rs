@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use quota_core::StoreError;
 use quota_core::domain::MAX_UNITS;
-use quota_core::store::{ConsumeOutcome, CounterKey, TopUpStore, UsageStore};
+use quota_core::store::{ConsumeOutcome, CounterKey};
 use quota_core::topup::{TopUpStatus, UsageTopUp};
+use quota_core::{TopUpStore, UsageStore};
 use quota_postgres::{PostgresOptions, PostgresStore};
 use quota_testkit::conformance::{PERIOD, now, period_end, request, unique_brand};
 

@@ -14,13 +14,12 @@ use common::{StoreOn, ledger, ledger_sums};
 
 use quota_core::StoreError;
 use quota_core::domain::MAX_UNITS;
-use quota_core::store::{
-    AlertStore, ConsumeOutcome, CounterKey, CounterReset, TopUpStore, Usage, UsageStore,
-};
+use quota_core::report::{EventKind, TimelineEvent};
+use quota_core::store::{ConsumeOutcome, CounterKey, CounterReset, Usage};
 use quota_core::threshold::Severity;
-use quota_core::timeline::{EventKind, TimelineEvent};
 use quota_core::topup::{TopUpStatus, UsageTopUp};
-use quota_postgres::{PostgresOptions, ResetRequest};
+use quota_core::{TopUpStore, UsageStore};
+use quota_postgres::PostgresOptions;
 use quota_testkit::conformance::{PERIOD, now, period_end, request, unique_brand};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,94 +122,6 @@ async fn the_ledger_sums_to_the_overage_units_on_every_path() {
         store.consume(&billed(4, Some("k"))).await.unwrap(),
         ConsumeOutcome::new(true, 17, 0, 7, 4).as_replay()
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reset_usage_to_rewrites_the_period_in_one_transaction() {
-    let Some(db) = common::test_db("reset").await else {
-        return;
-    };
-    let store = db.store(PostgresOptions::new()).await;
-    let brand = unique_brand("reset");
-    let key = CounterKey::new(&brand, "ai_generations", PERIOD);
-    let mut r = request(&brand, "ai_generations", 30, None, None);
-    r.day = 2;
-    store.consume(&r).await.unwrap();
-    store
-        .consume(&request(&brand, "renders_2d", 8, None, None))
-        .await
-        .unwrap();
-    store.claim_alert(key, 50).await.unwrap();
-    let t = format!("{brand}-t");
-    store
-        .insert_topup(&UsageTopUp::pending(
-            &t,
-            &brand,
-            "ai_generations",
-            25,
-            PERIOD,
-            now(),
-            period_end(),
-        ))
-        .await
-        .unwrap();
-    store
-        .set_topup_status(&t, TopUpStatus::Completed, now())
-        .await
-        .unwrap();
-
-    let usage = store
-        .reset_usage_to(
-            &ResetRequest::new(key, 92, 24, now(), period_end())
-                .all_metrics()
-                .reason("qa: target 92 %"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        (usage.used, usage.topup_units),
-        (92, 25),
-        "top-ups survive a reset"
-    );
-    assert_eq!(store.usage(key).await.unwrap().used, 92);
-    let days = store.daily_usage(key).await.unwrap();
-    assert_eq!(days.len(), 25);
-    assert_eq!(days[2], 0, "old buckets are gone");
-    assert_eq!(days[24], 92);
-    assert_eq!(
-        store
-            .usage(CounterKey::new(&brand, "renders_2d", PERIOD))
-            .await
-            .unwrap()
-            .used,
-        0,
-        "the whole brand period is reset, as in the runbook"
-    );
-    assert!(store.claimed_alerts(key).await.unwrap().is_empty());
-    let rows = ledger(&store, &brand).await;
-    let kinds: Vec<(&str, i64)> = rows.iter().map(|(k, q)| (k.as_str(), *q)).collect();
-    let (resets, target) = kinds.split_at(kinds.len() - 1);
-    let mut resets = resets[2..].to_vec();
-    resets.sort_unstable();
-    assert_eq!(&kinds[..2], [("consume", 30), ("consume", 8)]);
-    assert_eq!(
-        resets,
-        [("reset", -30), ("reset", -8)],
-        "one row per metric"
-    );
-    assert_eq!(target, [("reset_target", 92)]);
-    let note: (Option<String>,) =
-        sqlx::query_as("SELECT note FROM usage_metric WHERE brand = $1 AND kind = 'reset_target'")
-            .bind(&brand)
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
-    assert_eq!(note.0.as_deref(), Some("qa: target 92 %"));
-    let out = store
-        .consume(&request(&brand, "ai_generations", 8, Some(100), None))
-        .await
-        .unwrap();
-    assert!(out.admitted && out.used == 100);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,8 @@ use common::StoreOn;
 use std::str::FromStr;
 
 use quota_core::StoreError;
-use quota_core::store::{ConsumeOutcome, CounterKey, Usage, UsageStore};
+use quota_core::UsageStore;
+use quota_core::store::{ConsumeOutcome, CounterKey, Usage};
 use quota_postgres::{MIGRATOR, PostgresOptions, PostgresStore, SchemaError};
 use quota_testkit::conformance::{PERIOD, request, unique_brand};
 use sqlx::postgres::{PgConnectOptions, PgPool};

@@ -12,7 +12,8 @@ mod common;
 
 use std::sync::Arc;
 
-use quota_core::store::{CounterKey, UsageStore};
+use quota_core::UsageStore;
+use quota_core::store::CounterKey;
 use quota_postgres::{PostgresOptions, PostgresStore};
 use quota_testkit::conformance::{PERIOD, request, unique_brand};
 

@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cluster::Cluster;
-use quota_core::StoreError;
-use quota_core::store::{ConsumeOutcome, CounterKey, UsageStore};
+use quota_core::store::{ConsumeOutcome, CounterKey};
+use quota_core::{StoreError, UsageStore};
 use quota_postgres::{PostgresOptions, PostgresStore};
 use quota_testkit::conformance::{PERIOD, request, unique_brand};
 

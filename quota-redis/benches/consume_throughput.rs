@@ -20,8 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use quota_core::PeriodKey;
-use quota_core::store::{ConsumeRequest, CounterKey, UsageStore};
+use quota_core::UsageStore;
+use quota_core::period::PeriodKey;
+use quota_core::store::{ConsumeRequest, CounterKey};
 use quota_redis::{RedisOptions, RedisStore};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {

@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 use chrono::SubsecRound;
-use quota_core::store::{AlertStore, CounterKey, StoreResult};
-use quota_core::timeline::TimelineEvent;
+use quota_core::AlertStore;
+use quota_core::report::TimelineEvent;
+use quota_core::store::{CounterKey, StoreResult};
 
 use crate::keys::check_brand;
 use crate::store::{RedisStore, corrupt, parse_json, to_json};
@@ -128,8 +129,8 @@ mod tests {
     use chrono::{TimeZone, Utc};
     use quota_core::StoreError;
     use quota_core::period::PeriodKey;
+    use quota_core::report::EventKind;
     use quota_core::threshold::Severity;
-    use quota_core::timeline::EventKind;
 
     use super::*;
 

@@ -10,7 +10,7 @@ pub(crate) struct Keys {
 }
 
 /// A brand id becomes a hash tag: it must be non-empty and brace-free so that the tag is
-/// exactly the brand (core ids are stricter still, see `quota_core::validate_brand_id`).
+/// exactly the brand (core ids are stricter still, see `quota_core::ids::validate_brand_id`).
 pub(crate) fn check_brand(brand: &str) -> Result<(), StoreError> {
     if brand.is_empty() || brand.contains(['{', '}']) {
         return Err(StoreError::Backend {

@@ -11,8 +11,9 @@
 //!
 //! ```
 //! use chrono::Utc;
-//! use quota_core::PeriodKey;
-//! use quota_core::store::{ConsumeRequest, CounterKey, UsageStore};
+//! use quota_core::period::PeriodKey;
+//! use quota_core::UsageStore;
+//! use quota_core::store::{ConsumeRequest, CounterKey};
 //! use quota_redis::{RedisOptions, RedisStore};
 //!
 //! # #[tokio::main(flavor = "current_thread")]

@@ -2,8 +2,8 @@
 //! the set of subscribed brands.
 
 use async_trait::async_trait;
-use quota_core::store::{StoreResult, SubscriptionStore};
-use quota_core::subscription::Subscription;
+use quota_core::store::StoreResult;
+use quota_core::{Subscription, SubscriptionStore};
 use redis::Value;
 
 use crate::keys::check_brand;

@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use quota_core::StoreError;
 use quota_core::domain::MAX_UNITS;
-use quota_core::store::{CounterKey, StoreResult, TopUpStore};
+use quota_core::store::{CounterKey, StoreResult};
 use quota_core::topup::{TopUpStatus, TopUpTransition, UsageTopUp};
+use quota_core::{StoreError, TopUpStore};
 use redis::Value;
 
 use crate::keys::check_brand;

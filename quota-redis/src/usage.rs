@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use quota_core::StoreError;
 use quota_core::domain::MAX_UNITS;
 use quota_core::period::PeriodKey;
 use quota_core::store::{
     ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome, StoreResult, Usage,
-    UsageStore,
 };
+use quota_core::{StoreError, UsageStore};
 
 use crate::alerts::stored_event;
 use crate::keys::check_brand;

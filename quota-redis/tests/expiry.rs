@@ -17,11 +17,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};
 use common::Backend;
-use quota_core::PeriodKey;
-use quota_core::store::{
-    AlertStore, ConsumeRequest, CounterKey, CounterReset, TopUpStore, UsageStore,
-};
-use quota_core::{EventKind, Severity, TimelineEvent, TopUpStatus, UsageTopUp};
+use quota_core::period::PeriodKey;
+use quota_core::report::{EventKind, TimelineEvent};
+use quota_core::store::{ConsumeRequest, CounterKey, CounterReset};
+use quota_core::threshold::Severity;
+use quota_core::topup::{TopUpStatus, UsageTopUp};
+use quota_core::{AlertStore, TopUpStore, UsageStore};
 
 const DAY_MS: i64 = 86_400_000;
 

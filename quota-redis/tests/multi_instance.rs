@@ -15,8 +15,9 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use common::Backend;
-use quota_core::PeriodKey;
-use quota_core::store::{ConsumeRequest, CounterKey, UsageStore};
+use quota_core::UsageStore;
+use quota_core::period::PeriodKey;
+use quota_core::store::{ConsumeRequest, CounterKey};
 
 const LIMIT: u64 = 10_000;
 const INSTANCES: usize = 4;

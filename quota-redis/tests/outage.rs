@@ -20,8 +20,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use quota_core::store::{ConsumeRequest, CounterKey, UsageStore};
-use quota_core::{PeriodKey, StoreError};
+use quota_core::period::PeriodKey;
+use quota_core::store::{ConsumeRequest, CounterKey};
+use quota_core::{StoreError, UsageStore};
 use quota_redis::{RedisOptions, RedisStore};
 
 const TIMEOUT: Duration = Duration::from_millis(300);

@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use common::Backend;
-use quota_core::OutboxStore;
+use quota_core::outbox::OutboxStore;
 
 async fn connect(backend: Backend) -> Arc<dyn OutboxStore> {
     match common::store(backend).await {

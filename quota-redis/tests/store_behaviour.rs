@@ -19,13 +19,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::Backend;
 use quota_core::domain::MAX_UNITS;
+use quota_core::period::PeriodKey;
+use quota_core::report::{EventKind, TimelineEvent};
 use quota_core::store::{
-    AlertStore, ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome,
-    SubscriptionStore, TopUpStore, Usage, UsageStore, fingerprint,
+    ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome, Usage, fingerprint,
 };
+use quota_core::threshold::Severity;
+use quota_core::topup::{TopUpStatus, UsageTopUp};
 use quota_core::{
-    EventKind, MemoryStore, PeriodKey, Severity, StoreError, Subscription, TimelineEvent,
-    TopUpStatus, UsageTopUp,
+    AlertStore, MemoryStore, StoreError, Subscription, SubscriptionStore, TopUpStore, UsageStore,
 };
 use quota_redis::RedisStore;
 use redis::AsyncCommands;

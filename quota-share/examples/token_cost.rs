@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use quota_core::FakeClock;
+use quota_core::clock::FakeClock;
 use quota_share::{MemoryRevocations, ShareIssuer, ShareKey, ShareKeyring, ShareTtl, token};
 
 fn main() {

@@ -9,7 +9,8 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use quota_core::{Clock, FakeClock};
+//! use quota_core::Clock;
+//! use quota_core::clock::FakeClock;
 //! use quota_share::{MemoryRevocations, ShareIssuer, ShareKey, ShareKeyring, ShareTokenError, ShareTtl};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {

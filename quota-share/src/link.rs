@@ -95,7 +95,7 @@ impl ShareIssuer {
     /// Issues a link to `brand`'s snapshot living `ttl` (default when `None`, clamped to the
     /// cap). The expiry is rounded up to the whole second (JWT `exp`).
     pub fn issue(&self, brand: &str, ttl: Option<Duration>) -> Result<ShareLink, IssueError> {
-        quota_core::validate_brand_id(brand)
+        quota_core::ids::validate_brand_id(brand)
             .map_err(|e| IssueError::InvalidBrand(e.to_string()))?;
         let ttl = self.ttl.resolve(ttl)?;
         let now = self.clock.now();

@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, TimeZone, Utc};
-use quota_core::{FakeClock, StoreError};
+use quota_core::StoreError;
+use quota_core::clock::FakeClock;
 use quota_share::token::{self, ShareClaims};
 use quota_share::{
     ConfigError, MemoryRevocations, ShareIssuer, ShareKey, ShareKeyring, ShareRevocations,

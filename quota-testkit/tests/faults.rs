@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use quota_core::MemoryStore;
-use quota_core::store::{CounterKey, StoreResult, SubscriptionStore, UsageStore};
+use quota_core::store::{CounterKey, StoreResult};
+use quota_core::{MemoryStore, SubscriptionStore, UsageStore};
 use quota_testkit::conformance::{PERIOD, request, unique_brand};
 use quota_testkit::faulty::Trait;
 use quota_testkit::{FaultyStore, Op, Ops};

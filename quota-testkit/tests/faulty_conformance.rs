@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use quota_core::{MemoryStore, OutboxStore, Store};
+use quota_core::outbox::OutboxStore;
+use quota_core::{MemoryStore, Store};
 use quota_testkit::FaultyStore;
 
 async fn make_store() -> Arc<dyn Store> {

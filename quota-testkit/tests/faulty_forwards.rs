@@ -11,20 +11,21 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use quota_core::StoreError;
 use quota_core::outbox::{
     ClaimRequest, ClaimedMessage, OutboxLease, OutboxMessage, OutboxRecord, OutboxStatus,
     OutboxStore,
 };
 use quota_core::period::PeriodKey;
+use quota_core::report::{EventKind, TimelineEvent};
 use quota_core::store::{
-    AlertStore, ConsumeNow, ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome,
-    StoreResult, SubscriptionStore, TopUpStore, Usage, UsageStore,
+    ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome, StoreResult, Usage,
 };
-use quota_core::subscription::Subscription;
-use quota_core::timeline::{EventKind, TimelineEvent};
+use quota_core::threshold::Severity;
 use quota_core::topup::{TopUpStatus, TopUpTransition, UsageTopUp};
-use quota_core::{Severity, Store};
+use quota_core::{
+    AlertStore, ConsumeNow, Store, StoreError, Subscription, SubscriptionStore, TopUpStore,
+    UsageStore,
+};
 use quota_testkit::conformance::{PERIOD, now, period_end, request};
 use quota_testkit::{FaultyStore, Op};
 

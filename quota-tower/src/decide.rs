@@ -5,7 +5,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::RETRY_AFTER;
 use http::{HeaderValue, Response, StatusCode};
-use quota_core::{Decision, Denial, QuotaError, Store, StoreError, Verdict, validate_brand_id};
+use quota_core::ids::validate_brand_id;
+use quota_core::{Decision, Denial, QuotaError, Store, StoreError, Verdict};
 
 use crate::brand::{Brand, Resolution};
 use crate::burst::ceil_secs;

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use quota_core::{MemoryStore, OutboxStore, Store};
+use quota_core::outbox::OutboxStore;
+use quota_core::{MemoryStore, Store};
 use quota_postgres::{PostgresOptions, PostgresStore};
 use quota_redis::{RedisOptions, RedisStore};
 

@@ -4,7 +4,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use quota_core::{QuotaGuard, ResetRequest};
+use quota_core::QuotaGuard;
+use quota_core::reset::ResetRequest;
 
 use crate::backend::{StoreKind, open_store};
 use crate::config::{
@@ -211,7 +212,7 @@ fn token(kind: &TokenKind) -> Result<(), String> {
             println!("{t}");
         }
         TokenKind::Public { brand } => {
-            quota_core::validate_brand_id(brand).map_err(|e| e.to_string())?;
+            quota_core::ids::validate_brand_id(brand).map_err(|e| e.to_string())?;
             println!("{}", secrets.public_key(brand));
         }
     }

@@ -652,7 +652,7 @@ async fn after_the_period_end_the_cockpit_reads_stable_usage_from_zero() {
 
 #[tokio::test]
 async fn every_dynamic_value_is_escaped() {
-    let demo = quota_core::PLAN_DEFINITIONS
+    let demo = quota_core::Catalog::PLAN_DEFINITIONS
         .replace(
             "name = \"Starter\"",
             "name = \"Starter <script>alert(1)</script>\"",

@@ -35,9 +35,10 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateBrand>,
 ) -> Result<(StatusCode, Json<BrandCreated>), Problem> {
     caller.require_admin()?;
-    quota_core::validate_brand_id(&body.brand_id)
+    quota_core::ids::validate_brand_id(&body.brand_id)
         .map_err(|e| Problem::bad_request(e.to_string()))?;
-    quota_core::validate_plan_id(&body.plan_id).map_err(|e| Problem::bad_request(e.to_string()))?;
+    quota_core::ids::validate_plan_id(&body.plan_id)
+        .map_err(|e| Problem::bad_request(e.to_string()))?;
     if state.guard.catalog().plan(&body.plan_id).is_none() {
         return Err(quota_core::QuotaError::UnknownPlan(body.plan_id).into());
     }

@@ -34,7 +34,7 @@ pub(crate) async fn issue_link(
     ttl: Option<Duration>,
 ) -> Result<ShareLink, Problem> {
     caller.require_admin()?;
-    quota_core::validate_brand_id(brand).map_err(|e| Problem::bad_request(e.to_string()))?;
+    quota_core::ids::validate_brand_id(brand).map_err(|e| Problem::bad_request(e.to_string()))?;
     // Only existing brands get links (404 otherwise).
     state.guard.subscription(brand).await?;
     state.share.issuer.issue(brand, ttl).map_err(|e| match e {

@@ -120,7 +120,8 @@ pub async fn history(
     caller: Caller,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Value>, Problem> {
-    quota_core::validate_brand_id(&q.brand_id).map_err(|e| Problem::bad_request(e.to_string()))?;
+    quota_core::ids::validate_brand_id(&q.brand_id)
+        .map_err(|e| Problem::bad_request(e.to_string()))?;
     caller.may_access(&q.brand_id)?;
     let topups = state.guard.topups(&q.brand_id).await?;
     Ok(Json(json!({ "brandId": q.brand_id, "topups": topups })))

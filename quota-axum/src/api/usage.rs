@@ -7,7 +7,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use quota_core::{Decision, ProjectionStatus, ResetRequest, Verdict};
+use quota_core::report::ProjectionStatus;
+use quota_core::reset::ResetRequest;
+use quota_core::{Decision, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -98,8 +100,9 @@ pub struct UsageView {
 
 /// Checks brand and metric identifiers before anything touches the store.
 pub(crate) fn validate_ids(brand: &str, metric: &str) -> Result<(), Problem> {
-    quota_core::validate_brand_id(brand).map_err(|e| Problem::bad_request(e.to_string()))?;
-    quota_core::validate_metric_key(metric).map_err(|e| Problem::bad_request(e.to_string()))?;
+    quota_core::ids::validate_brand_id(brand).map_err(|e| Problem::bad_request(e.to_string()))?;
+    quota_core::ids::validate_metric_key(metric)
+        .map_err(|e| Problem::bad_request(e.to_string()))?;
     Ok(())
 }
 
@@ -290,7 +293,8 @@ pub async fn summary(
     caller: Caller,
     ApiQuery(q): ApiQuery<SummaryQuery>,
 ) -> Result<Json<Value>, Problem> {
-    quota_core::validate_brand_id(&q.brand_id).map_err(|e| Problem::bad_request(e.to_string()))?;
+    quota_core::ids::validate_brand_id(&q.brand_id)
+        .map_err(|e| Problem::bad_request(e.to_string()))?;
     caller.may_access(&q.brand_id)?;
     let lang = q.lang.as_deref().unwrap_or("fr");
     let started = Instant::now();
@@ -318,7 +322,7 @@ pub async fn summary(
     }
     if let Some(obj) = value.as_object_mut() {
         let label = if snap.stable {
-            Some(quota_core::timeline::stable_label(lang))
+            Some(quota_core::report::stable_label(lang))
         } else {
             None
         };

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
-use quota_core::MetricSnapshot;
+use quota_core::report::MetricSnapshot;
 
 use crate::pages::i18n::Labels;
 use crate::pages::layout::esc;

@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, StatusCode, Uri};
-use quota_core::{QuotaError, Snapshot};
+use quota_core::QuotaError;
+use quota_core::report::Snapshot;
 use quota_payments::StartCheckout;
 use quota_share::ShareLink;
 use serde::Deserialize;
@@ -228,7 +229,7 @@ async fn render(
     status: StatusCode,
 ) -> Response {
     let l = labels(lang);
-    if let Err(e) = quota_core::validate_brand_id(brand) {
+    if let Err(e) = quota_core::ids::validate_brand_id(brand) {
         return message_page(
             StatusCode::BAD_REQUEST,
             lang,

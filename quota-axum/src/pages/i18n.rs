@@ -2,9 +2,9 @@
 //! tension", "Plan recommandé", "Comparer les plans", "Parler à un expert", "Consommation
 //! stable", "Lien invalide") are verbatim.
 
-use quota_core::recommendation::RecommendationReason;
-use quota_core::timeline::{EventKind, TimelineEvent};
-use quota_core::{Severity, TopUpStatus};
+use quota_core::report::{EventKind, RecommendationReason, TimelineEvent};
+use quota_core::threshold::Severity;
+use quota_core::topup::TopUpStatus;
 
 /// Every fixed label of the pages, in one language.
 #[derive(Debug)]

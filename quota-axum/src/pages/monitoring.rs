@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode, Uri};
-use quota_core::OutboxStatus;
+use quota_core::outbox::OutboxStatus;
 use serde::Deserialize;
 
 use crate::pages::admin::require_admin;

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
-use quota_core::Snapshot;
+use quota_core::report::Snapshot;
 use quota_share::ShareTokenError;
 use serde::Deserialize;
 

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
-use quota_core::{MetricSnapshot, ProjectionStatus, Snapshot};
+use quota_core::report::{MetricSnapshot, ProjectionStatus, Snapshot};
 
 use crate::pages::chart::{Frame, usage_chart};
 use crate::pages::i18n::{Labels, event_text, labels, reason_text, severity_label, severity_name};
@@ -181,7 +181,7 @@ fn metric_card(b: &mut String, m: &MetricSnapshot, frame: Frame, lang: &str, mod
     b.push_str("</article>");
 }
 
-fn projection(b: &mut String, p: &quota_core::Projection, lang: &str, l: &Labels) {
+fn projection(b: &mut String, p: &quota_core::report::Projection, lang: &str, l: &Labels) {
     let status = p.status;
     let name = status_name(status);
     let _ = write!(
@@ -233,7 +233,7 @@ fn timeline(b: &mut String, snap: &Snapshot, lang: &str) {
         let _ = write!(
             b,
             "<li data-testid=\"timeline-stable\">{}</li>",
-            quota_core::timeline::stable_label(lang)
+            quota_core::report::stable_label(lang)
         );
     }
     for e in snap.timeline.iter().take(TIMELINE_ITEMS) {
@@ -281,7 +281,7 @@ fn recommendation_card(b: &mut String, snap: &Snapshot, lang: &str, mode: Mode) 
         None => (
             snap.plan.name.clone(),
             reason_text(
-                quota_core::RecommendationReason::StayOnCurrent,
+                quota_core::report::RecommendationReason::StayOnCurrent,
                 None,
                 &[],
                 lang,

@@ -4,9 +4,10 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Result;
 use crate::metric::MetricKind;
-use crate::store::{BLOCKED_CLAIM, ConsumeOutcome, CounterKey, Store};
-use crate::threshold::{LimitState, Severity, crossed_upwards, reached};
-use crate::timeline::{EventKind, TimelineEvent};
+use crate::report::{EventKind, TimelineEvent};
+use crate::store::{BLOCKED_CLAIM, ConsumeOutcome, CounterKey};
+use crate::threshold::{Severity, crossed_upwards, reached};
+use crate::{LimitState, Store};
 
 use super::QuotaGuard;
 use super::context::{BrandContext, ResolvedMetric};

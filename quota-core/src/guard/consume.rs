@@ -7,14 +7,15 @@ use chrono::{DateTime, Utc};
 use crate::decision::{Decision, Denial, Overage, Verdict};
 use crate::domain::{add_units, bound_units};
 use crate::error::{QuotaError, Result};
+use crate::ids::MAX_IDEMPOTENCY_KEY_LEN;
 use crate::metric::MetricKind;
-use crate::store::{ConsumeOutcome, CounterKey, Store, fingerprint};
-use crate::threshold::LimitState;
+use crate::store::{ConsumeOutcome, CounterKey, fingerprint};
+use crate::{LimitState, Store};
 
+use super::QuotaGuard;
 use super::context::{BrandContext, KeyedRequest, ResolvedMetric};
 use super::future::ConsumeFuture;
 use super::gauges::gauge_decision;
-use super::{MAX_IDEMPOTENCY_KEY_LEN, QuotaGuard};
 
 impl<S: Store + ?Sized> QuotaGuard<S> {
     /// Would `quantity` more units be admitted? No side effect. A quantity above the

@@ -11,10 +11,10 @@ use crate::ids::validate_brand_id;
 use crate::metric::MetricKind;
 use crate::period::{BillingPeriod, PeriodKey};
 use crate::plan::Limit;
-use crate::store::{ConsumeRequest, CounterKey, Store};
+use crate::store::{ConsumeRequest, CounterKey};
 use crate::subscription::Subscription;
-use crate::threshold::LimitState;
 use crate::threshold::{Threshold, reached};
+use crate::{LimitState, Store};
 
 use super::QuotaGuard;
 
@@ -385,7 +385,7 @@ mod hot_path_tests {
         for percents in lists {
             let thresholds: Vec<Threshold> = percents
                 .iter()
-                .map(|p| Threshold::new(*p, crate::Severity::Info))
+                .map(|p| Threshold::new(*p, crate::threshold::Severity::Info))
                 .collect();
             let inline = inline_percents(&thresholds).unwrap();
             for allowance in [0, 1, 3, 7, 10, 100] {
@@ -401,7 +401,7 @@ mod hot_path_tests {
             }
         }
         let nine: Vec<Threshold> = (1..=9)
-            .map(|p| Threshold::new(p * 10, crate::Severity::Info))
+            .map(|p| Threshold::new(p * 10, crate::threshold::Severity::Info))
             .collect();
         assert_eq!(inline_percents(&nine), None);
     }

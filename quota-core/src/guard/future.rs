@@ -5,7 +5,7 @@ use std::future::Future;
 use crate::decision::Decision;
 use crate::error::{QuotaError, Result};
 
-/// The future of [`QuotaGuard::consume`]: already complete when the decision was made
+/// The future of [`QuotaGuard::consume`](crate::QuotaGuard::consume): already complete when the decision was made
 /// synchronously (cached brand, in-process store, nothing to announce), else boxed.
 #[must_use = "futures do nothing unless awaited"]
 pub struct ConsumeFuture<'a> {

@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::Store;
 use crate::decision::{Decision, Verdict};
 use crate::domain::MAX_UNITS;
 use crate::error::{QuotaError, Result};
 use crate::metric::MetricKind;
-use crate::store::{CounterKey, Store};
+use crate::store::CounterKey;
 
 use super::QuotaGuard;
 use super::context::{BrandContext, ResolvedMetric};

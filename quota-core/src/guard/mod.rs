@@ -24,21 +24,12 @@ use smol_str::SmolStr;
 
 use crate::alert::AlertListener;
 use crate::catalog::Catalog;
-use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
 use crate::ids::validate_brand_id;
-use crate::store::Store;
-use crate::timeline::TimelineEvent;
+use crate::report::TimelineEvent;
+use crate::{Clock, Store, SystemClock};
 
 type Hasher = foldhash::fast::RandomState;
-
-/// Longest accepted idempotency key, in bytes.
-pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-pub use crate::domain::MAX_TOPUP_UNITS;
-/// Events kept in a snapshot's timeline.
-pub const SNAPSHOT_TIMELINE_LEN: usize = 50;
-/// Newest top-ups a snapshot reads (those of the current period are shown).
-pub const SNAPSHOT_TOPUPS: usize = 50;
 
 pub(crate) use context::BrandContext;
 pub use future::ConsumeFuture;

@@ -6,15 +6,16 @@ use crate::domain::bound_units;
 use crate::error::{QuotaError, Result};
 use crate::metric::MetricKind;
 use crate::money::Money;
-use crate::projection::{Projection, ProjectionInput, cumulative_curve, project};
-use crate::recommendation::recommend;
-use crate::snapshot::{MetricSnapshot, PlanCard, Snapshot};
-use crate::store::{CounterKey, Store, Usage};
-use crate::threshold::{LimitState, badge, percent_of};
-use crate::timeline::TimelineEvent;
+use crate::report::{
+    MetricSnapshot, PlanCard, Projection, ProjectionInput, SNAPSHOT_TIMELINE_LEN, SNAPSHOT_TOPUPS,
+    Snapshot, TimelineEvent, cumulative_curve, project, recommend,
+};
+use crate::store::{CounterKey, Usage};
+use crate::threshold::{badge, percent_of};
+use crate::{LimitState, Store};
 
+use super::QuotaGuard;
 use super::context::BrandContext;
-use super::{QuotaGuard, SNAPSHOT_TIMELINE_LEN, SNAPSHOT_TOPUPS};
 
 /// One metric of a brand as read for a snapshot or a suggestion.
 pub(crate) struct Reading {

@@ -1,13 +1,13 @@
 //! Subscriptions through the guard: subscribe, change plan, read.
 
+use crate::Store;
 use crate::error::{QuotaError, Result};
 use crate::ids::{validate_brand_id, validate_plan_id};
 use crate::metric::MetricKind;
 use crate::period::BillingPeriod;
-use crate::store::Store;
+use crate::report::{EventKind, TimelineEvent};
 use crate::subscription::Subscription;
 use crate::threshold::Severity;
-use crate::timeline::{EventKind, TimelineEvent};
 
 use super::QuotaGuard;
 

@@ -4,15 +4,16 @@ use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 
+use crate::Store;
+use crate::domain::MAX_TOPUP_UNITS;
 use crate::error::{QuotaError, Result};
 use crate::ids::validate_brand_id;
 use crate::metric::MetricKind;
-use crate::store::Store;
+use crate::report::{EventKind, TimelineEvent};
 use crate::threshold::Severity;
-use crate::timeline::{EventKind, TimelineEvent};
 use crate::topup::{TopUpStatus, UsageTopUp};
 
-use super::{MAX_TOPUP_UNITS, QuotaGuard};
+use super::QuotaGuard;
 
 impl<S: Store + ?Sized> QuotaGuard<S> {
     // ---- top-ups -------------------------------------------------------------------------

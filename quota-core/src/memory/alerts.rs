@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 
-use crate::store::{AlertStore, CounterKey, StoreResult};
-use crate::timeline::TimelineEvent;
+use crate::AlertStore;
+use crate::report::TimelineEvent;
+use crate::store::{CounterKey, StoreResult};
 
 use super::{BrandData, MemoryStore, lock};
 

@@ -22,13 +22,14 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 
+use crate::ConsumeNow;
 use crate::outbox::OutboxRecord;
 use crate::period::PeriodKey;
+use crate::report::TimelineEvent;
 use crate::store::{
-    ConsumeNow, ConsumeOutcome, ConsumeRequest, CounterKey, DEFAULT_IDEMPOTENCY_TTL, StoreResult,
+    ConsumeOutcome, ConsumeRequest, CounterKey, DEFAULT_IDEMPOTENCY_TTL, StoreResult,
 };
 use crate::subscription::Subscription;
-use crate::timeline::TimelineEvent;
 use crate::topup::UsageTopUp;
 
 use counter::Counter;
@@ -39,7 +40,9 @@ type Hasher = foldhash::fast::RandomState;
 ///
 /// ```
 /// # tokio_test_block_on(async {
-/// use quota_core::{MemoryStore, store::{CounterKey, UsageStore}, PeriodKey};
+/// use quota_core::period::PeriodKey;
+/// use quota_core::store::CounterKey;
+/// use quota_core::{MemoryStore, UsageStore};
 /// let store = MemoryStore::new();
 /// let usage = store.usage(CounterKey::new("b", "m", PeriodKey(20261101))).await.unwrap();
 /// assert_eq!(usage.used, 0);
@@ -263,7 +266,7 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
-    use crate::store::UsageStore;
+    use crate::UsageStore;
 
     fn req(period: u32, quantity: u64, ceiling: Option<u64>) -> ConsumeRequest<'static> {
         ConsumeRequest {

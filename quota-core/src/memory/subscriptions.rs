@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 
-use crate::store::{StoreResult, SubscriptionStore};
+use crate::SubscriptionStore;
+use crate::store::StoreResult;
 use crate::subscription::Subscription;
 
 use super::MemoryStore;

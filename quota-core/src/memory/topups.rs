@@ -3,9 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::TopUpStore;
 use crate::domain::{MAX_UNITS, add_units};
 use crate::error::StoreError;
-use crate::store::{StoreResult, TopUpStore};
+use crate::store::StoreResult;
 use crate::topup::{TopUpStatus, TopUpTransition, UsageTopUp};
 
 use super::{MemoryStore, lock, metric_mut};

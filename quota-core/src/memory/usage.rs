@@ -6,9 +6,9 @@ use crate::domain::{MAX_UNITS, add_units};
 use crate::error::StoreError;
 use crate::period::PeriodKey;
 use crate::store::{
-    ConsumeNow, ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome,
-    StoreResult, Usage, UsageStore,
+    ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome, StoreResult, Usage,
 };
+use crate::{ConsumeNow, UsageStore};
 
 use super::MemoryStore;
 use super::alerts::push_event;

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use quota_core::TimelineEvent;
+use quota_core::report::TimelineEvent;
 
 use crate::alert::{Alert, Lang};
 use crate::error::{DeliveryError, NotifyError};

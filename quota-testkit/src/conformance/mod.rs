@@ -2,7 +2,7 @@
 //!
 //! [`store`] holds the cases of the [`Store`](quota_core::Store) contract and
 //! [`store_conformance_tests!`](crate::store_conformance_tests), [`outbox`] those of the alert
-//! outbox ([`OutboxStore`](quota_core::OutboxStore)) and
+//! outbox ([`OutboxStore`](quota_core::outbox::OutboxStore)) and
 //! [`outbox_conformance_tests!`](crate::outbox_conformance_tests), separate so that a store
 //! without an outbox still runs the store suite. A test file expands a macro with a function
 //! that returns a fresh handle to the store under test:

@@ -4,7 +4,7 @@
 use quota_core::domain::MAX_UNITS;
 use quota_core::store::{ConsumeOutcome, ConsumeRequest, Usage};
 
-/// A model of [`UsageStore::consume`](quota_core::store::UsageStore::consume) without
+/// A model of [`UsageStore::consume`](quota_core::UsageStore::consume) without
 /// idempotency: what every store must answer for `req` on a counter in state `usage`, and the
 /// state after.
 pub fn model_consume(usage: Usage, req: &ConsumeRequest<'_>) -> (ConsumeOutcome, Usage) {

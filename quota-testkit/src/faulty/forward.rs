@@ -3,19 +3,19 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use quota_core::StoreError;
 use quota_core::outbox::{
     ClaimRequest, ClaimedMessage, OutboxLease, OutboxMessage, OutboxRecord, OutboxStatus,
     OutboxStore,
 };
 use quota_core::period::PeriodKey;
+use quota_core::report::TimelineEvent;
 use quota_core::store::{
-    AlertStore, ConsumeNow, ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome,
-    StoreResult, SubscriptionStore, TopUpStore, Usage, UsageStore,
+    ConsumeOutcome, ConsumeRequest, CounterKey, CounterReset, GaugeOutcome, StoreResult, Usage,
 };
-use quota_core::subscription::Subscription;
-use quota_core::timeline::TimelineEvent;
 use quota_core::topup::{TopUpStatus, TopUpTransition, UsageTopUp};
+use quota_core::{
+    AlertStore, ConsumeNow, StoreError, Subscription, SubscriptionStore, TopUpStore, UsageStore,
+};
 
 use super::{Fault, FaultyStore, Op, unavailable};
 

@@ -2,8 +2,7 @@
 //! the operations a test chooses.
 //!
 //! ```
-//! use quota_core::MemoryStore;
-//! use quota_core::store::UsageStore;
+//! use quota_core::{MemoryStore, UsageStore};
 //! use quota_testkit::{FaultyStore, Op, Ops};
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

@@ -12,13 +12,13 @@ use std::ops::BitOr;
 /// The trait an [`Op`] belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Trait {
-    /// `quota_core::store::UsageStore`.
+    /// `quota_core::UsageStore`.
     Usage,
-    /// `quota_core::store::TopUpStore`.
+    /// `quota_core::TopUpStore`.
     TopUp,
-    /// `quota_core::store::AlertStore`.
+    /// `quota_core::AlertStore`.
     Alert,
-    /// `quota_core::store::SubscriptionStore`.
+    /// `quota_core::SubscriptionStore`.
     Subscription,
     /// `quota_core::outbox::OutboxStore`.
     Outbox,

@@ -1,7 +1,7 @@
 //! The per-brand burst limit, on the guard's clock.
 
 use super::*;
-use quota_core::FakeClock;
+use quota_core::clock::FakeClock;
 
 #[tokio::test]
 async fn the_burst_limit_answers_429_with_its_own_policy_item() {

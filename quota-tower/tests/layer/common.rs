@@ -20,7 +20,8 @@ use axum::routing::{get, post};
 use chrono::{DateTime, TimeZone, Utc};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use quota_core::{Catalog, FakeClock, MemoryStore, QuotaGuard, Subscription};
+use quota_core::clock::FakeClock;
+use quota_core::{Catalog, MemoryStore, QuotaGuard, Subscription};
 use quota_testkit::FaultyStore;
 use tower::ServiceExt;
 

@@ -142,7 +142,7 @@ pub(crate) async fn an_alert_waits_for_a_receiver_that_is_down_and_arrives_once(
     assert_eq!(stats.delivered(), 2, "the two emails");
     let outbox = &alerts(&h).outbox;
     let waiting = outbox
-        .outbox_records("slack", quota_core::OutboxStatus::Pending, 10)
+        .outbox_records("slack", quota_core::outbox::OutboxStatus::Pending, 10)
         .await
         .unwrap();
     assert_eq!(waiting.len(), 2);
@@ -163,7 +163,7 @@ pub(crate) async fn an_alert_waits_for_a_receiver_that_is_down_and_arrives_once(
     assert_eq!(stats.retried(), 2);
     assert_eq!(stats.delivered(), 4);
     let delivered = outbox
-        .outbox_records("slack", quota_core::OutboxStatus::Delivered, 10)
+        .outbox_records("slack", quota_core::outbox::OutboxStatus::Delivered, 10)
         .await
         .unwrap();
     assert_eq!(delivered.len(), 2);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{TimeZone, Utc};
-use quota_core::FakeClock;
+use quota_core::clock::FakeClock;
 use quota_server::{RunningServer, ServeConfig, spawn};
 use serde_json::Value;
 

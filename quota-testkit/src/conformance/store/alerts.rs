@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use quota_core::store::{CounterKey, Store};
-use quota_core::timeline::{EventKind, TimelineEvent};
+use quota_core::Store;
+use quota_core::report::{EventKind, TimelineEvent};
+use quota_core::store::CounterKey;
 
 use super::event;
 use crate::conformance::{NEXT_PERIOD, PERIOD, now, unique_brand};

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use quota_core::domain::MAX_UNITS;
-use quota_core::error::StoreError;
-use quota_core::store::{CounterKey, Store, Usage};
+use quota_core::store::{CounterKey, Usage};
 use quota_core::topup::TopUpStatus;
+use quota_core::{Store, StoreError};
 
 use super::{topup, used};
 use crate::conformance::{NEXT_PERIOD, PERIOD, model_consume, now, request, unique_brand};

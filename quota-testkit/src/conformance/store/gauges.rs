@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use quota_core::store::Store;
+use quota_core::Store;
 
 use crate::conformance::unique_brand;
 

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use quota_core::store::{Store, fingerprint};
+use quota_core::Store;
+use quota_core::store::fingerprint;
 
 use super::used;
 use crate::conformance::{PERIOD, request, unique_brand};

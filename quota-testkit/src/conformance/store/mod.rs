@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use quota_core::Store;
 use quota_core::period::PeriodKey;
-use quota_core::store::{CounterKey, Store};
+use quota_core::report::{EventKind, TimelineEvent};
+use quota_core::store::CounterKey;
 use quota_core::threshold::Severity;
-use quota_core::timeline::{EventKind, TimelineEvent};
 use quota_core::topup::UsageTopUp;
 
 use super::{PERIOD, now, period_end};

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use quota_core::store::{CounterKey, Store, Usage};
+use quota_core::Store;
+use quota_core::store::{CounterKey, Usage};
 use quota_core::topup::TopUpStatus;
 
 use super::topup;

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use quota_core::error::StoreError;
-use quota_core::store::{CounterKey, CounterReset, Store, Usage};
+use quota_core::report::{EventKind, TimelineEvent};
+use quota_core::store::{CounterKey, CounterReset, Usage};
 use quota_core::threshold::Severity;
-use quota_core::timeline::{EventKind, TimelineEvent};
 use quota_core::topup::TopUpStatus;
+use quota_core::{Store, StoreError};
 
 use super::{topup, used};
 use crate::conformance::{NEXT_PERIOD, PERIOD, now, period_end, request, unique_brand};

@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use quota_core::plan::Limit;
-use quota_core::store::Store;
-use quota_core::subscription::Subscription;
+use quota_core::{Limit, Store, Subscription};
 
 use crate::conformance::{now, unique_brand};
 

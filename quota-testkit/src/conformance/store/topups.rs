@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use quota_core::domain::MAX_UNITS;
-use quota_core::error::StoreError;
-use quota_core::store::{CounterKey, Store};
+use quota_core::store::CounterKey;
 use quota_core::topup::TopUpStatus;
+use quota_core::{Store, StoreError};
 
 use super::topup;
 use crate::conformance::{PERIOD, now, period_end, request, unique_brand};

@@ -9,10 +9,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::money::Money;
 use crate::overage::overage_units;
 use crate::period::BillingPeriod;
-use crate::plan::Limit;
+use crate::{Limit, Money};
 
 /// Days of history the recent pace looks at.
 pub const RECENT_WINDOW_DAYS: f64 = 7.0;
@@ -112,8 +111,9 @@ fn to_units(x: f64) -> u64 {
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use quota_core::{BillingAnchor, BillingPeriod, Currency, Limit};
-/// use quota_core::projection::{project, ProjectionInput, ProjectionStatus};
+/// use quota_core::period::{BillingAnchor, BillingPeriod};
+/// use quota_core::report::{ProjectionInput, ProjectionStatus, project};
+/// use quota_core::{Currency, Limit};
 /// let period = BillingPeriod::containing(BillingAnchor::default(), Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap());
 /// let now = Utc.with_ymd_and_hms(2026, 11, 11, 0, 0, 0).unwrap(); // 10 days in, 30-day month
 /// let daily = [10u64; 10];

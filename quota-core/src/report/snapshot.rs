@@ -3,14 +3,18 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::metric::MetricKind;
-use crate::money::Money;
+use super::projection::{CurvePoint, Projection};
+use super::recommendation::Recommendation;
+use super::timeline::TimelineEvent;
 use crate::period::{BillingPeriod, PeriodKey};
-use crate::projection::{CurvePoint, Projection};
-use crate::recommendation::Recommendation;
 use crate::threshold::Severity;
-use crate::timeline::TimelineEvent;
 use crate::topup::UsageTopUp;
+use crate::{MetricKind, Money};
+
+/// Events kept in a snapshot's timeline.
+pub const SNAPSHOT_TIMELINE_LEN: usize = 50;
+/// Newest top-ups a snapshot reads (those of the current period are shown).
+pub const SNAPSHOT_TOPUPS: usize = 50;
 
 /// The "current plan" card.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,10 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Catalog;
-use crate::money::Money;
 use crate::overage::overage_units;
-use crate::plan::{Limit, Plan};
+use crate::{Catalog, Limit, Money, Plan};
 
 /// What a plan would cost for the projected usage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +107,8 @@ pub fn plan_cost(
 /// plan, then to the lower price.
 ///
 /// ```
-/// use quota_core::{Catalog, recommendation::{recommend, RecommendationReason}};
+/// use quota_core::Catalog;
+/// use quota_core::report::{RecommendationReason, recommend};
 /// let catalog = Catalog::demo();
 /// // 300 renders a month do not fit the free plan (20, blocked) nor starter (100).
 /// let r = recommend(&catalog, "free", None, &[("renders_2d", 300), ("ai_generations", 50)]).unwrap();

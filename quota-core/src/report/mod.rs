@@ -1,0 +1,25 @@
+//! The read models: what a brand's usage looks like, for the cockpit, share links and
+//! reports. [`QuotaGuard::snapshot`](crate::QuotaGuard::snapshot) assembles a [`Snapshot`]
+//! from the store; the types here and their pure functions do the rest:
+//!
+//! - the snapshot ([`Snapshot`], [`MetricSnapshot`], [`PlanCard`]);
+//! - projections: where usage will stand at period end ([`project`], [`Projection`],
+//!   [`cumulative_curve`]);
+//! - plan recommendations: what each plan would cost for the projected usage
+//!   ([`recommend`], [`plan_cost`], [`Recommendation`]);
+//! - the timeline: a brand's append-only events, newest first ([`TimelineEvent`],
+//!   [`EventKind`]). Stores append and read them through
+//!   [`AlertStore`](crate::AlertStore).
+
+mod projection;
+mod recommendation;
+mod snapshot;
+mod timeline;
+
+pub use projection::{
+    CurvePoint, IMMEDIATE_HORIZON_DAYS, Projection, ProjectionInput, ProjectionStatus,
+    RECENT_WINDOW_DAYS, STRAIN_RATIO, cumulative_curve, project,
+};
+pub use recommendation::{PlanCost, Recommendation, RecommendationReason, plan_cost, recommend};
+pub use snapshot::{MetricSnapshot, PlanCard, SNAPSHOT_TIMELINE_LEN, SNAPSHOT_TOPUPS, Snapshot};
+pub use timeline::{EventKind, TimelineEvent, stable_label};
