@@ -8,7 +8,9 @@
 # Knobs: LOAD_SMOKE_RATE (requests/s, default 100: enough renders to pass the demo brand's
 # hard limit), LOAD_SMOKE_DURATION (default 5s), LOAD_SMOKE_PROFILE (dev or release, default
 # dev), QUOTA_STORE_URL (default memory), LOAD_USAGE_ARGS / LOAD_SHARE_ARGS (extra flags of
-# each scenario, e.g. LOAD_USAGE_ARGS="--threshold quota_summary_latency:p(99)<10").
+# each scenario, e.g. LOAD_USAGE_ARGS="--threshold quota_summary_latency:p(99)<10"),
+# LOAD_SMOKE_BIN_DIR (a directory holding built `quota` and `quota-load`: nothing is built;
+# scripts/bench.sh uses it).
 # shellcheck disable=SC2086 # LOAD_*_ARGS are split into flags on purpose
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +25,9 @@ source scripts/lib/ci.sh
 LOCKED=()
 if quota_in_ci; then LOCKED=(--locked); fi
 
-if [ "$PROFILE" = release ]; then
+if [ -n "${LOAD_SMOKE_BIN_DIR:-}" ]; then
+    BIN_DIR=$LOAD_SMOKE_BIN_DIR
+elif [ "$PROFILE" = release ]; then
     cargo build "${LOCKED[@]}" --release -p quota-server -p quota-load >&2
     BIN_DIR=$CARGO_TARGET_DIR/release
 else
