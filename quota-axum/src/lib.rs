@@ -8,15 +8,31 @@
 //! Mount the parts an app wants: [`api`] under a prefix, [`cockpit`] at the root, or
 //! [`router`] for everything the `quota` server serves.
 //!
-//! ```no_run
-//! use axum::Router;
-//! use quota_axum::{AppState, api, cockpit};
+//! ```
+//! use std::sync::Arc;
+//! use axum::body::Body;
+//! use http::{Request, StatusCode};
+//! use quota_axum::auth::Secrets;
+//! use quota_axum::{AppConfig, AppState, api, cockpit};
+//! use quota_core::{Catalog, MemoryStore, QuotaGuard, Store};
+//! use tower::ServiceExt;
 //!
-//! fn app(state: AppState) -> Router {
-//!     Router::new()
-//!         .nest("/api/v1", api(state.clone()))
-//!         .merge(cockpit(state))
-//! }
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+//! let guard = QuotaGuard::new(Catalog::demo(), store);
+//! let secrets = Secrets::from_config("a secret of at least 32 characters!", None)?;
+//! let state = AppState::new(guard, AppConfig::new("https://quota.example.com"), secrets)?;
+//! let token = state.secrets.admin_token(3600)?;
+//! let app = axum::Router::new()
+//!     .nest("/api/v1", api(state.clone()))
+//!     .merge(cockpit(state));
+//!
+//! let req = Request::get("/api/v1/usage-billing/plans")
+//!     .header("authorization", format!("Bearer {token}"))
+//!     .body(Body::empty())?;
+//! assert_eq!(app.oneshot(req).await?.status(), StatusCode::OK);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
 //! ```
 #![forbid(unsafe_code)]
 // Handlers answer `Result<_, Problem>`, axum's idiom; a problem is built on the refusal path
