@@ -1,5 +1,5 @@
 //! Load scenarios of the runbook (section 5) against the quota QA server (`quota serve`), in
-//! Rust because k6 is not installed on these machines: `usage-quota-guardian` (summary reads,
+//! Rust so that they need no tool beyond cargo: `usage-quota-guardian` (summary reads,
 //! `POST /designs`, `POST /renders`, record calls) and `quota-share-topup` (share links, the
 //! share page, top-up checkout). Each runs an open model (a fixed request rate), bounded in
 //! time and count, on loopback only, prints a k6-like summary (requests, failures, p50/p90/p99

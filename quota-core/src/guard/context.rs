@@ -202,7 +202,7 @@ impl BrandContext {
 
     #[inline]
     pub(crate) fn day_of(&self, now_us: i64) -> u16 {
-        // `max`/`min` rather than `clamp`, whose bounds assertion kept it out of line.
+        // `max`/`min` rather than `clamp`: `clamp` asserts its bounds, which stops it inlining here.
         let day = (now_us.saturating_sub(self.start_us) / DAY_US)
             .max(0)
             .min(self.last_day);
