@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use maud::html;
 use quota_payments::{
     CheckoutError, CompleteError, SIGNATURE_HEADER, SIMULATED_CHECKOUT_PATH,
     SimulatedCheckoutError, SimulatedError, SimulatedState, StartCheckout, StartedCheckout,
@@ -18,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiQuery};
-use crate::pages::layout::{esc, page_lang, shell};
+use crate::pages::layout::{page_lang, shell};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -164,7 +165,7 @@ pub async fn simulated_page(
         };
         return page(
             StatusCode::NOT_FOUND,
-            shell(lang, t, &format!("<h1>{t}</h1><p>{p}</p>")),
+            shell(lang, t, &html! { h1 { (t) } p { (p) } }),
         );
     };
     let r = &s.request;
@@ -173,27 +174,29 @@ pub async fn simulated_page(
     } else {
         "Paiement simulé"
     };
-    let mut body = format!(
-        "<h1>{title}</h1><p>{} : <strong>{}</strong> × {} ({})<br>{} : <strong>{}</strong></p>",
-        if en { "Top-up" } else { "Recharge" },
-        r.units,
-        esc(&r.metric),
-        esc(&r.brand),
-        if en { "Amount" } else { "Montant" },
-        esc(&r.amount.to_string()),
-    );
-    let path = esc(&session_path(&s.session_id));
-    match s.state {
-        SimulatedState::Open => body.push_str(&format!(
-            "<form method=\"post\" action=\"{path}/confirm\"><button type=\"submit\">{}</button></form><form method=\"post\" action=\"{path}/cancel\"><button type=\"submit\">{}</button></form>",
-            if en { "Pay" } else { "Payer" },
-            if en { "Cancel" } else { "Annuler" },
-        )),
-        other => body.push_str(&format!(
-            "<p>{} : {other:?}</p>",
-            if en { "Already settled" } else { "Déjà réglé" }
-        )),
-    }
+    let path = session_path(&s.session_id);
+    let body = html! {
+        h1 { (title) }
+        p {
+            (if en { "Top-up" } else { "Recharge" }) " : " strong { (r.units) } " × " (r.metric)
+            " (" (r.brand) ")"
+            br;
+            (if en { "Amount" } else { "Montant" }) " : " strong { (r.amount.to_string()) }
+        }
+        @match s.state {
+            SimulatedState::Open => {
+                form method="post" action={ (path) "/confirm" } {
+                    button type="submit" { (if en { "Pay" } else { "Payer" }) }
+                }
+                form method="post" action={ (path) "/cancel" } {
+                    button type="submit" { (if en { "Cancel" } else { "Annuler" }) }
+                }
+            }
+            other => {
+                p { (if en { "Already settled" } else { "Déjà réglé" }) " : " (format!("{other:?}")) }
+            }
+        }
+    };
     page(StatusCode::OK, shell(lang, title, &body))
 }
 

@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
+use maud::{Markup, html};
 use quota_core::report::MetricSnapshot;
 
 use crate::pages::i18n::Labels;
-use crate::pages::layout::esc;
 
 const WIDTH: f64 = 320.0;
 const HEIGHT: f64 = 120.0;
@@ -55,8 +55,14 @@ impl Scale {
     }
 }
 
-/// The chart of `m`, or `None` when it has no curve (gauges).
-pub(crate) fn usage_chart(m: &MetricSnapshot, frame: Frame, l: &Labels) -> Option<String> {
+/// One coordinate as the SVG writes it (one decimal).
+fn coord(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+/// The chart of `m`, or `None` when it has no curve (gauges). SVG elements are written with
+/// an explicit end tag: inside `<svg>` the HTML parser does not close void-looking tags.
+pub(crate) fn usage_chart(m: &MetricSnapshot, frame: Frame, l: &Labels) -> Option<Markup> {
     if m.curve.is_empty() {
         return None;
     }
@@ -88,36 +94,26 @@ pub(crate) fn usage_chart(m: &MetricSnapshot, frame: Frame, l: &Labels) -> Optio
         "{} — {}{}{} / {limit_text}{forecast}",
         l.chart, m.name, l.colon, m.used
     );
-    let mut svg = format!(
-        "<svg class=\"chart\" data-testid=\"usage-chart\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{}</title><rect x=\"0\" y=\"0\" width=\"{WIDTH}\" height=\"{HEIGHT}\" fill=\"#fbfcfd\" stroke=\"#e3e6ea\"/>",
-        esc(&label),
-        esc(&label),
-    );
-    if let Some(limit) = m.limit {
-        let y = scale.y(limit);
-        let _ = write!(
-            svg,
-            "<line data-testid=\"chart-limit\" x1=\"{:.1}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\" stroke=\"#b00020\" stroke-width=\"1.5\"/>",
-            scale.x(0.0),
-            scale.x(scale.days),
-        );
-    }
-    if let Some(p) = projected {
-        let _ = write!(
-            svg,
-            "<line data-testid=\"chart-projection\" x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#8a4b00\" stroke-width=\"2\" stroke-dasharray=\"5 4\"/>",
-            scale.x(now),
-            scale.y(m.used),
-            scale.x(scale.days),
-            scale.y(p),
-        );
-    }
-    let _ = write!(
-        svg,
-        "<polyline data-testid=\"chart-actual\" points=\"{}\" fill=\"none\" stroke=\"#0b57d0\" stroke-width=\"2\" stroke-linejoin=\"round\"/></svg>",
-        points.trim_end()
-    );
-    Some(svg)
+    let (left, right) = (coord(scale.x(0.0)), coord(scale.x(scale.days)));
+    Some(html! {
+        svg class="chart" data-testid="usage-chart" role="img" aria-label=(label)
+            viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } xmlns="http://www.w3.org/2000/svg" {
+            title { (label) }
+            rect x="0" y="0" width=(WIDTH) height=(HEIGHT) fill="#fbfcfd" stroke="#e3e6ea" {}
+            @if let Some(limit) = m.limit {
+                @let y = coord(scale.y(limit));
+                line data-testid="chart-limit" x1=(left) y1=(y) x2=(right) y2=(y)
+                    stroke="#b00020" stroke-width="1.5" {}
+            }
+            @if let Some(p) = projected {
+                line data-testid="chart-projection" x1=(coord(scale.x(now)))
+                    y1=(coord(scale.y(m.used))) x2=(right) y2=(coord(scale.y(p)))
+                    stroke="#8a4b00" stroke-width="2" stroke-dasharray="5 4" {}
+            }
+            polyline data-testid="chart-actual" points=(points.trim_end()) fill="none"
+                stroke="#0b57d0" stroke-width="2" stroke-linejoin="round" {}
+        }
+    })
 }
 
 #[cfg(test)]

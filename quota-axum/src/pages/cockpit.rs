@@ -2,11 +2,10 @@
 //! `POST /analytics/topup` (starts a checkout as the API does, 303 to it) and
 //! `POST /analytics/share` (issues a link as the API does, shows it). Admins only.
 
-use std::fmt::Write as _;
-
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, StatusCode, Uri};
+use maud::{Markup, html};
 use quota_core::QuotaError;
 use quota_core::report::Snapshot;
 use quota_payments::StartCheckout;
@@ -18,9 +17,7 @@ use crate::api::topups::{host, open_checkout};
 use crate::pages::PageForm;
 use crate::pages::admin::{cross_origin_page, require_admin, same_origin};
 use crate::pages::i18n::{labels, topup_status};
-use crate::pages::layout::{
-    Audience, Page, admin_header, esc, message_page, page_lang, with_query,
-};
+use crate::pages::layout::{Audience, Page, admin_header, message_page, page_lang, with_query};
 use crate::pages::snapshot_view::{Mode, fmt_datetime, sections};
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -273,122 +270,123 @@ async fn render(
     .respond(status)
 }
 
-fn cockpit_main(snap: &Snapshot, lang: &str, extras: &Extras) -> String {
+fn cockpit_main(snap: &Snapshot, lang: &str, extras: &Extras) -> Markup {
     let l = labels(lang);
-    let brand = esc(&snap.brand_id);
-    let mut b = format!(
-        "<div class=\"row\"><h1>{} — <span data-testid=\"brand-id\">{brand}</span></h1><form method=\"get\" action=\"/analytics\" class=\"inline\" data-testid=\"brand-form\"><input type=\"hidden\" name=\"lang\" value=\"{lang}\"><label>{}<input name=\"brandId\" value=\"{brand}\" required></label><button type=\"submit\" class=\"secondary\">{}</button></form></div>",
-        l.cockpit_title, l.brand, l.show,
-    );
-    if let Some((kind, text)) = extras.toast {
-        let _ = write!(
-            b,
-            "<div class=\"toast {kind}\" role=\"status\" data-testid=\"toast\">{text}</div>"
-        );
+    html! {
+        div class="row" {
+            h1 { (l.cockpit_title) " — " span data-testid="brand-id" { (snap.brand_id) } }
+            form method="get" action="/analytics" class="inline" data-testid="brand-form" {
+                input type="hidden" name="lang" value=(lang);
+                label { (l.brand) input name="brandId" value=(snap.brand_id) required; }
+                button type="submit" class="secondary" { (l.show) }
+            }
+        }
+        @if let Some((kind, text)) = extras.toast {
+            div class={ "toast " (kind) } role="status" data-testid="toast" { (text) }
+        }
+        @if let Some(e) = &extras.error {
+            div class="error" role="alert" data-testid="error" { (e) }
+        }
+        (sections(snap, lang, Mode::Cockpit))
+        div class="grid" {
+            (topup_card(snap, lang))
+            (share_card(snap, lang, extras.share.as_ref()))
+        }
+        (topup_history(snap, lang))
     }
-    if let Some(e) = &extras.error {
-        let _ = write!(
-            b,
-            "<div class=\"error\" role=\"alert\" data-testid=\"error\">{}</div>",
-            esc(e)
-        );
-    }
-    b.push_str(&sections(snap, lang, Mode::Cockpit));
-    b.push_str("<div class=\"grid\">");
-    topup_card(&mut b, snap, lang);
-    share_card(&mut b, snap, lang, extras.share.as_ref());
-    b.push_str("</div>");
-    topup_history(&mut b, snap, lang);
-    b
 }
 
-fn hidden_fields(snap: &Snapshot, lang: &str) -> String {
-    format!(
-        "<input type=\"hidden\" name=\"brandId\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{lang}\">",
-        esc(&snap.brand_id)
-    )
+/// The brand and language every cockpit form sends back.
+fn hidden_fields(snap: &Snapshot, lang: &str) -> Markup {
+    html! {
+        input type="hidden" name="brandId" value=(snap.brand_id);
+        input type="hidden" name="lang" value=(lang);
+    }
 }
 
-fn topup_card(b: &mut String, snap: &Snapshot, lang: &str) {
+fn topup_card(snap: &Snapshot, lang: &str) -> Markup {
     let l = labels(lang);
-    let _ = write!(
-        b,
-        "<section class=\"card\" aria-labelledby=\"topup-h\"><h2 id=\"topup-h\">{}</h2>",
-        l.buy_credits_title
-    );
-    let options: String = snap
-        .metrics
-        .iter()
-        .filter(|m| m.accepts_topups)
-        .map(|m| {
-            format!(
-                "<option value=\"{}\">{}</option>",
-                esc(&m.metric),
-                esc(&m.name)
-            )
-        })
-        .collect();
-    if options.is_empty() {
-        let _ = write!(b, "<p class=\"muted\">{}</p>", l.no_topup_metric);
-    } else {
-        let _ = write!(
-            b,
-            "<form method=\"post\" action=\"/analytics/topup\" class=\"inline\" data-testid=\"topup-form\">{}<label>{}<select name=\"metric\" data-testid=\"topup-metric\">{options}</select></label><label>{}<input type=\"number\" name=\"units\" min=\"1\" step=\"1\" value=\"25\" required data-testid=\"topup-units\"></label><button type=\"submit\" data-testid=\"topup-button\">{}</button></form>",
-            hidden_fields(snap, lang),
-            l.metric,
-            l.units,
-            l.buy_credits,
-        );
+    let metrics: Vec<_> = snap.metrics.iter().filter(|m| m.accepts_topups).collect();
+    html! {
+        section class="card" aria-labelledby="topup-h" {
+            h2 id="topup-h" { (l.buy_credits_title) }
+            @if metrics.is_empty() {
+                p class="muted" { (l.no_topup_metric) }
+            } @else {
+                form method="post" action="/analytics/topup" class="inline" data-testid="topup-form" {
+                    (hidden_fields(snap, lang))
+                    label {
+                        (l.metric)
+                        select name="metric" data-testid="topup-metric" {
+                            @for m in &metrics {
+                                option value=(m.metric) { (m.name) }
+                            }
+                        }
+                    }
+                    label {
+                        (l.units)
+                        input type="number" name="units" min="1" step="1" value="25" required
+                            data-testid="topup-units";
+                    }
+                    button type="submit" data-testid="topup-button" { (l.buy_credits) }
+                }
+            }
+        }
     }
-    b.push_str("</section>");
 }
 
-fn share_card(b: &mut String, snap: &Snapshot, lang: &str, link: Option<&ShareLink>) {
+fn share_card(snap: &Snapshot, lang: &str, link: Option<&ShareLink>) -> Markup {
     let l = labels(lang);
-    let _ = write!(
-        b,
-        "<section class=\"card\" aria-labelledby=\"share-h\"><h2 id=\"share-h\">{}</h2><p class=\"muted\">{}</p><form method=\"post\" action=\"/analytics/share\" data-testid=\"share-form\">{}<button type=\"submit\" data-testid=\"share-button\">{}</button></form>",
-        l.share_title_card,
-        l.share_hint,
-        hidden_fields(snap, lang),
-        l.share,
-    );
-    if let Some(link) = link {
-        let _ = write!(
-            b,
-            "<p><label for=\"share-url\">{}</label></p><div class=\"share-url\"><input id=\"share-url\" type=\"text\" readonly value=\"{}\" data-testid=\"share-url\"><button type=\"button\" data-testid=\"copy-button\" data-copied=\"{}\">{}</button></div><p class=\"muted\">{} {}</p>",
-            l.share_url,
-            esc(&link.url),
-            l.copied,
-            l.copy,
-            l.valid_until,
-            fmt_datetime(link.expires_at, lang),
-        );
+    html! {
+        section class="card" aria-labelledby="share-h" {
+            h2 id="share-h" { (l.share_title_card) }
+            p class="muted" { (l.share_hint) }
+            form method="post" action="/analytics/share" data-testid="share-form" {
+                (hidden_fields(snap, lang))
+                button type="submit" data-testid="share-button" { (l.share) }
+            }
+            @if let Some(link) = link {
+                p { label for="share-url" { (l.share_url) } }
+                div class="share-url" {
+                    input id="share-url" type="text" readonly value=(link.url) data-testid="share-url";
+                    button type="button" data-testid="copy-button" data-copied=(l.copied) { (l.copy) }
+                }
+                p class="muted" { (l.valid_until) " " (fmt_datetime(link.expires_at, lang)) }
+            }
+        }
     }
-    b.push_str("</section>");
 }
 
-fn topup_history(b: &mut String, snap: &Snapshot, lang: &str) {
+fn topup_history(snap: &Snapshot, lang: &str) -> Markup {
     let l = labels(lang);
-    let _ = write!(
-        b,
-        "<section class=\"card\" aria-labelledby=\"history-h\"><h2 id=\"history-h\">{}</h2><div class=\"table-wrap\"><table data-testid=\"topup-history\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        l.topup_history, l.date, l.metric, l.units, l.status,
-    );
-    for t in &snap.topups {
-        let _ = write!(
-            b,
-            "<tr data-testid=\"topup-row\" data-status=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            t.status.as_str(),
-            fmt_datetime(t.created_at, lang),
-            esc(&t.metric),
-            t.units,
-            topup_status(t.status, lang),
-        );
+    html! {
+        section class="card" aria-labelledby="history-h" {
+            h2 id="history-h" { (l.topup_history) }
+            div class="table-wrap" {
+                table data-testid="topup-history" {
+                    thead {
+                        tr {
+                            th scope="col" { (l.date) }
+                            th scope="col" { (l.metric) }
+                            th scope="col" { (l.units) }
+                            th scope="col" { (l.status) }
+                        }
+                    }
+                    tbody {
+                        @for t in &snap.topups {
+                            tr data-testid="topup-row" data-status=(t.status.as_str()) {
+                                td { (fmt_datetime(t.created_at, lang)) }
+                                td { (t.metric) }
+                                td { (t.units) }
+                                td { (topup_status(t.status, lang)) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if snap.topups.is_empty() {
+                p class="muted" { (l.no_topups) }
+            }
+        }
     }
-    b.push_str("</tbody></table></div>");
-    if snap.topups.is_empty() {
-        let _ = write!(b, "<p class=\"muted\">{}</p>", l.no_topups);
-    }
-    b.push_str("</section>");
 }

@@ -1,10 +1,12 @@
-//! The HTML shell of every page: language choice, escaping, the inline style sheet, the
-//! header with its language links, and the response headers (no caching, a strict CSP).
+//! The HTML shell of every page: language choice, the inline style sheet, the header with its
+//! language links, and the response headers (no caching, a strict CSP). Every page is built
+//! with [`maud::html!`], which escapes every spliced value (text and attribute values alike).
 
 use std::fmt::Write as _;
 
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// The page language: `?lang=`, else the first of `Accept-Language`, else French.
 pub(crate) fn page_lang(query: Option<&str>, headers: &HeaderMap) -> &'static str {
@@ -26,22 +28,6 @@ pub(crate) fn page_lang(query: Option<&str>, headers: &HeaderMap) -> &'static st
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').find_map(|part| pick(part.split(';').next()?)))
         .unwrap_or("fr")
-}
-
-/// Escapes text for HTML (element content and quoted attribute values alike).
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Everything but RFC 3986 unreserved characters.
@@ -69,28 +55,24 @@ pub(crate) fn with_query(path: &str, params: &[(&str, &str)]) -> String {
 }
 
 /// The `lang-fr` / `lang-en` links: the same path and query with `lang` replaced.
-pub(crate) fn lang_links(path: &str, query: &[(String, String)], lang: &str) -> String {
-    let mut out = String::from("<nav class=\"langs\" aria-label=\"Langue / Language\">");
-    for (code, label) in [("fr", "Français"), ("en", "English")] {
+pub(crate) fn lang_links(path: &str, query: &[(String, String)], lang: &str) -> Markup {
+    let href = |code: &str| {
         let mut params: Vec<(&str, &str)> = query
             .iter()
             .filter(|(k, _)| k != "lang")
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         params.push(("lang", code));
-        let current = if code == lang {
-            " aria-current=\"true\""
-        } else {
-            ""
-        };
-        let _ = write!(
-            out,
-            "<a data-testid=\"lang-{code}\" lang=\"{code}\" hreflang=\"{code}\" href=\"{}\"{current}>{label}</a>",
-            esc(&with_query(path, &params)),
-        );
+        with_query(path, &params)
+    };
+    html! {
+        nav class="langs" aria-label="Langue / Language" {
+            @for (code, label) in [("fr", "Français"), ("en", "English")] {
+                a data-testid={ "lang-" (code) } lang=(code) hreflang=(code) href=(href(code))
+                    aria-current=[(code == lang).then_some("true")] { (label) }
+            }
+        }
     }
-    out.push_str("</nav>");
-    out
 }
 
 /// The one style sheet (inline: no external resource). Colours keep text at 4.5:1 or more
@@ -168,9 +150,9 @@ pub(crate) struct Page<'a> {
     /// The `<title>`.
     pub(crate) title: &'a str,
     /// The header content (site name, navigation, language links).
-    pub(crate) header: String,
+    pub(crate) header: Markup,
     /// The `<main>` content.
-    pub(crate) main: String,
+    pub(crate) main: Markup,
     /// An inline script, run under a per-response nonce (admin pages only).
     pub(crate) script: Option<&'static str>,
     /// Who may see it.
@@ -182,11 +164,8 @@ impl Page<'_> {
     /// resource and no inline script but the page's own (by nonce).
     pub(crate) fn respond(self, status: StatusCode) -> Response {
         let nonce = self.script.map(|_| nonce());
-        let script = match (self.script, &nonce) {
-            (Some(script), Some(n)) => format!("<script nonce=\"{n}\">{script}</script>\n"),
-            _ => String::new(),
-        };
-        let doc = document(self.lang, self.title, &self.header, &self.main, &script);
+        let script = self.script.zip(nonce.as_deref());
+        let doc = document(self.lang, self.title, &self.header, &self.main, script);
         let mut res = (status, Html(doc)).into_response();
         let h = res.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -238,34 +217,74 @@ fn nonce() -> String {
     })
 }
 
-/// The document: head with the style sheet, header, main, then the script tag if any.
-fn document(lang: &str, title: &str, header: &str, main: &str, script: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><meta name=\"robots\" content=\"noindex\"><title>{}</title><style>{CSS}</style></head><body>\n<header class=\"top\">{header}</header>\n<main>\n{main}\n</main>\n{script}</body></html>\n",
-        esc(lang),
-        esc(title),
-    )
+/// The document: head with the style sheet, header, main, then the script (with its nonce)
+/// if any.
+fn document(
+    lang: &str,
+    title: &str,
+    header: &Markup,
+    main: &Markup,
+    script: Option<(&str, &str)>,
+) -> String {
+    html! {
+        (DOCTYPE) "\n"
+        html lang=(lang) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                // The fixed style sheet: `<style>` is raw text, where escaping would break it.
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                "\n"
+                header class="top" { (header) }
+                "\n"
+                main { "\n" (main) "\n" }
+                "\n"
+                @if let Some((code, nonce)) = script {
+                    // A fixed script of this crate: `<script>` is raw text, where escaping would
+                    // break it.
+                    script nonce=(nonce) { (PreEscaped(code)) }
+                    "\n"
+                }
+            }
+        }
+        "\n"
+    }
+    .into_string()
 }
 
 /// The header of pages without navigation.
-pub(crate) const BRAND_HEADER: &str = "<span class=\"brand\">Usage Quota Guardian</span>";
+pub(crate) fn brand_header() -> Markup {
+    html! { span class="brand" { "Usage Quota Guardian" } }
+}
+
+/// [`brand_header`] and the language links of `path?query`.
+pub(crate) fn public_header(path: &str, query: &[(String, String)], lang: &str) -> Markup {
+    html! { (brand_header()) (lang_links(path, query, lang)) }
+}
 
 /// The header of the admin pages: the site, its pages, `/metrics`, the language links.
-pub(crate) fn admin_header(lang: &str, path: &str, query: &[(String, String)]) -> String {
+pub(crate) fn admin_header(lang: &str, path: &str, query: &[(String, String)]) -> Markup {
     let l = crate::pages::i18n::labels(lang);
-    format!(
-        "<a class=\"brand\" href=\"/analytics?lang={lang}\">Usage Quota Guardian</a><nav aria-label=\"Navigation\"><a data-testid=\"link-cockpit\" href=\"/analytics?lang={lang}\">{}</a><a data-testid=\"link-plans\" href=\"/plans?lang={lang}\">{}</a><a data-testid=\"link-monitoring\" href=\"/monitoring?lang={lang}\">{}</a><a data-testid=\"link-metrics\" href=\"/metrics\">/metrics</a></nav>{}",
-        l.cockpit,
-        l.plans,
-        l.monitoring,
-        lang_links(path, query, lang),
-    )
+    let local = |page: &str| with_query(page, &[("lang", lang)]);
+    html! {
+        a class="brand" href=(local("/analytics")) { "Usage Quota Guardian" }
+        nav aria-label="Navigation" {
+            a data-testid="link-cockpit" href=(local("/analytics")) { (l.cockpit) }
+            a data-testid="link-plans" href=(local("/plans")) { (l.plans) }
+            a data-testid="link-monitoring" href=(local("/monitoring")) { (l.monitoring) }
+            a data-testid="link-metrics" href="/metrics" { "/metrics" }
+        }
+        (lang_links(path, query, lang))
+    }
 }
 
 /// A whole public page around `body` with the plain header (simulated checkout).
-pub(crate) fn shell(lang: &str, title: &str, body: &str) -> String {
-    let header = format!("{BRAND_HEADER}{}", lang_links("", &[], lang));
-    document(lang, title, &header, body, "")
+pub(crate) fn shell(lang: &str, title: &str, body: &Markup) -> String {
+    document(lang, title, &public_header("", &[], lang), body, None)
 }
 
 /// A simple message page (errors: 400, 403, 404, 503...).
@@ -279,12 +298,13 @@ pub(crate) fn message_page(
     Page {
         lang,
         title,
-        header: BRAND_HEADER.to_owned(),
-        main: format!(
-            "<section class=\"card\" data-testid=\"message\"><h1>{}</h1><p>{}</p></section>",
-            esc(title),
-            esc(text)
-        ),
+        header: brand_header(),
+        main: html! {
+            section class="card" data-testid="message" {
+                h1 { (title) }
+                p { (text) }
+            }
+        },
         script: None,
         audience,
     }
@@ -296,11 +316,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_every_markup_character() {
-        assert_eq!(
-            esc("<script>alert('x') & \"y\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
+    fn the_document_escapes_its_title_and_keeps_the_style_sheet_raw() {
+        let doc = document(
+            "en",
+            "<script>alert('x') & \"y\"</script>",
+            &brand_header(),
+            &html! { p { "<b>" } },
+            Some(("var a=\"<\"&&1;", "n0nce")),
         );
+        assert!(doc.starts_with("<!DOCTYPE html>\n<html lang=\"en\"><head>"));
+        assert!(doc.contains(
+            "<title>&lt;script&gt;alert('x') &amp; &quot;y&quot;&lt;/script&gt;</title>"
+        ));
+        assert!(doc.contains(&format!("<style>{CSS}</style>")));
+        assert!(doc.contains("<p>&lt;b&gt;</p>"));
+        assert!(doc.contains("<script nonce=\"n0nce\">var a=\"<\"&&1;</script>"));
     }
 
     #[test]
@@ -309,9 +339,11 @@ mod tests {
             ("brandId".to_owned(), "b 1&x".to_owned()),
             ("lang".to_owned(), "fr".to_owned()),
         ];
-        let html = lang_links("/analytics", &q, "fr");
+        let html = lang_links("/analytics", &q, "fr").into_string();
         assert!(html.contains("href=\"/analytics?brandId=b%201%26x&amp;lang=en\""));
         assert!(html.contains("data-testid=\"lang-fr\""));
+        assert!(html.contains("lang=\"fr\" hreflang=\"fr\" href=\"/analytics?brandId=b%201%26x&amp;lang=fr\" aria-current=\"true\">Français</a>"));
+        assert!(html.contains("href=\"/analytics?brandId=b%201%26x&amp;lang=en\">English</a>"));
     }
 
     #[test]

@@ -7,13 +7,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use maud::html;
 use serde::Deserialize;
 
 use crate::auth::PUBLIC_KEY_PREFIX;
 use crate::pages::PageForm;
 use crate::pages::admin::{COOKIE, cross_origin_page, safe_next, same_origin};
 use crate::pages::i18n::labels;
-use crate::pages::layout::{Audience, BRAND_HEADER, Page, esc, lang_links, page_lang};
+use crate::pages::layout::{Audience, Page, page_lang, public_header};
 use crate::state::AppState;
 
 /// Query of `GET /login`.
@@ -41,25 +42,30 @@ fn login_lang(lang: Option<&str>, next: &str, headers: &HeaderMap) -> &'static s
 
 fn render(status: StatusCode, lang: &str, next: &str, error: Option<&str>) -> Response {
     let l = labels(lang);
-    let error = error.map_or_else(String::new, |e| {
-        format!(
-            "<div class=\"error\" role=\"alert\" data-testid=\"login-error\">{}</div>",
-            esc(e)
-        )
-    });
+    let main = html! {
+        section class="card" aria-labelledby="login-h" {
+            h1 id="login-h" { (l.login_title) }
+            @if let Some(e) = error {
+                div class="error" role="alert" data-testid="login-error" { (e) }
+            }
+            p class="muted" { (l.login_hint) }
+            form method="post" action="/login" data-testid="login-form" {
+                input type="hidden" name="next" value=(next);
+                input type="hidden" name="lang" value=(lang);
+                p {
+                    label for="token" { (l.admin_token) }
+                    input id="token" name="token" type="password" autocomplete="off" required
+                        data-testid="login-token";
+                }
+                p { button type="submit" data-testid="login-button" { (l.sign_in) } }
+            }
+        }
+    };
     let query = vec![("next".to_owned(), next.to_owned())];
-    let main = format!(
-        "<section class=\"card\" aria-labelledby=\"login-h\"><h1 id=\"login-h\">{}</h1>{error}<p class=\"muted\">{}</p><form method=\"post\" action=\"/login\" data-testid=\"login-form\"><input type=\"hidden\" name=\"next\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{lang}\"><p><label for=\"token\">{}</label><input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\" required data-testid=\"login-token\"></p><p><button type=\"submit\" data-testid=\"login-button\">{}</button></p></form></section>",
-        l.login_title,
-        esc(l.login_hint),
-        esc(next),
-        l.admin_token,
-        l.sign_in,
-    );
     Page {
         lang,
         title: l.login_title,
-        header: format!("{BRAND_HEADER}{}", lang_links("/login", &query, lang)),
+        header: public_header("/login", &query, lang),
         main,
         script: None,
         audience: Audience::Public,

@@ -2,18 +2,18 @@
 //! under a timeout), each alert channel with its outbox backlog, and the server's settings
 //! that matter to support (checkout, share revocations, dev clock).
 
-use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode, Uri};
+use maud::{Markup, html};
 use quota_core::outbox::OutboxStatus;
 use serde::Deserialize;
 
 use crate::pages::admin::require_admin;
 use crate::pages::i18n::{Labels, labels};
-use crate::pages::layout::{Audience, Page, admin_header, esc, page_lang, with_query};
+use crate::pages::layout::{Audience, Page, admin_header, page_lang, with_query};
 use crate::pages::snapshot_view::fmt_datetime;
 use crate::state::AppState;
 
@@ -64,10 +64,14 @@ pub async fn page(
         return *res;
     }
     let l = labels(lang);
-    let mut b = format!("<h1>{}</h1>", l.monitoring);
-    store_health(&mut b, &state, lang).await;
-    sink_health(&mut b, &state, l).await;
-    server_card(&mut b, &state, lang);
+    let store = store_health(&state, lang).await;
+    let sinks = sink_health(&state, l).await;
+    let b = html! {
+        h1 { (l.monitoring) }
+        (store)
+        (sinks)
+        (server_card(&state, lang))
+    };
     let query = vec![("lang".to_owned(), lang.to_owned())];
     Page {
         lang,
@@ -80,7 +84,7 @@ pub async fn page(
     .respond(StatusCode::OK)
 }
 
-async fn store_health(b: &mut String, state: &AppState, lang: &str) {
+async fn store_health(state: &AppState, lang: &str) -> Markup {
     let l = labels(lang);
     let kind = state.config.store_name;
     let (ok, text) = match probe(state).await {
@@ -95,12 +99,13 @@ async fn store_health(b: &mut String, state: &AppState, lang: &str) {
         Err(e) => (false, format!("{}{}{e}", l.store_down, l.colon)),
     };
     let badge = if ok { "b-ok" } else { "b-blocked" };
-    let _ = write!(
-        b,
-        "<section class=\"card\" data-testid=\"store-health\" data-ok=\"{ok}\" data-store=\"{kind}\" aria-labelledby=\"store-h\"><h2 id=\"store-h\">{}</h2><p><strong>{kind}</strong> <span class=\"badge {badge}\">{}</span></p></section>",
-        l.store_health,
-        esc(&text),
-    );
+    html! {
+        section class="card" data-testid="store-health" data-ok=(ok) data-store=(kind)
+            aria-labelledby="store-h" {
+            h2 id="store-h" { (l.store_health) }
+            p { strong { (kind) } " " span class={ "badge " (badge) } { (text) } }
+        }
+    }
 }
 
 fn count(n: usize) -> String {
@@ -111,80 +116,107 @@ fn count(n: usize) -> String {
     }
 }
 
-async fn sink_health(b: &mut String, state: &AppState, l: &Labels) {
-    let _ = write!(
-        b,
-        "<section class=\"card\" data-testid=\"sink-health\" aria-labelledby=\"sinks-h\"><h2 id=\"sinks-h\">{}</h2>",
-        l.alert_sinks
-    );
-    let Some(alerts) = state.alerts.as_ref().filter(|a| !a.sinks.is_empty()) else {
-        let _ = write!(b, "<p data-testid=\"no-sink\">{}</p></section>", l.no_sink);
-        return;
-    };
-    let _ = write!(
-        b,
-        "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead><tbody>",
-        l.sink, l.pending, l.dead_letters
-    );
-    for sink in &alerts.sinks {
-        let mut cells = Vec::with_capacity(2);
-        for status in [OutboxStatus::Pending, OutboxStatus::Dead] {
-            cells.push(
-                match alerts
-                    .outbox
-                    .outbox_records(sink, status, COUNT_LIMIT)
-                    .await
-                {
-                    Ok(list) => count(list.len()),
-                    Err(e) => {
-                        tracing::debug!(sink, error = %e, "monitoring: outbox count failed");
-                        "?".to_owned()
-                    }
-                },
-            );
-        }
-        let _ = write!(
-            b,
-            "<tr data-testid=\"sink-row\" data-sink=\"{}\"><th scope=\"row\">{}</th>",
-            esc(sink),
-            esc(sink)
-        );
-        for c in cells {
-            let _ = write!(b, "<td>{c}</td>");
-        }
-        b.push_str("</tr>");
+/// The pending and dead-letter counts of one channel (`?` when the outbox cannot be read).
+async fn outbox_counts(alerts: &crate::state::Alerts, sink: &str) -> [String; 2] {
+    let mut cells = [String::new(), String::new()];
+    for (cell, status) in cells
+        .iter_mut()
+        .zip([OutboxStatus::Pending, OutboxStatus::Dead])
+    {
+        *cell = match alerts
+            .outbox
+            .outbox_records(sink, status, COUNT_LIMIT)
+            .await
+        {
+            Ok(list) => count(list.len()),
+            Err(e) => {
+                tracing::debug!(sink, error = %e, "monitoring: outbox count failed");
+                "?".to_owned()
+            }
+        };
     }
-    b.push_str("</tbody></table></div></section>");
+    cells
 }
 
-fn server_card(b: &mut String, state: &AppState, lang: &str) {
+async fn sink_health(state: &AppState, l: &Labels) -> Markup {
+    let Some(alerts) = state.alerts.as_ref().filter(|a| !a.sinks.is_empty()) else {
+        return html! {
+            section class="card" data-testid="sink-health" aria-labelledby="sinks-h" {
+                h2 id="sinks-h" { (l.alert_sinks) }
+                p data-testid="no-sink" { (l.no_sink) }
+            }
+        };
+    };
+    let mut rows = Vec::with_capacity(alerts.sinks.len());
+    for sink in &alerts.sinks {
+        rows.push((sink, outbox_counts(alerts, sink).await));
+    }
+    html! {
+        section class="card" data-testid="sink-health" aria-labelledby="sinks-h" {
+            h2 id="sinks-h" { (l.alert_sinks) }
+            div class="table-wrap" {
+                table {
+                    thead {
+                        tr {
+                            th scope="col" { (l.sink) }
+                            th scope="col" { (l.pending) }
+                            th scope="col" { (l.dead_letters) }
+                        }
+                    }
+                    tbody {
+                        @for (sink, cells) in &rows {
+                            tr data-testid="sink-row" data-sink=(sink) {
+                                th scope="row" { (sink) }
+                                @for c in cells {
+                                    td { (c) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn server_card(state: &AppState, lang: &str) -> Markup {
     let l = labels(lang);
     let clock = match &state.dev_clock {
         Some(c) => format!("{} s", c.offset().num_seconds()),
         None => l.off.to_owned(),
     };
-    let _ = write!(
-        b,
-        "<section class=\"card\" aria-labelledby=\"server-h\"><h2 id=\"server-h\">{}</h2><dl class=\"kv\"><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl><p class=\"row\"><a data-testid=\"link-metrics-page\" href=\"/metrics\">/metrics</a><a data-testid=\"link-healthz\" href=\"/healthz\">/healthz</a><a data-testid=\"link-cockpit-page\" href=\"/analytics?lang={lang}\">{}</a></p>",
-        l.server,
-        l.now,
-        fmt_datetime(state.guard.clock().now(), lang),
-        l.dev_clock,
-        esc(&clock),
-        l.checkout_provider,
-        esc(state.payments.provider.name()),
-        l.share_revocations,
-        state.share.revocations_in,
-        l.cockpit,
-    );
     let brands = state.tracked_brands();
-    if !brands.is_empty() {
-        b.push_str("<ul>");
-        for brand in brands.iter().take(BRANDS_LISTED) {
-            let href = with_query("/analytics", &[("brandId", brand), ("lang", lang)]);
-            let _ = write!(b, "<li><a href=\"{}\">{}</a></li>", esc(&href), esc(brand));
+    html! {
+        section class="card" aria-labelledby="server-h" {
+            h2 id="server-h" { (l.server) }
+            dl class="kv" {
+                dt { (l.now) }
+                dd { (fmt_datetime(state.guard.clock().now(), lang)) }
+                dt { (l.dev_clock) }
+                dd { (clock) }
+                dt { (l.checkout_provider) }
+                dd { (state.payments.provider.name()) }
+                dt { (l.share_revocations) }
+                dd { (state.share.revocations_in) }
+            }
+            p class="row" {
+                a data-testid="link-metrics-page" href="/metrics" { "/metrics" }
+                a data-testid="link-healthz" href="/healthz" { "/healthz" }
+                a data-testid="link-cockpit-page" href=(with_query("/analytics", &[("lang", lang)])) {
+                    (l.cockpit)
+                }
+            }
+            @if !brands.is_empty() {
+                ul {
+                    @for brand in brands.iter().take(BRANDS_LISTED) {
+                        li {
+                            a href=(with_query("/analytics", &[("brandId", brand), ("lang", lang)])) {
+                                (brand)
+                            }
+                        }
+                    }
+                }
+            }
         }
-        b.push_str("</ul>");
     }
-    b.push_str("</section>");
 }

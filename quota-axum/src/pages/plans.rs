@@ -1,16 +1,15 @@
 //! `GET /plans`: the plan catalog ("Comparer les plans"), one row per plan with its price and,
 //! per metric, the included units and what happens past them. Public: these are list prices.
 
-use std::fmt::Write as _;
-
 use axum::extract::{Query, State};
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
+use maud::html;
 use quota_core::{Catalog, Limit, OveragePolicy};
 use serde::Deserialize;
 
 use crate::pages::i18n::labels;
-use crate::pages::layout::{Audience, BRAND_HEADER, Page, esc, lang_links, page_lang};
+use crate::pages::layout::{Audience, Page, page_lang, public_header};
 use crate::pages::money::format_money;
 use crate::state::AppState;
 
@@ -68,39 +67,41 @@ pub async fn page(
     let lang = page_lang(q.lang.as_deref(), &headers);
     let l = labels(lang);
     let catalog = state.guard.catalog();
-    let mut b = format!(
-        "<h1>{}</h1><section class=\"card\"><div class=\"table-wrap\"><table data-testid=\"plans-table\"><thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>",
-        l.catalog_title, l.plan, l.price
-    );
-    for m in catalog.metrics() {
-        let _ = write!(b, "<th scope=\"col\">{}</th>", esc(&m.name));
-    }
-    b.push_str("</tr></thead><tbody>");
-    for p in catalog.plans() {
-        let _ = write!(
-            b,
-            "<tr data-testid=\"plan-row\" data-plan=\"{}\"><th scope=\"row\">{}</th><td class=\"money\">{} {}</td>",
-            esc(&p.id),
-            esc(&p.name),
-            esc(&format_money(p.price, lang)),
-            l.per_month,
-        );
-        for m in catalog.metrics() {
-            let _ = write!(
-                b,
-                "<td>{}</td>",
-                esc(&limit_text(p.limit(&m.key), catalog, lang))
-            );
+    let main = html! {
+        h1 { (l.catalog_title) }
+        section class="card" {
+            div class="table-wrap" {
+                table data-testid="plans-table" {
+                    thead {
+                        tr {
+                            th scope="col" { (l.plan) }
+                            th scope="col" { (l.price) }
+                            @for m in catalog.metrics() {
+                                th scope="col" { (m.name) }
+                            }
+                        }
+                    }
+                    tbody {
+                        @for p in catalog.plans() {
+                            tr data-testid="plan-row" data-plan=(p.id) {
+                                th scope="row" { (p.name) }
+                                td class="money" { (format_money(p.price, lang)) " " (l.per_month) }
+                                @for m in catalog.metrics() {
+                                    td { (limit_text(p.limit(&m.key), catalog, lang)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        b.push_str("</tr>");
-    }
-    b.push_str("</tbody></table></div></section>");
+    };
     let query = vec![("lang".to_owned(), lang.to_owned())];
     Page {
         lang,
         title: l.catalog_title,
-        header: format!("{BRAND_HEADER}{}", lang_links("/plans", &query, lang)),
-        main: b,
+        header: public_header("/plans", &query, lang),
+        main,
         script: None,
         audience: Audience::Public,
     }

@@ -7,14 +7,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
+use maud::html;
 use quota_core::report::Snapshot;
 use quota_share::ShareTokenError;
 use serde::Deserialize;
 
 use crate::pages::i18n::labels;
-use crate::pages::layout::{
-    Audience, BRAND_HEADER, Page, esc, lang_links, message_page, page_lang,
-};
+use crate::pages::layout::{Audience, Page, brand_header, message_page, page_lang, public_header};
 use crate::pages::snapshot_view::{Mode, fmt_datetime, sections};
 use crate::state::AppState;
 
@@ -92,10 +91,13 @@ fn invalid_page(e: &ShareTokenError, lang: &str) -> Response {
     Page {
         lang,
         title,
-        header: BRAND_HEADER.to_owned(),
-        main: format!(
-            "<section class=\"card\" data-testid=\"invalid-link\"><h1>{title}</h1><p>{text}</p></section>"
-        ),
+        header: brand_header(),
+        main: html! {
+            section class="card" data-testid="invalid-link" {
+                h1 { (title) }
+                p { (text) }
+            }
+        },
         script: None,
         audience: Audience::Share,
     }
@@ -110,19 +112,16 @@ fn render_snapshot(
     lang: &str,
 ) -> Response {
     let l = labels(lang);
-    let main = format!(
-        "<h1>{} — {}</h1><p class=\"muted\">{} {}</p>{}",
-        l.share_title,
-        esc(&snap.brand_id),
-        l.read_only_until,
-        fmt_datetime(link_expires, lang),
-        sections(snap, lang, Mode::Share),
-    );
+    let main = html! {
+        h1 { (l.share_title) " — " (snap.brand_id) }
+        p class="muted" { (l.read_only_until) " " (fmt_datetime(link_expires, lang)) }
+        (sections(snap, lang, Mode::Share))
+    };
     let path = format!("/share/quota/{token}");
     Page {
         lang,
         title: l.share_title,
-        header: format!("{BRAND_HEADER}{}", lang_links(&path, &[], lang)),
+        header: public_header(&path, &[], lang),
         main,
         script: None,
         audience: Audience::Share,
