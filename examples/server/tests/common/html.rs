@@ -101,6 +101,31 @@ pub(crate) fn metric_card<'a>(html: &'a str, metric: &str) -> &'a str {
     &html[at..end]
 }
 
+/// The `Location` of a redirect (panics with the answer when there is none).
+pub(crate) fn location(r: &Resp) -> String {
+    r.header("location")
+        .unwrap_or_else(|| panic!("no Location ({}): {}", r.status, r.text))
+}
+
+/// How many elements with this test id a page of a demo-catalog brand shows: one per metric
+/// (3), one per counter metric for the curve and projection (2: the seats gauge has none),
+/// one per timeline event, else one.
+pub(crate) fn expected_count(id: &str, events: usize) -> usize {
+    match id {
+        "metric-card" | "metric-used" | "metric-limit" | "metric-percent" | "metric-badge"
+        | "metric-remaining" | "metric-topups" => 3,
+        "usage-chart" | "chart-actual" | "chart-projection" | "chart-limit"
+        | "projection-status" | "projection-end" | "projection-days" => 2,
+        "timeline-item" | "severity-badge" => events,
+        _ => 1,
+    }
+}
+
+/// Events in a brand's timeline, as the API reads them.
+pub(crate) async fn timeline_len(h: &Harness, brand: &str) -> usize {
+    h.summary(brand).await["timeline"].as_array().unwrap().len()
+}
+
 /// `a=1&b=2`, percent-encoded.
 pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
     let enc = |s: &str| {

@@ -1,0 +1,90 @@
+//! A share link from the cockpit and the read-only page it opens; invalid links.
+
+use crate::STORE;
+use crate::common::Harness;
+use crate::common::html::{
+    Browser, attr, count, expected_count, metric_card, outer, text, timeline_len,
+};
+
+#[tokio::test]
+async fn a_share_link_from_the_cockpit_opens_a_read_only_page() {
+    let h = Harness::start(STORE).await;
+    let (brand, _) = h.brand("starter").await;
+    assert_eq!(h.record(&brand, "ai_generations", 120).await.status, 200);
+    let b = Browser::admin(&h);
+    let r = b
+        .post_form(
+            "/analytics/share",
+            &[("brandId", brand.as_str()), ("lang", "en")],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let url = attr(&r.text, "share-url", "value").unwrap();
+    assert!(outer(&r.text, "share-url").unwrap().contains(" readonly"));
+    assert_eq!(text(&r.text, "copy-button").unwrap(), "Copy");
+    assert_eq!(
+        attr(&r.text, "copy-button", "data-copied").unwrap(),
+        "Copied"
+    );
+    // The issuer's base is --frontend-url (the test default).
+    let path = url
+        .strip_prefix("http://localhost:3000")
+        .unwrap_or_else(|| panic!("{url}"));
+    assert!(path.starts_with("/share/quota/"), "{path}");
+
+    let anyone = Browser::anonymous(&h);
+    let events = timeline_len(&h, &brand).await;
+    for (lang, title) in [("fr", "Consommation des quotas"), ("en", "Quota usage")] {
+        let p = anyone.get(&format!("{path}?lang={lang}")).await;
+        assert_eq!(p.status, 200, "{}", p.text);
+        assert!(p.text.contains(title));
+        for id in [
+            "plan-card",
+            "metric-card",
+            "usage-chart",
+            "projection-status",
+            "timeline",
+            "recommendation-card",
+        ] {
+            assert_eq!(
+                count(&p.text, id),
+                expected_count(id, events),
+                "{id} on the share page"
+            );
+        }
+        assert_eq!(
+            text(metric_card(&p.text, "ai_generations"), "metric-used").unwrap(),
+            "120"
+        );
+        for forbidden in [
+            "<form",
+            "<button",
+            "topup-form",
+            "share-form",
+            "cta-compare",
+            "cta-upgrade",
+            "<script",
+        ] {
+            assert!(!p.text.contains(forbidden), "{forbidden} on the share page");
+        }
+        assert_eq!(p.header("referrer-policy").as_deref(), Some("no-referrer"));
+    }
+    for garbage in ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.e30."] {
+        let p = anyone.get(&format!("/share/quota/{garbage}")).await;
+        assert_eq!(p.status, 404);
+        assert!(
+            text(&p.text, "invalid-link")
+                .unwrap()
+                .contains("Lien invalide")
+        );
+        assert!(!p.text.contains(&brand));
+    }
+    let p = anyone.get("/share/quota/garbage?lang=en").await;
+    assert!(
+        text(&p.text, "invalid-link")
+            .unwrap()
+            .contains("Invalid link")
+    );
+    h.server.stop().await.unwrap();
+}
