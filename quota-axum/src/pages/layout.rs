@@ -224,9 +224,10 @@ fn document(
     title: &str,
     header: &Markup,
     main: &Markup,
-    script: Option<(&str, &str)>,
+    script: Option<(&'static str, &str)>,
 ) -> String {
     html! {
+        // maud's own `<!DOCTYPE html>` constant (pre-escaped by maud).
         (DOCTYPE) "\n"
         html lang=(lang) {
             head {
@@ -234,7 +235,7 @@ fn document(
                 meta name="viewport" content="width=device-width,initial-scale=1";
                 meta name="robots" content="noindex";
                 title { (title) }
-                // The fixed style sheet: `<style>` is raw text, where escaping would break it.
+                // The fixed CSS constant: `<style>` is raw text, escaping would turn `>` into `&gt;`.
                 style { (PreEscaped(CSS)) }
             }
             body {
@@ -244,8 +245,7 @@ fn document(
                 main { "\n" (main) "\n" }
                 "\n"
                 @if let Some((code, nonce)) = script {
-                    // A fixed script of this crate: `<script>` is raw text, where escaping would
-                    // break it.
+                    // A `&'static str` script of this crate: `<script>` is raw text (`"`, `&&` stay as is).
                     script nonce=(nonce) { (PreEscaped(code)) }
                     "\n"
                 }
