@@ -193,12 +193,42 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
     };
     let server = spawn(config).await.map_err(|e| e.to_string())?;
     println!("{}", banner(&server));
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => {
-            r.map_err(|e| e.to_string())?;
-            eprintln!("quota: shutting down");
-            server.stop().await.map_err(|e| e.to_string())
+    let signal = shutdown_signal().await?;
+    eprintln!(
+        "quota: {signal} received: no new connections, draining in-flight requests and alerts (at most {} s)",
+        DRAIN_DEADLINE.as_secs()
+    );
+    match tokio::time::timeout(DRAIN_DEADLINE, server.stop()).await {
+        Ok(stopped) => stopped.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "requests still in flight after {} s; stopping anyway",
+            DRAIN_DEADLINE.as_secs()
+        )),
+    }
+}
+
+/// How long `quota serve` waits for in-flight requests and the alert dispatcher once asked to
+/// stop.
+pub const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits for SIGTERM (what process managers send) or SIGINT (Ctrl-C); names the one received.
+async fn shutdown_signal() -> Result<&'static str, String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())
+            .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map(|()| "SIGINT").map_err(|e| e.to_string()),
+            _ = term.recv() => Ok("SIGTERM"),
         }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .map(|()| "Ctrl-C")
+            .map_err(|e| e.to_string())
     }
 }
 
