@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use hmac::{Hmac, Mac};
 use http::request::Parts;
 use http::{HeaderMap, header};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use quota_share::jws::{self, JwsKey};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -27,6 +27,8 @@ pub const ISSUER: &str = "quota";
 /// Prefix of public API keys.
 pub const PUBLIC_KEY_PREFIX: &str = "pk_";
 const MAC_BYTES: usize = 16;
+/// Clock skew tolerated on an admin token's `exp`, seconds.
+const EXP_LEEWAY_SECS: u64 = 30;
 const KEY_LABEL: &[u8] = b"quota-public-api-key:v1:";
 
 /// The secrets of a server.
@@ -47,6 +49,7 @@ impl std::fmt::Debug for Secrets {
 
 /// Errors of the auth module.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// The secret is too short to be safe.
     #[error("{0} must be at least 32 bytes long")]
@@ -54,9 +57,6 @@ pub enum AuthError {
     /// The random source failed.
     #[error("cannot generate a secret: {0}")]
     Random(String),
-    /// Token encoding failed.
-    #[error("cannot sign the token: {0}")]
-    Sign(String),
 }
 
 impl Secrets {
@@ -82,7 +82,7 @@ impl Secrets {
     pub fn generate() -> Result<Self, AuthError> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| AuthError::Random(e.to_string()))?;
-        let admin = hex(&bytes);
+        let admin = hex::encode(bytes);
         let mut s = Secrets::from_config(&admin, None)?;
         s.generated = true;
         Ok(s)
@@ -107,37 +107,38 @@ impl Secrets {
             iat: unix_now().min(exp),
             exp,
         };
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &EncodingKey::from_secret(&self.admin),
-        )
-        .map_err(|e| AuthError::Sign(e.to_string()))
+        Ok(jws::sign(&JwsKey::new(&self.admin), None, &claims))
     }
 
-    /// Verifies an admin JWT: HS256 only, signature, `exp`, issuer and role.
+    /// Verifies an admin JWT: HS256 only ([`quota_share::jws`]), signature, `exp` (30 s of
+    /// leeway for clock skew), issuer and role.
     pub fn verify_admin(&self, token: &str) -> Result<AdminClaims, String> {
-        let mut v = Validation::new(Algorithm::HS256);
-        v.set_required_spec_claims(&["exp", "sub", "iss"]);
-        v.set_issuer(&[ISSUER]);
-        v.leeway = 30;
-        let data =
-            jsonwebtoken::decode::<AdminClaims>(token, &DecodingKey::from_secret(&self.admin), &v)
-                .map_err(|e| format!("invalid admin token: {e}"))?;
-        if data.claims.role != ADMIN_ROLE {
+        let key = JwsKey::new(&self.admin);
+        let claims: AdminClaims =
+            jws::verify(token, |_| Some(&key)).map_err(|e| format!("invalid admin token: {e}"))?;
+        if claims.exp.saturating_add(EXP_LEEWAY_SECS) <= unix_now() {
+            return Err("invalid admin token: expired".into());
+        }
+        if claims.iss != ISSUER {
             return Err(format!(
-                "token role {:?} is not {ADMIN_ROLE:?}",
-                data.claims.role
+                "invalid admin token: issuer {:?} is not {ISSUER:?}",
+                claims.iss
             ));
         }
-        Ok(data.claims)
+        if claims.role != ADMIN_ROLE {
+            return Err(format!(
+                "token role {:?} is not {ADMIN_ROLE:?}",
+                claims.role
+            ));
+        }
+        Ok(claims)
     }
 
     /// The public API key of `brand`.
     pub fn public_key(&self, brand: &str) -> String {
         let mac = self.mac(brand).finalize().into_bytes();
         let short = mac.get(..MAC_BYTES).unwrap_or(&mac);
-        format!("{PUBLIC_KEY_PREFIX}{brand}_{}", hex(short))
+        format!("{PUBLIC_KEY_PREFIX}{brand}_{}", hex::encode(short))
     }
 
     /// The brand a public API key belongs to, if the key is genuine.
@@ -145,7 +146,7 @@ impl Secrets {
         let rest = key.strip_prefix(PUBLIC_KEY_PREFIX)?;
         let (brand, mac_hex) = rest.rsplit_once('_')?;
         quota_core::ids::validate_brand_id(brand).ok()?;
-        let mac = unhex(mac_hex)?;
+        let mac = hex::decode(mac_hex).ok()?;
         if mac.len() != MAC_BYTES {
             return None;
         }
@@ -315,28 +316,6 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| {
-            s.get(i..i.saturating_add(2))
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,5 +346,37 @@ mod tests {
         let other = Secrets::generate().unwrap_or_else(|_| unreachable!());
         assert!(other.verify_admin(&t).is_err());
         assert!(s.verify_admin("not.a.jwt").is_err());
+    }
+
+    #[test]
+    fn admin_tokens_are_refused_when_expired_unsigned_or_foreign() {
+        let s = secrets();
+        let key = JwsKey::new(b"0123456789abcdef0123456789abcdef");
+        let claims = |iss: &str, role: &str, exp: u64| AdminClaims {
+            sub: "t".into(),
+            role: role.into(),
+            iss: iss.into(),
+            iat: 0,
+            exp,
+        };
+        let later = unix_now() + 600;
+        assert!(
+            s.verify_admin(&jws::sign(&key, None, &claims(ISSUER, ADMIN_ROLE, later)))
+                .is_ok()
+        );
+        let expired = jws::sign(&key, None, &claims(ISSUER, ADMIN_ROLE, unix_now() - 31));
+        assert_eq!(
+            s.verify_admin(&expired).unwrap_err(),
+            "invalid admin token: expired"
+        );
+        let foreign = jws::sign(&key, None, &claims("someone", ADMIN_ROLE, later));
+        assert!(s.verify_admin(&foreign).unwrap_err().contains("issuer"));
+        let brandish = jws::sign(&key, None, &claims(ISSUER, "brand", later));
+        assert!(s.verify_admin(&brandish).unwrap_err().contains("role"));
+        // `alg: none` with the same claims and no signature.
+        let t = jws::sign(&key, None, &claims(ISSUER, ADMIN_ROLE, later));
+        let claims_part = t.split('.').nth(1).unwrap_or_default();
+        let unsigned = format!("eyJhbGciOiJub25lIn0.{claims_part}.");
+        assert!(s.verify_admin(&unsigned).unwrap_err().contains("unsigned"));
     }
 }

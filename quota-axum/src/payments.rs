@@ -37,5 +37,5 @@ impl PaymentState {
 pub fn generate_webhook_secret() -> Result<String, crate::SetupError> {
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes).map_err(|e| crate::SetupError::Random(e.to_string()))?;
-    Ok(format!("whsec_dev_{}", crate::auth::hex(&bytes)))
+    Ok(format!("whsec_dev_{}", hex::encode(bytes)))
 }

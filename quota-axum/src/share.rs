@@ -47,5 +47,5 @@ impl ShareState {
 pub fn generate_key_spec() -> Result<String, crate::SetupError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| crate::SetupError::Random(e.to_string()))?;
-    Ok(format!("dev:{}", crate::auth::hex(&bytes)))
+    Ok(format!("dev:{}", hex::encode(bytes)))
 }

@@ -3,12 +3,8 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 use crate::error::ConfigError;
-
-pub(crate) type HmacSha256 = Hmac<Sha256>;
+use crate::jws::JwsKey;
 
 /// The shortest secret accepted: 256 bits, the size of the HMAC-SHA256 output.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -18,7 +14,7 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub struct ShareKey {
     kid: String,
     // The keyed MAC state, cloned per use: the key is hashed once, not per token.
-    mac: HmacSha256,
+    key: JwsKey,
 }
 
 impl ShareKey {
@@ -40,12 +36,10 @@ impl ShareKey {
                 len: secret.len(),
             });
         }
-        // HMAC accepts keys of any length; the error arm cannot happen but is mapped anyway.
-        let mac = HmacSha256::new_from_slice(secret).map_err(|_| ConfigError::ShortSecret {
-            kid: kid.clone(),
-            len: secret.len(),
-        })?;
-        Ok(ShareKey { kid, mac })
+        Ok(ShareKey {
+            kid,
+            key: JwsKey::new(secret),
+        })
     }
 
     /// The key id.
@@ -53,17 +47,9 @@ impl ShareKey {
         &self.kid
     }
 
-    pub(crate) fn sign(&self, data: &[u8]) -> [u8; 32] {
-        let mut mac = self.mac.clone();
-        mac.update(data);
-        mac.finalize().into_bytes().into()
-    }
-
-    /// Constant-time check of `tag` over `data` (the MAC's own `verify_slice`).
-    pub(crate) fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
-        let mut mac = self.mac.clone();
-        mac.update(data);
-        mac.verify_slice(tag).is_ok()
+    /// The HMAC-SHA256 key tokens are signed with.
+    pub(crate) fn jws(&self) -> &JwsKey {
+        &self.key
     }
 }
 

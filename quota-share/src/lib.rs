@@ -32,6 +32,7 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+pub mod jws;
 pub mod key;
 pub mod link;
 pub mod revocation;

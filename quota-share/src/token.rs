@@ -1,6 +1,6 @@
 //! The share token: a JWS compact serialization (RFC 7515) signed with HMAC-SHA256 (`HS256`),
 //! `base64url(header).base64url(claims).base64url(mac)`, header `{"alg":"HS256","typ":"JWT",
-//! "kid":...}`. Any JWT library can read it given the key; here it is built on `hmac` alone.
+//! "kid":...}`, through [`crate::jws`]. Any JWT library can read it given the key.
 //!
 //! Why not `jsonwebtoken`: the payments crate already needs HMAC-SHA256 (hmac 0.12 + sha2 0.10)
 //! for `Stripe-Signature`, so one crypto stack serves both; the refusal reasons the share page
@@ -11,6 +11,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+
+use crate::jws::{self, JwsError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -62,31 +64,9 @@ impl ShareClaims {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Header<'a> {
-    alg: &'a str,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    typ: Option<&'a str>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    kid: Option<&'a str>,
-}
-
-/// Signs `claims` with `key` (serde_json cannot fail on these plain fields).
+/// Signs `claims` with `key` (header `{"alg":"HS256","typ":"JWT","kid":...}`).
 pub fn sign(key: &ShareKey, claims: &ShareClaims) -> String {
-    let header = Header {
-        alg: "HS256",
-        typ: Some("JWT"),
-        kid: Some(key.kid()),
-    };
-    let header = serde_json::to_vec(&header).unwrap_or_default();
-    let claims = serde_json::to_vec(claims).unwrap_or_default();
-    let mut token = URL_SAFE_NO_PAD.encode(header);
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(claims, &mut token);
-    let tag = key.sign(token.as_bytes());
-    token.push('.');
-    URL_SAFE_NO_PAD.encode_string(tag, &mut token);
-    token
+    jws::sign(key.jws(), Some(key.kid()), claims)
 }
 
 /// Checks a token's shape, key, signature, scope and expiry at `now` (not revocation: see
@@ -99,49 +79,28 @@ pub fn verify(
     if token.len() > MAX_TOKEN_LEN {
         return Err(ShareTokenError::Malformed("token is too long"));
     }
-    let mut parts = token.split('.');
-    let (Some(h64), Some(c64), Some(s64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(if token.contains('.') {
-            ShareTokenError::Malformed("expected three dot-separated parts")
-        } else if looks_like_unsigned_json(token) {
+    if !token.contains('.') {
+        return Err(if looks_like_unsigned_json(token) {
             ShareTokenError::Unsigned
         } else {
             ShareTokenError::Malformed("not a signed share token")
         });
-    };
-    let header_bytes = URL_SAFE_NO_PAD
-        .decode(h64)
-        .map_err(|_| ShareTokenError::Malformed("header is not base64url"))?;
-    let header: Header<'_> = serde_json::from_slice(&header_bytes)
-        .map_err(|_| ShareTokenError::Malformed("header is not a JWS header"))?;
-    if header.alg.eq_ignore_ascii_case("none") || s64.is_empty() {
-        return Err(ShareTokenError::Unsigned);
     }
-    if header.alg != "HS256" {
-        return Err(ShareTokenError::Malformed("unsupported algorithm"));
-    }
-    let kid = header
-        .kid
-        .ok_or(ShareTokenError::Malformed("header has no kid"))?;
-    let key = keyring.key(kid).ok_or(ShareTokenError::UnknownKid)?;
-    let tag = URL_SAFE_NO_PAD
-        .decode(s64)
-        .map_err(|_| ShareTokenError::Malformed("signature is not base64url"))?;
-    // The signed input is the first two parts as they came, dot included.
-    let signed_len = h64.len().saturating_add(c64.len()).saturating_add(1);
-    let signed = token
-        .get(..signed_len)
-        .ok_or(ShareTokenError::Malformed("truncated token"))?;
-    if !key.verify(signed.as_bytes(), &tag) {
-        return Err(ShareTokenError::BadSignature);
-    }
-    let claims_bytes = URL_SAFE_NO_PAD
-        .decode(c64)
-        .map_err(|_| ShareTokenError::Malformed("claims are not base64url"))?;
-    let claims: ShareClaims = serde_json::from_slice(&claims_bytes)
-        .map_err(|_| ShareTokenError::Malformed("claims are not share claims"))?;
+    let mut has_kid = true;
+    let claims: ShareClaims = jws::verify(token, |kid| {
+        has_kid = kid.is_some();
+        kid.and_then(|k| keyring.key(k)).map(ShareKey::jws)
+    })
+    .map_err(|e| match e {
+        JwsError::Unsigned => ShareTokenError::Unsigned,
+        JwsError::UnknownKey if !has_kid => ShareTokenError::Malformed("header has no kid"),
+        JwsError::UnknownKey => ShareTokenError::UnknownKid,
+        JwsError::BadSignature => ShareTokenError::BadSignature,
+        JwsError::Malformed("claims do not have the expected fields") => {
+            ShareTokenError::Malformed("claims are not share claims")
+        }
+        JwsError::Malformed(why) => ShareTokenError::Malformed(why),
+    })?;
     if claims.scope != SNAPSHOT_READ {
         return Err(ShareTokenError::WrongScope {
             expected: SNAPSHOT_READ,

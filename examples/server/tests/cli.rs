@@ -282,6 +282,7 @@ async fn sigterm_drains_and_exits_zero() {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
     use tokio::process::Command as Async;
 
+    quota_server::install_crypto_provider();
     let mut child = Async::new(env!("CARGO_BIN_EXE_quota"))
         .args(["serve", "--port", "0"])
         .env_remove("QUOTA_ADMIN_JWT_SECRET")
