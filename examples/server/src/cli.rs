@@ -72,6 +72,16 @@ pub struct ServeArgs {
     /// Do not seed the demo brand `brand_dashboard`.
     #[arg(long)]
     pub no_seed: bool,
+    /// Seconds a client has to send a request's headers; keep-alive connections idle this
+    /// long are closed too.
+    #[arg(long, env = "QUOTA_HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take to be answered (503 past it).
+    #[arg(long, env = "QUOTA_REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+    /// Connections served at once (more wait in the listen backlog).
+    #[arg(long, env = "QUOTA_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
 }
 
 /// `quota reset`.
@@ -170,6 +180,11 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         frontend_url: a.frontend_url,
         dev_clock: a.dev_clock,
         body_limit: a.body_limit,
+        limits: crate::listener::Limits {
+            header_read_timeout: std::time::Duration::from_secs(a.header_read_timeout_secs),
+            request_timeout: std::time::Duration::from_secs(a.request_timeout_secs),
+            max_connections: usize::try_from(a.max_connections).unwrap_or(usize::MAX),
+        },
         seed: !a.no_seed,
         admin_secret: env_secret("QUOTA_ADMIN_JWT_SECRET"),
         api_key_secret: env_secret("QUOTA_API_KEY_SECRET"),

@@ -35,6 +35,8 @@ pub struct ServeConfig {
     pub dev_clock: bool,
     /// Largest accepted request body, bytes.
     pub body_limit: usize,
+    /// Header, request and connection limits of the listener.
+    pub limits: crate::listener::Limits,
     /// Seed the demo brand.
     pub seed: bool,
     /// `QUOTA_ADMIN_JWT_SECRET`; dev mode (generated secrets) when `None`.
@@ -68,6 +70,7 @@ impl Default for ServeConfig {
             frontend_url: DEFAULT_FRONTEND_URL.into(),
             dev_clock: false,
             body_limit: DEFAULT_BODY_LIMIT,
+            limits: crate::listener::Limits::default(),
             seed: true,
             admin_secret: None,
             api_key_secret: None,

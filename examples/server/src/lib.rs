@@ -22,6 +22,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod listener;
 pub mod server;
 pub mod stripe_plans;
 pub mod wiring;

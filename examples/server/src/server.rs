@@ -229,13 +229,8 @@ pub async fn spawn(config: ServeConfig) -> Result<RunningServer, ServerError> {
     let addr = listener.local_addr()?;
     let app = quota_axum::router(state.clone(), crate::demo::routes(&state));
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
-    });
+    let limits = config.limits;
+    let task = tokio::spawn(crate::listener::serve(listener, app, limits, rx));
     Ok(RunningServer {
         addr,
         state,
