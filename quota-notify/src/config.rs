@@ -182,6 +182,16 @@ impl NotifyConfig {
         &self.frontend_url
     }
 
+    /// The same configuration with the cockpit links under `url`, when it is an http(s) URL
+    /// (anything else leaves the links as they were).
+    #[must_use]
+    pub fn with_frontend_url(mut self, url: &str) -> Self {
+        if is_http_url(url) {
+            self.frontend_url = url.trim_end_matches('/').to_owned();
+        }
+        self
+    }
+
     /// Language of the texts.
     pub fn lang(&self) -> Lang {
         self.lang

@@ -9,7 +9,7 @@ use quota_core::reset::ResetRequest;
 
 use crate::backend::{StoreKind, open_store};
 use crate::config::{
-    DEFAULT_BODY_LIMIT, DEFAULT_FRONTEND_URL, DEFAULT_PORT, ServeConfig, load_catalog,
+    DEFAULT_BODY_LIMIT, DEFAULT_PORT, DEFAULT_PUBLIC_URL, ServeConfig, load_catalog,
 };
 use crate::server::{banner, spawn};
 use quota_axum::AppConfig;
@@ -60,9 +60,10 @@ pub struct ServeArgs {
     /// Plan catalog file (TOML, or JSON by extension); the demo catalog otherwise.
     #[arg(long, env = "QUOTA_PLANS")]
     pub plans: Option<PathBuf>,
-    /// Frontend base URL (links printed after resets).
-    #[arg(long, env = "FRONTEND_URL", default_value = DEFAULT_FRONTEND_URL)]
-    pub frontend_url: String,
+    /// Base URL of every link the server hands out (share, cockpit, alerts, checkout); the
+    /// server's own address (`http://<host>:<port>`) when not set.
+    #[arg(long, env = "FRONTEND_URL")]
+    pub frontend_url: Option<String>,
     /// Let admins move the server's time forward (month-end rehearsal).
     #[arg(long)]
     pub dev_clock: bool,
@@ -115,8 +116,8 @@ pub struct ResetArgs {
     /// Plan catalog for `--store` (as `quota serve --plans`).
     #[arg(long, env = "QUOTA_PLANS")]
     pub plans: Option<PathBuf>,
-    /// Frontend base URL for the printed links (`--store` mode).
-    #[arg(long, env = "FRONTEND_URL", default_value = DEFAULT_FRONTEND_URL)]
+    /// Base URL of the printed links (`--store` mode), as `quota serve --frontend-url`.
+    #[arg(long, env = "FRONTEND_URL", default_value = DEFAULT_PUBLIC_URL)]
     pub frontend_url: String,
 }
 
@@ -200,7 +201,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         // The cockpit links in alerts follow --frontend-url like the rest of the server.
         notify: Some(
             quota_notify::NotifyConfig::from_vars(|k| match k {
-                "FRONTEND_URL" => Some(frontend_url.clone()),
+                "FRONTEND_URL" => frontend_url.clone(),
                 other => std::env::var(other).ok(),
             })
             .map_err(|e| e.to_string())?,

@@ -15,8 +15,9 @@ pub const DEFAULT_PORT: u16 = 3333;
 pub const DEFAULT_BODY_LIMIT: usize = quota_axum::config::DEFAULT_BODY_LIMIT;
 /// The demo brand seeded on start.
 pub const DEMO_BRAND: &str = "brand_dashboard";
-/// Default frontend URL (`FRONTEND_URL`).
-pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:3000";
+/// The public URL `quota reset --store` prints links under when `FRONTEND_URL` is not set:
+/// the server's default listen address.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3333";
 
 /// How `quota serve` runs.
 #[derive(Debug, Clone)]
@@ -29,8 +30,9 @@ pub struct ServeConfig {
     pub store: String,
     /// Plan catalog file (TOML or JSON); the demo catalog when `None`.
     pub plans: Option<PathBuf>,
-    /// Frontend base URL printed after resets.
-    pub frontend_url: String,
+    /// Base URL of every absolute link the server hands out (share, cockpit, alerts, reset,
+    /// checkout); the server's own listen address when `None`.
+    pub frontend_url: Option<String>,
     /// Whether the admin dev clock endpoint is enabled.
     pub dev_clock: bool,
     /// Largest accepted request body, bytes.
@@ -67,7 +69,7 @@ impl Default for ServeConfig {
             port: DEFAULT_PORT,
             store: "memory".into(),
             plans: None,
-            frontend_url: DEFAULT_FRONTEND_URL.into(),
+            frontend_url: None,
             dev_clock: false,
             body_limit: DEFAULT_BODY_LIMIT,
             limits: crate::listener::Limits::default(),
@@ -86,6 +88,19 @@ impl Default for ServeConfig {
 }
 
 impl ServeConfig {
+    /// The public URL: [`ServeConfig::frontend_url`], or `http://` and the address the server
+    /// listens on (`localhost` for an unspecified address such as `0.0.0.0`).
+    pub fn public_url(&self, bound: std::net::SocketAddr) -> String {
+        if let Some(url) = &self.frontend_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        if bound.ip().is_unspecified() {
+            format!("http://localhost:{}", bound.port())
+        } else {
+            format!("http://{bound}")
+        }
+    }
+
     /// A config for tests: loopback, a free port, memory store, no banner.
     pub fn for_tests() -> Self {
         ServeConfig {

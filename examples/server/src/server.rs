@@ -38,7 +38,11 @@ pub enum ServerError {
 /// Builds the state: store, catalog, clock, secrets, metrics, share links, payments and
 /// alert delivery (listener on the guard, dispatcher in the background when a sink is on);
 /// seeds the demo brand.
-pub async fn build_state(config: ServeConfig) -> Result<(AppState, ServeConfig), ServerError> {
+pub async fn build_state(
+    mut config: ServeConfig,
+    public_url: String,
+) -> Result<(AppState, ServeConfig), ServerError> {
+    config.frontend_url = Some(public_url.clone());
     // reqwest is built with rustls without a default provider (quota-payments): install ring
     // once before any HTTP client (Stripe, alert sinks) is made.
     crate::install_crypto_provider();
@@ -72,7 +76,12 @@ pub async fn build_state(config: ServeConfig) -> Result<(AppState, ServeConfig),
     };
     let mut builder = QuotaGuard::builder(catalog).clock(Arc::clone(&clock));
     let mut alerts = None;
-    if let Some(notify) = config.notify.clone().filter(|n| !n.sink_names().is_empty()) {
+    if let Some(notify) = config
+        .notify
+        .clone()
+        .filter(|n| !n.sink_names().is_empty())
+        .map(|n| n.with_frontend_url(&public_url))
+    {
         let (listener, _writer) =
             QuotaAlertListener::start(Arc::clone(&opened.outbox), &notify, Arc::clone(&clock))
                 .map_err(|e| ServerError::Config(format!("alert delivery: {e}")))?;
@@ -103,7 +112,7 @@ pub async fn build_state(config: ServeConfig) -> Result<(AppState, ServeConfig),
     let share =
         crate::wiring::share(&config, &opened, Arc::clone(&clock)).map_err(ServerError::Config)?;
     let payments = crate::wiring::payments(&config).map_err(ServerError::Config)?;
-    let app_config = AppConfig::new(config.frontend_url.clone())
+    let app_config = AppConfig::new(public_url)
         .body_limit(config.body_limit)
         .default_brand(DEMO_BRAND)
         .store_name(store_kind.name());
@@ -222,11 +231,12 @@ impl RunningServer {
 /// Builds the state, binds and serves in a background task.
 pub async fn spawn(config: ServeConfig) -> Result<RunningServer, ServerError> {
     let addr = SocketAddr::new(config.host, config.port);
-    let (state, config) = build_state(config).await?;
     let listener = TcpListener::bind(addr).await.map_err(|e| {
         ServerError::Config(format!("cannot listen on {addr}: {e} (try --port or PORT)"))
     })?;
     let addr = listener.local_addr()?;
+    let public_url = config.public_url(addr);
+    let (state, config) = build_state(config, public_url).await?;
     let app = quota_axum::router(state.clone(), crate::demo::routes(&state));
     let (tx, rx) = oneshot::channel::<()>();
     let limits = config.limits;

@@ -90,7 +90,7 @@ pub fn share(
     let issuer = ShareIssuer::new(
         Arc::new(keyring),
         config.share_ttl,
-        &config.frontend_url,
+        config.frontend_url.as_deref().unwrap_or_default(),
         Arc::clone(&clock),
     )
     .map_err(|e| format!("share links: {e}"))?;

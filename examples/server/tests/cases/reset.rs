@@ -34,7 +34,7 @@ pub(crate) async fn reset_to_92_with_topup_shows_in_summary_as_under_strain_and_
     assert!(rep["topupId"].as_str().is_some());
     assert_eq!(
         rep["analyticsUrl"],
-        format!("http://localhost:3000/analytics?brandId={brand}")
+        format!("{}/analytics?brandId={brand}", h.base)
     );
     assert!(
         rep["monitoringUrl"]

@@ -50,7 +50,7 @@ pub(crate) async fn share_links_show_the_snapshot_and_refuse_every_bad_token(sto
     let id = r.body["id"].as_str().unwrap().to_owned();
     assert_eq!(
         r.body["url"],
-        format!("http://localhost:3000/share/quota/{token}")
+        format!("{}/share/quota/{token}", h.base)
     );
     assert!(r.body["expiresAt"].as_str().is_some());
 
@@ -231,7 +231,7 @@ pub(crate) async fn the_pages_render_from_the_store(store: &str) {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let url = attr(&r.text, "share-url", "value").unwrap();
-    let path = url.strip_prefix("http://localhost:3000").unwrap();
+    let path = url.strip_prefix(h.base.as_str()).unwrap();
     let p = Browser::anonymous(&h).get(path).await;
     assert_eq!(p.status, 200, "{}", p.text);
     let card = metric_card(&p.text, "ai_generations");

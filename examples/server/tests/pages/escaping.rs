@@ -135,7 +135,7 @@ async fn markup_characters_in_names_are_escaped_on_the_cockpit_and_the_share_pag
     assert_eq!(r.status, 200, "{}", r.text);
     assert_names_escaped(&r.text, "cockpit with its share link");
     let url = attr(&r.text, "share-url", "value").unwrap();
-    let share = url.strip_prefix("http://localhost:3000").unwrap();
+    let share = url.strip_prefix(h.base.as_str()).unwrap();
     let anyone = Browser::anonymous(&h);
     for lang in ["fr", "en"] {
         let p = anyone.get(&format!("{share}?lang={lang}")).await;
