@@ -27,7 +27,10 @@ pub const ISSUER: &str = "quota";
 /// Prefix of public API keys.
 pub const PUBLIC_KEY_PREFIX: &str = "pk_";
 const MAC_BYTES: usize = 16;
-/// Clock skew tolerated on an admin token's `exp`, seconds.
+/// Longest lifetime of an admin token (`exp - iat`), seconds: a leaked token is good for a
+/// day at most.
+pub const MAX_ADMIN_TOKEN_SECS: u64 = 24 * 3600;
+/// Clock skew tolerated on an admin token's `iat` and `exp`, seconds.
 const EXP_LEEWAY_SECS: u64 = 30;
 const KEY_LABEL: &[u8] = b"quota-public-api-key:v1:";
 
@@ -57,6 +60,14 @@ pub enum AuthError {
     /// The random source failed.
     #[error("cannot generate a secret: {0}")]
     Random(String),
+    /// An admin token was asked for longer than the longest lifetime.
+    #[error("an admin token lives at most {max} s; {asked} s asked")]
+    LifetimeTooLong {
+        /// The lifetime asked, seconds.
+        asked: u64,
+        /// The longest, seconds.
+        max: u64,
+    },
 }
 
 impl Secrets {
@@ -93,8 +104,15 @@ impl Secrets {
         self.generated
     }
 
-    /// Signs an admin JWT valid for `ttl_secs`.
+    /// Signs an admin JWT valid for `ttl_secs`, at most [`MAX_ADMIN_TOKEN_SECS`]
+    /// ([`AuthError::LifetimeTooLong`] past it).
     pub fn admin_token(&self, ttl_secs: u64) -> Result<String, AuthError> {
+        if ttl_secs > MAX_ADMIN_TOKEN_SECS {
+            return Err(AuthError::LifetimeTooLong {
+                asked: ttl_secs,
+                max: MAX_ADMIN_TOKEN_SECS,
+            });
+        }
         self.admin_token_expiring(unix_now().saturating_add(ttl_secs))
     }
 
@@ -118,6 +136,16 @@ impl Secrets {
             jws::verify(token, |_| Some(&key)).map_err(|e| format!("invalid admin token: {e}"))?;
         if claims.exp.saturating_add(EXP_LEEWAY_SECS) <= unix_now() {
             return Err("invalid admin token: expired".into());
+        }
+        let now = unix_now();
+        if claims.iat > now.saturating_add(EXP_LEEWAY_SECS) {
+            return Err("invalid admin token: issued in the future".into());
+        }
+        if claims.exp.saturating_sub(claims.iat) > MAX_ADMIN_TOKEN_SECS {
+            return Err(format!(
+                "invalid admin token: valid for more than {} h",
+                MAX_ADMIN_TOKEN_SECS / 3600
+            ));
         }
         if claims.iss != ISSUER {
             return Err(format!(
@@ -356,7 +384,7 @@ mod tests {
             sub: "t".into(),
             role: role.into(),
             iss: iss.into(),
-            iat: 0,
+            iat: unix_now(),
             exp,
         };
         let later = unix_now() + 600;
@@ -378,5 +406,23 @@ mod tests {
         let claims_part = t.split('.').nth(1).unwrap_or_default();
         let unsigned = format!("eyJhbGciOiJub25lIn0.{claims_part}.");
         assert!(s.verify_admin(&unsigned).unwrap_err().contains("unsigned"));
+        // Longer than a day, or issued in the future.
+        let mut long = claims(ISSUER, ADMIN_ROLE, later);
+        long.iat = later - MAX_ADMIN_TOKEN_SECS - 1;
+        let long = jws::sign(&key, None, &long);
+        assert!(
+            s.verify_admin(&long)
+                .unwrap_err()
+                .contains("more than 24 h")
+        );
+        let mut ahead = claims(ISSUER, ADMIN_ROLE, later);
+        ahead.iat = unix_now() + 120;
+        let ahead = jws::sign(&key, None, &ahead);
+        assert!(s.verify_admin(&ahead).unwrap_err().contains("future"));
+        assert!(matches!(
+            s.admin_token(MAX_ADMIN_TOKEN_SECS + 1),
+            Err(AuthError::LifetimeTooLong { .. })
+        ));
+        assert!(s.admin_token(MAX_ADMIN_TOKEN_SECS).is_ok());
     }
 }

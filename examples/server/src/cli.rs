@@ -207,9 +207,12 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?,
         ),
     };
+    // Listening for the signals before the banner says the server is up: a SIGTERM sent as
+    // soon as the banner shows is then a drain, never the default kill.
+    let signal = shutdown_signal()?;
     let server = spawn(config).await.map_err(|e| e.to_string())?;
     println!("{}", banner(&server));
-    let signal = shutdown_signal().await?;
+    let signal = signal.await?;
     eprintln!(
         "quota: {signal} received: no new connections, draining in-flight requests and alerts (at most {} s)",
         DRAIN_DEADLINE.as_secs()
@@ -227,24 +230,32 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
 /// stop.
 pub const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Waits for SIGTERM (what process managers send) or SIGINT (Ctrl-C); names the one received.
-async fn shutdown_signal() -> Result<&'static str, String> {
+/// Starts listening for SIGTERM (what process managers send) and SIGINT (Ctrl-C); the future
+/// ends with the name of the first one received.
+fn shutdown_signal()
+-> Result<impl std::future::Future<Output = Result<&'static str, String>>, String> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())
             .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.map(|()| "SIGINT").map_err(|e| e.to_string()),
-            _ = term.recv() => Ok("SIGTERM"),
-        }
+        let mut int = signal(SignalKind::interrupt())
+            .map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => Ok("SIGINT"),
+                _ = term.recv() => Ok("SIGTERM"),
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c()
-            .await
-            .map(|()| "Ctrl-C")
-            .map_err(|e| e.to_string())
+        Ok(async {
+            tokio::signal::ctrl_c()
+                .await
+                .map(|()| "Ctrl-C")
+                .map_err(|e| e.to_string())
+        })
     }
 }
 

@@ -48,10 +48,7 @@ pub(crate) async fn share_links_show_the_snapshot_and_refuse_every_bad_token(sto
     assert_eq!(r.status, 201, "{}", r.text);
     let token = r.body["token"].as_str().unwrap().to_owned();
     let id = r.body["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        r.body["url"],
-        format!("{}/share/quota/{token}", h.base)
-    );
+    assert_eq!(r.body["url"], format!("{}/share/quota/{token}", h.base));
     assert!(r.body["expiresAt"].as_str().is_some());
 
     // The page: plan, metrics with used / limit / %, timeline; read-only; French by default.
