@@ -14,6 +14,7 @@ use crate::topup::UsageTopUp;
 
 /// The "current plan" card.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PlanCard {
@@ -33,6 +34,7 @@ pub struct PlanCard {
 
 /// One metric of the snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MetricSnapshot {
@@ -72,6 +74,7 @@ pub struct MetricSnapshot {
 
 /// A brand's snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Snapshot {
