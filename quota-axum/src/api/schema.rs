@@ -268,11 +268,14 @@ mod tests {
             "b".repeat(128),
         ];
         for _ in 0..3000 {
-            let len = usize::try_from(next() % 141).unwrap_or(0);
+            let len = usize::try_from(next().checked_rem(141).unwrap_or(0)).unwrap_or(0);
             let s: String = (0..len)
                 .map(|_| {
-                    let i = usize::try_from(next()).unwrap_or(0) % alphabet.len();
-                    alphabet.get(i).copied().unwrap_or('a')
+                    let i = usize::try_from(next()).unwrap_or(0);
+                    alphabet
+                        .get(i.checked_rem(alphabet.len()).unwrap_or(0))
+                        .copied()
+                        .unwrap_or('a')
                 })
                 .collect();
             out.push(s);
