@@ -6,7 +6,7 @@
 # with the admin JWT (scheme `adminJwt`) and the demo brand's public API key (scheme `apiKey`)
 # from the server's banner. Exits non-zero on any failure.
 #   bash scripts/schemathesis.sh [extra `st run` args]
-# Knobs: SCHEMATHESIS_EXAMPLES (examples per operation and phase, default 40),
+# Knobs: SCHEMATHESIS_EXAMPLES (examples per operation and phase, default 100),
 # SCHEMATHESIS_SEED (default a fixed seed, so a run is repeatable; `random` for a new one),
 # SCHEMATHESIS_TIMEOUT (seconds, default 240: a run still going then is stopped and fails),
 # QUOTA_VENV (the virtualenv, default $HOME/.cache/quota-venv).
@@ -24,7 +24,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/quota-target}"
 VENV=${QUOTA_VENV:-$HOME/.cache/quota-venv}
 REQUIREMENTS=scripts/schemathesis-requirements.txt
 ST_VERSION=$(sed -n 's/^schemathesis==//p' "$REQUIREMENTS")
-EXAMPLES=${SCHEMATHESIS_EXAMPLES:-40}
+EXAMPLES=${SCHEMATHESIS_EXAMPLES:-100}
 SEED=${SCHEMATHESIS_SEED:-20261130}
 TIMEOUT=${SCHEMATHESIS_TIMEOUT:-240}
 NAME=schemathesis::api_v1

@@ -10,6 +10,7 @@ use axum::{Extension, Json};
 use quota_core::Catalog;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::openapi::schema::AllOfBuilder;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, RefOr, Schema};
 use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
@@ -29,7 +30,8 @@ pub const API_KEY: &str = "apiKey";
         title = "Usage Quota Guardian API",
         description = "Usage billing: record and check usage against plan quotas, read the brand snapshot, \
                        reset, share links, top-ups and their Stripe webhook. Errors are RFC 9457 problems \
-                       (`application/problem+json`)."
+                       (`application/problem+json`). Request bodies are limited to the server's \
+                       `--body-limit` (16 KiB by default; 256 KiB for the webhook): 413 beyond."
     ),
     servers((url = "/api/v1")),
     modifiers(&SecuritySchemes),
@@ -176,7 +178,8 @@ impl std::fmt::Debug for Spec {
 }
 
 /// The document for a server running `catalog`: `base` with the catalog-dependent schemas
-/// (metric keys, plan ids, the per-request quantity) narrowed to it.
+/// (metric keys, plan ids, the per-request quantity, per metric when the metrics' ceilings
+/// differ) narrowed to it.
 pub fn document(base: &Document, catalog: &Catalog) -> Document {
     let mut doc = base.clone();
     let components = doc.components.get_or_insert_with(Default::default);
@@ -184,6 +187,16 @@ pub fn document(base: &Document, catalog: &Catalog) -> Document {
         components
             .schemas
             .insert(name.to_owned(), RefOr::T(Schema::Object(object)));
+    }
+    if let Some(bound) = super::schema::quantity_by_metric(catalog) {
+        for name in ["RecordBody", "CheckBody"] {
+            if let Some(body) = components.schemas.remove(name) {
+                let both = AllOfBuilder::new().item(body).item(bound.clone()).build();
+                components
+                    .schemas
+                    .insert(name.to_owned(), RefOr::T(Schema::AllOf(both)));
+            }
+        }
     }
     doc
 }
@@ -204,4 +217,65 @@ pub async fn spec(
 ) -> Json<Value> {
     let doc = document(&base, state.guard.catalog());
     Json(serde_json::to_value(&doc).unwrap_or_else(|_| Value::Object(Map::new())))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn valid(doc: &Value, name: &str, value: &Value) -> bool {
+        let schema = json!({
+            "$ref": format!("#/components/schemas/{name}"),
+            "components": doc["components"].clone(),
+        });
+        jsonschema::validator_for(&schema).is_ok_and(|v| v.is_valid(value))
+    }
+
+    #[test]
+    fn quantities_are_bounded_per_metric_when_the_ceilings_differ() {
+        let Ok(catalog) = Catalog::from_toml(
+            r#"
+            currency = "EUR"
+            [[metrics]]
+            key = "calls"
+            kind = "counter"
+            [[metrics]]
+            key = "exports"
+            kind = "counter"
+            max_per_request = 5
+            [[plans]]
+            id = "base"
+            price = 0
+            [plans.limits.calls]
+            included = 100
+            [plans.limits.exports]
+            included = 10
+            "#,
+        ) else {
+            unreachable!("a valid catalog");
+        };
+        let base = super::super::documented().into_openapi();
+        let doc = serde_json::to_value(document(&base, &catalog)).unwrap_or_default();
+        for body in ["RecordBody", "CheckBody"] {
+            for (metric, quantity, ok) in [
+                ("calls", 1_000, true),
+                ("exports", 5, true),
+                ("exports", 6, false),
+                ("reports", 1, false),
+            ] {
+                let value = json!({ "brandId": "acme", "metric": metric, "quantity": quantity });
+                assert_eq!(valid(&doc, body, &value), ok, "{body} {value}");
+            }
+            assert!(valid(
+                &doc,
+                body,
+                &json!({ "brandId": "acme", "metric": "exports" })
+            ));
+        }
+        // One ceiling for all: the plain bound.
+        let demo = serde_json::to_value(document(&base, &Catalog::demo())).unwrap_or_default();
+        assert!(demo["components"]["schemas"]["RecordBody"]["allOf"].is_null());
+    }
 }

@@ -5,6 +5,7 @@
 //! per-request quantity) to the catalog a server runs with.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use quota_core::domain::{DEFAULT_MAX_PER_REQUEST, MAX_TOPUP_UNITS};
 use quota_core::guard::MAX_IDEMPOTENCY_KEY_LEN;
@@ -13,7 +14,7 @@ use quota_core::reset::MAX_TARGET_PERCENT;
 use quota_core::{Catalog, MetricKind};
 use serde_json::Value;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{AnyOfBuilder, Object, ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 /// `validate_brand_id`: 1 to 128 ASCII letters, digits or `_ - . : @`.
@@ -236,6 +237,43 @@ pub fn for_catalog(catalog: &Catalog) -> Vec<(&'static str, Object)> {
         ("PlanId", plan.build()),
         ("Quantity", quantity(max)),
     ]
+}
+
+/// The per-metric bound of `quantity` when the catalog's metrics have different
+/// `maxPerRequest`: one branch per ceiling, naming its metrics (`None` when one bound fits
+/// all, as [`for_catalog`]'s `Quantity` says).
+pub fn quantity_by_metric(catalog: &Catalog) -> Option<Schema> {
+    let mut by_max: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for m in catalog.metrics() {
+        by_max
+            .entry(m.max_per_request)
+            .or_default()
+            .push(m.key.as_str());
+    }
+    if by_max.len() < 2 {
+        return None;
+    }
+    let mut any = AnyOfBuilder::new().description(Some(
+        "The quantity is bounded by the metric's own `maxPerRequest`",
+    ));
+    for (max, keys) in by_max {
+        any = any.item(
+            ObjectBuilder::new()
+                .property(
+                    "metric",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(keys)),
+                )
+                .property(
+                    "quantity",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .maximum(Some(max)),
+                ),
+        );
+    }
+    Some(any.into())
 }
 
 #[cfg(test)]
