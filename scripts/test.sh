@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace: formatting, clippy (warnings are errors) and all
-# tests, then the Playwright browser suite (scripts/e2e.sh) and the load smoke run. Starts — and
-# on a fresh Debian machine installs — the services and tools the tests need (Redis standalone
-# + cluster, Postgres, a Prometheus parser, Chromium and Node.js) through scripts/*-env.sh.
+# tests, then the Playwright browser suite (scripts/e2e.sh), the API fuzzing against the OpenAPI
+# document (scripts/schemathesis.sh) and the load smoke run. Starts — and on a fresh Debian
+# machine installs — the services and tools the tests need (Redis standalone + cluster,
+# Postgres, a Prometheus parser, Chromium and Node.js, a Python venv with Schemathesis) through
+# scripts/*-env.sh and scripts/schemathesis.sh.
 #
 # Skips: a test whose service is missing calls quota_testkit::skip, which appends a line to
-# $QUOTA_SKIP_LOG (set here; scripts/e2e.sh records a skipped browser suite there too).
+# $QUOTA_SKIP_LOG (set here; scripts/e2e.sh and scripts/schemathesis.sh record a skipped suite
+# there too).
 # - In CI (CI=true or 1, the rule of scripts/lib/ci.sh) a skip is a failure: the test panics,
 #   and this script also fails when the skip log or the test output holds any skip line.
 # - Elsewhere the summary at the end says how many tests were skipped, and why.
@@ -81,6 +84,10 @@ fail_on_skips
 
 step "browser suite: Playwright \"Usage quota overview\" (Debian Chromium, FR + EN)"
 bash scripts/e2e.sh 2>&1 | tee -a "$TEST_LOG"
+fail_on_skips
+
+step "API fuzzing: Schemathesis (pinned) on /api/v1/openapi.json, every check"
+bash scripts/schemathesis.sh 2>&1 | tee -a "$TEST_LOG"
 fail_on_skips
 
 step "load scenarios (smoke: memory store, 5 s each, runbook thresholds)"

@@ -1,5 +1,6 @@
 //! Usage Quota Guardian for axum: the `/usage-billing/*` JSON API (record, check-quota,
-//! summary, plans, reset, brands, share links, top-ups and the Stripe webhook, OpenAPI), the
+//! summary, plans, reset, brands, share links, top-ups and the Stripe webhook) with its
+//! OpenAPI document generated from the handlers and their types, the
 //! cockpit pages (French and English, server-rendered, no external resource) and the
 //! operator routes (`/healthz`, `/metrics`), over one [`AppState`] that holds the
 //! [`quota_core::QuotaGuard`], the auth secrets and the deployment settings. Every error is an
@@ -55,6 +56,7 @@ pub mod state;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use config::AppConfig;
 
@@ -97,16 +99,18 @@ pub fn cockpit(state: AppState) -> Router {
 }
 
 /// Everything: the API under `/api/v1`, the pages, `/healthz`, `/metrics`, plus `extra`
-/// routes on the same state (the `quota` server's public demo routes), with problem answers
-/// for unknown routes and methods.
-pub fn router(state: AppState, extra: Router<AppState>) -> Router {
+/// routes on the same state (the `quota` server's public demo routes), served at the root
+/// and under `/api/v1` (where the OpenAPI document describes them), with problem answers for
+/// unknown routes and methods.
+pub fn router(state: AppState, extra: OpenApiRouter<AppState>) -> Router {
     let body_limit = state.config.body_limit;
+    let (root_extra, _) = extra.clone().split_for_parts();
     Router::new()
         .merge(api::ops_routes())
         .merge(pages::routes())
         .merge(api::checkout_routes())
-        .nest("/api/v1", api::routes().merge(extra.clone()))
-        .merge(extra)
+        .nest("/api/v1", api::routes_with(extra))
+        .merge(root_extra)
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

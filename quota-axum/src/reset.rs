@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::AppConfig;
 
 /// What a reset will do (`dryRun`) or did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetReport {
     /// Whether nothing was written.

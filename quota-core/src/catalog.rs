@@ -27,6 +27,7 @@ const MAX_PRICE_MINOR: u64 = crate::domain::MAX_MONEY_MINOR;
 /// assert!(catalog.plan("pro").is_some());
 /// ```
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Catalog {
     currency: Currency,

@@ -6,6 +6,7 @@ use crate::domain::DEFAULT_MAX_PER_REQUEST;
 
 /// How a metric behaves over time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum MetricKind {
@@ -27,6 +28,7 @@ impl MetricKind {
 
 /// A metric declared by the catalog.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MetricDef {

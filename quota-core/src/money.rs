@@ -8,6 +8,8 @@ use crate::error::CatalogError;
 
 /// An ISO 4217 alphabetic currency code (three ASCII upper-case letters), e.g. `EUR`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Z]{3}$"))]
 pub struct Currency([u8; 3]);
 
 impl Currency {
@@ -78,6 +80,7 @@ impl<'de> Deserialize<'de> for Currency {
 /// Amounts are signed so that differences (a saving or an extra cost) are representable;
 /// arithmetic saturates instead of overflowing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Money {
     /// Amount in minor units.

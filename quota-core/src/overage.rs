@@ -9,6 +9,7 @@ use crate::money::{Currency, Money};
 
 /// What happens past the included units of a metric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "policy", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum OveragePolicy {
@@ -21,6 +22,7 @@ pub enum OveragePolicy {
         /// Price of one block, in minor units of the catalog currency.
         unit_price: u64,
         /// Units per block (at least 1).
+        #[cfg_attr(feature = "openapi", schema(value_type = u64, minimum = 1))]
         per_units: NonZeroU64,
         /// Optional spend cap per period, in minor units.
         cap: Option<u64>,

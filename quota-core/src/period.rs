@@ -52,6 +52,7 @@ impl From<BillingAnchor> for u8 {
 
 /// Identifies a billing period of a brand: its start date as `YYYYMMDD`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct PeriodKey(pub u32);
 
@@ -63,6 +64,7 @@ impl fmt::Display for PeriodKey {
 
 /// A billing period `[start, end)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BillingPeriod {
     /// First instant of the period.

@@ -6,6 +6,7 @@ use crate::{CatalogError, LimitState};
 
 /// How serious an event is. Ordered from least to most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Severity {
@@ -57,6 +58,7 @@ impl Severity {
 
 /// A threshold: when usage reaches `percent` % of the allowance, an alert of `severity` fires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Threshold {
     /// Percent of the allowance, 1 to 1000.

@@ -9,6 +9,7 @@ use crate::period::PeriodKey;
 
 /// Lifecycle of a top-up: `Pending` -> `Completed` | `Failed` | `Expired`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TopUpStatus {
@@ -66,6 +67,7 @@ impl fmt::Display for TopUpStatus {
 
 /// A top-up of `units` extra units of `metric` for `brand`, for the period `period`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct UsageTopUp {

@@ -60,7 +60,7 @@ pub struct StartedCheckout {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckoutError {
-    /// The metric's policy does not charge overage on the brand's plan (4xx).
+    /// The metric's policy does not charge overage on the brand's plan (409).
     #[error(
         "metric {metric:?} does not accept top-ups on plan {plan:?}: its overage policy is not `charge`"
     )]
@@ -82,11 +82,12 @@ pub enum CheckoutError {
 }
 
 impl CheckoutError {
-    /// The HTTP status a server answers: 422 not allowed, 400 invalid, 502 provider,
-    /// 503 store unavailable, 500 otherwise.
+    /// The HTTP status a server answers: 409 not allowed (the brand's plan decides, so it is
+    /// a conflict with the brand's state), 400 invalid, 502 provider, 503 store unavailable,
+    /// 500 otherwise.
     pub fn http_status(&self) -> u16 {
         match self {
-            CheckoutError::TopUpNotAllowed { .. } => 422,
+            CheckoutError::TopUpNotAllowed { .. } => 409,
             CheckoutError::Invalid(_) => 400,
             CheckoutError::Provider(_) => 502,
             CheckoutError::Quota(QuotaError::Store(e)) if e.is_unavailable() => 503,

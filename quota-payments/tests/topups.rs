@@ -164,7 +164,7 @@ async fn a_metric_without_overage_charge_refuses_a_topup_with_a_4xx() {
             matches!(&err, CheckoutError::TopUpNotAllowed { metric: m, plan } if m == metric && plan == "free"),
             "{err:?}"
         );
-        assert_eq!(err.http_status(), 422);
+        assert_eq!(err.http_status(), 409);
     }
     assert!(e.guard.topups(BRAND).await.unwrap().is_empty());
 }

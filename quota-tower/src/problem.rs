@@ -279,8 +279,9 @@ impl From<QuotaError> for Problem {
                 "Wrong metric kind",
                 detail,
             ),
+            // The brand's plan decides: a conflict with the brand's state.
             QuotaError::TopUpNotAllowed { .. } => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::CONFLICT,
                 "topup-not-allowed",
                 "Top-up not allowed",
                 detail,

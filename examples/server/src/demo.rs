@@ -1,17 +1,22 @@
 //! The public demo routes `POST /designs` (one `ai_generations`) and `POST /renders` (one
-//! `renders_2d`), authenticated by the brand's public API key and metered per call.
+//! `renders_2d`), authenticated by the brand's public API key and metered per call, with
+//! their OpenAPI operations.
 
 use std::time::Instant;
 
 use axum::extract::{Extension, State};
-use axum::routing::post;
-use axum::{Json, Router, middleware};
+use axum::{Json, middleware};
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 use quota_tower::{Cost, QuotaLayer};
 
 use quota_axum::AppState;
+use quota_axum::api::openapi::{Problem as ProblemSchema, StoreErrors};
+use quota_axum::api::schema::{BrandId as BrandIdSchema, IdempotencyKey};
 use quota_axum::guarded::{BrandId, authenticate_brand};
 use quota_axum::metrics;
 
@@ -22,33 +27,109 @@ pub const RENDER_METRIC: &str = "renders_2d";
 
 /// The public routes: the API key check, then `QuotaLayer` (atomic consume, RateLimit
 /// headers, 429 problem+json past a hard limit), then the handler.
-pub fn routes(state: &AppState) -> Router<AppState> {
-    let layer = |metric: &'static str| {
-        QuotaLayer::new(state.guard.clone())
+pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    // The layer wraps the handler only (`route_layer`): another method's 405 is not metered.
+    let metered = |(schemas, paths, method): UtoipaMethodRouter<AppState>, metric| {
+        let layer = QuotaLayer::new(state.guard.clone())
             .brand_from_extension()
             .cost(Cost::one(metric))
-            .refund_on_server_errors()
+            .refund_on_server_errors();
+        (schemas, paths, method.route_layer(layer))
     };
-    Router::new()
-        .route("/designs", post(design).route_layer(layer(DESIGN_METRIC)))
-        .route("/renders", post(render).route_layer(layer(RENDER_METRIC)))
+    OpenApiRouter::new()
+        .routes(metered(routes!(design), DESIGN_METRIC))
+        .routes(metered(routes!(render), RENDER_METRIC))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             authenticate_brand,
         ))
 }
 
+/// A queued demo job.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    /// `design_<µs>` or `render_<µs>`.
+    id: String,
+    /// The brand of the API key.
+    brand_id: String,
+    /// `design` or `render`.
+    kind: &'static str,
+    /// Always `queued`.
+    status: &'static str,
+}
+
+/// `POST /designs`: one `ai_generations`.
+#[utoipa::path(
+    post,
+    path = "/designs",
+    tag = "demo",
+    operation_id = "createDesign",
+    summary = "Public demo route: consumes one ai_generations of the API key's brand",
+    params(
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes the call idempotent"),
+        ("X-Brand-Id" = Option<BrandIdSchema>, Header, description = "Must name the API key's brand when sent"),
+    ),
+    responses(
+        (status = 202, description = "Queued", body = Job, headers(
+            ("RateLimit-Policy" = String, description = "`\"quota\";q=<limit>;w=<period seconds>`"),
+            ("RateLimit" = String, description = "`\"quota\";r=<remaining>;t=<seconds to reset>`"),
+        )),
+        (status = 400, description = "A malformed Idempotency-Key", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        (status = 401, description = "No, malformed or unknown API key", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        (status = 403, description = "An admin token (these routes are metered per brand), or another brand in X-Brand-Id",
+            body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "The idempotency key was first used for another request", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        (status = 429, description = "Quota exceeded", body = ProblemSchema, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the period ends"))),
+        StoreErrors,
+    ),
+    security(("apiKey" = []))
+)]
 async fn design(
     State(state): State<AppState>,
     Extension(BrandId(brand)): Extension<BrandId>,
-) -> (StatusCode, Json<Value>) {
+) -> (StatusCode, Json<Job>) {
     job(&state, &brand, "design", metrics::DESIGN_LATENCY)
 }
 
+/// `POST /renders`: one `renders_2d`.
+#[utoipa::path(
+    post,
+    path = "/renders",
+    tag = "demo",
+    operation_id = "createRender",
+    summary = "Public demo route: consumes one renders_2d of the API key's brand",
+    params(
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes the call idempotent"),
+        ("X-Brand-Id" = Option<BrandIdSchema>, Header, description = "Must name the API key's brand when sent"),
+    ),
+    responses(
+        (status = 202, description = "Queued", body = Job, headers(
+            ("RateLimit-Policy" = String, description = "`\"quota\";q=<limit>;w=<period seconds>`"),
+            ("RateLimit" = String, description = "`\"quota\";r=<remaining>;t=<seconds to reset>`"),
+        )),
+        (status = 400, description = "A malformed Idempotency-Key", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        (status = 401, description = "No, malformed or unknown API key", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        (status = 403, description = "An admin token (these routes are metered per brand), or another brand in X-Brand-Id",
+            body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 409, description = "The idempotency key was first used for another request", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        (status = 429, description = "Quota exceeded", body = ProblemSchema, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the period ends"))),
+        StoreErrors,
+    ),
+    security(("apiKey" = []))
+)]
 async fn render(
     State(state): State<AppState>,
     Extension(BrandId(brand)): Extension<BrandId>,
-) -> (StatusCode, Json<Value>) {
+) -> (StatusCode, Json<Job>) {
     job(&state, &brand, "render", metrics::RENDER_LATENCY)
 }
 
@@ -56,9 +137,9 @@ async fn render(
 fn job(
     state: &AppState,
     brand: &str,
-    kind: &str,
+    kind: &'static str,
     histogram: &'static str,
-) -> (StatusCode, Json<Value>) {
+) -> (StatusCode, Json<Job>) {
     let started = Instant::now();
     state.track_brand(brand);
     let now = state.guard.clock().now();
@@ -66,6 +147,11 @@ fn job(
     metrics::latency(histogram, started.elapsed().as_secs_f64());
     (
         StatusCode::ACCEPTED,
-        Json(json!({ "id": id, "brandId": brand, "kind": kind, "status": "queued" })),
+        Json(Job {
+            id,
+            brand_id: brand.to_owned(),
+            kind,
+            status: "queued",
+        }),
     )
 }

@@ -5,30 +5,51 @@ use axum::extract::State;
 use http::StatusCode;
 use quota_core::Subscription;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::openapi::{AuthErrors, BodyErrors, Problem as ProblemSchema, StoreErrors};
+use super::schema::{BrandId, PlanId};
 use crate::auth::Caller;
 use crate::extract::ApiJson;
 use crate::problem::Problem;
 use crate::state::AppState;
 
 /// Body of `POST /brands`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateBrand {
+    #[schema(value_type = BrandId)]
     brand_id: String,
+    #[schema(value_type = PlanId)]
     plan_id: String,
 }
 
 /// A created brand.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BrandCreated {
     brand_id: String,
     plan_id: String,
+    /// The brand's public API key (`X-Api-Key`): it reads and writes this brand only.
     api_key: String,
 }
 
 /// Creates a brand (admin only); 409 if it already exists.
+#[utoipa::path(
+    post,
+    path = "/brands",
+    tag = "admin",
+    operation_id = "createBrand",
+    summary = "Admin: subscribe a new brand to a plan and get its public API key",
+    request_body = CreateBrand,
+    responses(
+        (status = 201, description = "Created", body = BrandCreated),
+        (status = 409, description = "The brand already has a subscription", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        AuthErrors, BodyErrors, StoreErrors,
+    ),
+    security(("adminJwt" = []))
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,

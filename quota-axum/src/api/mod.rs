@@ -1,17 +1,29 @@
 //! The HTTP API (routes under `/api/v1`), the simulated checkout, `/healthz` and `/metrics`.
+//!
+//! Every API route is registered through [`documented`], from its handler's
+//! `#[utoipa::path]`: a route and its OpenAPI operation cannot part.
 
 pub mod brands;
 pub mod clock;
 pub mod openapi;
+pub mod reset;
+pub mod schema;
 pub mod share;
+pub mod summary;
 pub mod topups;
 pub mod usage;
+mod whole;
 
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::{DefaultBodyLimit, State};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
 use http::{HeaderValue, StatusCode, header};
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -19,28 +31,36 @@ use crate::state::AppState;
 /// Largest Stripe webhook body accepted (events carry the whole checkout session).
 pub const WEBHOOK_BODY_LIMIT: usize = 256 * 1024;
 
-/// The JSON API, to nest under `/api/v1`: usage (record, check-quota, summary, plans,
-/// reset), brands, share links, top-ups and their webhook, the dev clock and the OpenAPI
-/// document.
+/// The JSON API with its OpenAPI operations, to nest under `/api/v1`: usage (record,
+/// check-quota, summary, plans, reset), brands, share links, top-ups and their webhook, the
+/// dev clock and the OpenAPI document itself.
+pub fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(summary::plans))
+        .routes(routes!(usage::record))
+        .routes(routes!(usage::check_quota))
+        .routes(routes!(summary::summary))
+        .routes(routes!(reset::reset))
+        .routes(routes!(share::create))
+        .routes(routes!(share::revoke))
+        .routes(routes!(topups::history))
+        .routes(routes!(topups::checkout))
+        .routes(routes!(topups::webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)))
+        .routes(routes!(brands::create))
+        .routes(routes!(clock::show))
+        .routes(routes!(clock::advance))
+        .routes(routes!(openapi::spec))
+}
+
+/// The JSON API plus `extra` routes, to nest under `/api/v1`; `/openapi.json` describes both.
+pub fn routes_with(extra: OpenApiRouter<AppState>) -> Router<AppState> {
+    let (router, doc) = documented().merge(extra).split_for_parts();
+    router.layer(Extension(openapi::Spec(Arc::new(doc))))
+}
+
+/// The JSON API, to nest under `/api/v1` ([`routes_with`] without extra routes).
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/usage-billing/plans", get(usage::plans))
-        .route("/usage-billing/record", post(usage::record))
-        .route("/usage-billing/check-quota", post(usage::check_quota))
-        .route("/usage-billing/summary", get(usage::summary))
-        .route("/usage-billing/reset", post(usage::reset))
-        .route("/usage-billing/share", post(share::create))
-        .route("/usage-billing/share/{id}", delete(share::revoke))
-        .route("/usage-billing/topups", get(topups::history))
-        .route("/usage-billing/topups/checkout", post(topups::checkout))
-        .route(
-            "/usage-billing/topups/webhook",
-            post(topups::webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
-        )
-        .route("/brands", post(brands::create))
-        .route("/admin/clock", get(clock::show))
-        .route("/admin/clock/advance", post(clock::advance))
-        .route("/openapi.json", get(openapi::spec))
+    routes_with(OpenApiRouter::new())
 }
 
 /// The simulated checkout page and its confirm/cancel forms (`/checkout/simulated/...`).

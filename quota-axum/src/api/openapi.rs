@@ -1,158 +1,281 @@
-//! `GET /api/v1/openapi.json`: a hand-written OpenAPI 3.1 description of the API.
+//! `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the API, generated from the
+//! handlers' `#[utoipa::path]` attributes and the request and response types (see
+//! [`super::documented`]), with the catalog-dependent schemas narrowed to the server's catalog
+//! ([`super::schema::for_catalog`]).
 
-use axum::Json;
-use serde_json::{Value, json};
+use std::sync::Arc;
 
-fn problem_response(description: &str) -> Value {
-    json!({ "description": description,
-            "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
+use axum::extract::State;
+use axum::{Extension, Json};
+use quota_core::Catalog;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::openapi::schema::AllOfBuilder;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi as Document, RefOr, Schema};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
+
+use super::schema;
+use crate::state::AppState;
+
+/// The security scheme of admin JWTs.
+pub const ADMIN_JWT: &str = "adminJwt";
+/// The security scheme of a brand's public API key.
+pub const API_KEY: &str = "apiKey";
+
+/// The document's frame: title, server, security schemes and the shared schemas.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Usage Quota Guardian API",
+        description = "Usage billing: record and check usage against plan quotas, read the brand snapshot, \
+                       reset, share links, top-ups and their Stripe webhook. Errors are RFC 9457 problems \
+                       (`application/problem+json`). Request bodies are limited to the server's \
+                       `--body-limit` (16 KiB by default; 256 KiB for the webhook): 413 beyond."
+    ),
+    servers((url = "/api/v1")),
+    modifiers(&SecuritySchemes),
+    components(schemas(
+        Problem,
+        schema::BrandId,
+        schema::MetricKey,
+        schema::CounterMetricKey,
+        schema::TopUpMetricKey,
+        schema::PlanId,
+        schema::Quantity,
+        schema::TopUpUnits,
+        schema::TargetPercent,
+        schema::IdempotencyKey,
+        schema::ShareLinkId,
+        schema::StripeSignature,
+        schema::RedirectUrl,
+        super::summary::Lang,
+    ))
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            ADMIN_JWT,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An admin JWT (HS256, `role: admin`, `iss: quota`): `quota token admin`",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            API_KEY,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Api-Key",
+                "A brand's public API key (`pk_<brandId>_<mac>`, also accepted as \
+                 `Authorization: Bearer pk_...`): it reads and writes that brand only",
+            ))),
+        );
+    }
 }
 
-fn json_ok(description: &str, schema: &str) -> Value {
-    json!({ "description": description,
-            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+/// An RFC 9457 problem, the body of every error (`application/problem+json`). Some problems
+/// carry extension members: `brandId`, `metric`, `planId`, `max`, `code`, `idempotencyKey`,
+/// and on a refused consume the decision's fields (`used`, `limit`, `resetsAt`...).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:quota-guardian:problem:<slug>` (or the deployment's own base).
+    #[serde(rename = "type")]
+    #[schema(min_length = 1)]
+    kind: String,
+    /// Short summary, stable for a type.
+    title: String,
+    /// The HTTP status.
+    #[schema(minimum = 400, maximum = 599)]
+    status: u16,
+    /// What went wrong with this request.
+    detail: String,
 }
 
-fn body(schema: &str) -> Value {
-    json!({ "required": true,
-            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+/// The answers of a route that needs credentials.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum AuthErrors {
+    /// No, malformed or invalid credentials.
+    #[response(
+        status = 401,
+        content_type = "application/problem+json",
+        headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"quota\"`"))
+    )]
+    Unauthorized(Problem),
+    /// The credentials do not give access to this brand or route.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
 }
 
-/// The document.
-pub fn document() -> Value {
-    let errors = json!({
-        "400": problem_response("Malformed or invalid input"),
-        "401": problem_response("Missing or invalid credentials"),
-        "403": problem_response("The credentials do not give access to this brand or route"),
-        "404": problem_response("Unknown brand"),
-        "413": problem_response("Body over the size limit"),
-        "415": problem_response("Body is not application/json"),
-        "422": problem_response("Unknown metric, wrong types, out-of-range numbers"),
-        "503": problem_response("Store unavailable")
-    });
-    let with = |mut ok: Value| {
-        if let (Some(o), Some(e)) = (ok.as_object_mut(), errors.as_object()) {
-            for (k, v) in e {
-                o.insert(k.clone(), v.clone());
+/// The answers to a JSON body the server cannot read.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum BodyErrors {
+    /// Malformed JSON, or a value the schema refuses (bad id, out-of-range number).
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// The body is over the size limit.
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// The body is not `application/json`.
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Problem),
+    /// Wrong JSON types, missing or unknown fields, an unknown metric or plan, a quantity
+    /// past the metric's ceiling.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Problem),
+}
+
+/// The answer to a parameter the server cannot read.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum ParamErrors {
+    /// A missing, malformed or unknown parameter.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+}
+
+/// The answer about a brand without subscription.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum UnknownBrand {
+    /// Unknown brand.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+}
+
+/// The answers when the store fails.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+pub enum StoreErrors {
+    /// An unexpected failure.
+    #[response(status = 500, content_type = "application/problem+json")]
+    Internal(Problem),
+    /// The store is unavailable: try again.
+    #[response(status = 503, content_type = "application/problem+json")]
+    Unavailable(Problem),
+}
+
+/// The served document, shared by the requests.
+#[derive(Clone)]
+pub struct Spec(pub Arc<Document>);
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spec")
+            .field("paths", &self.0.paths.paths.len())
+            .finish()
+    }
+}
+
+/// The document for a server running `catalog`: `base` with the catalog-dependent schemas
+/// (metric keys, plan ids, the per-request quantity, per metric when the metrics' ceilings
+/// differ) narrowed to it.
+pub fn document(base: &Document, catalog: &Catalog) -> Document {
+    let mut doc = base.clone();
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, object) in super::schema::for_catalog(catalog) {
+        components
+            .schemas
+            .insert(name.to_owned(), RefOr::T(Schema::Object(object)));
+    }
+    if let Some(bound) = super::schema::quantity_by_metric(catalog) {
+        for name in ["RecordBody", "CheckBody"] {
+            if let Some(body) = components.schemas.remove(name) {
+                let both = AllOfBuilder::new().item(body).item(bound.clone()).build();
+                components
+                    .schemas
+                    .insert(name.to_owned(), RefOr::T(Schema::AllOf(both)));
             }
         }
-        ok
-    };
-    json!({
-      "openapi": "3.1.0",
-      "info": { "title": "Usage Quota Guardian QA server", "version": env!("CARGO_PKG_VERSION") },
-      "servers": [{ "url": "/api/v1" }],
-      "security": [{ "adminJwt": [] }, { "apiKey": [] }],
-      "paths": {
-        "/usage-billing/record": { "post": {
-            "summary": "Consume units atomically (idempotent with Idempotency-Key or idempotencyKey)",
-            "parameters": [{ "name": "Idempotency-Key", "in": "header", "schema": { "type": "string" } }],
-            "requestBody": body("RecordRequest"),
-            "responses": with(json!({ "200": json_ok("Admitted", "UsageDecision"),
-                                      "429": problem_response("Quota exceeded (Retry-After until the period ends)") })) } },
-        "/usage-billing/check-quota": { "post": {
-            "summary": "Would the quantity be admitted? No side effect",
-            "requestBody": body("CheckRequest"),
-            "responses": with(json!({ "200": json_ok("The answer", "UsageDecision") })) } },
-        "/usage-billing/summary": { "get": {
-            "summary": "The brand's snapshot: plan card, metrics, projections, recommendation, timeline",
-            "parameters": [{ "name": "brandId", "in": "query", "required": true, "schema": { "type": "string" } },
-                           { "name": "lang", "in": "query", "schema": { "type": "string", "enum": ["fr", "en"] } }],
-            "responses": with(json!({ "200": { "description": "The snapshot" } })) } },
-        "/usage-billing/plans": { "get": {
-            "summary": "The plan catalog",
-            "responses": with(json!({ "200": { "description": "Currency, thresholds, metrics and plans" } })) } },
-        "/usage-billing/reset": { "post": {
-            "summary": "Admin: the runbook's quota reset (dryRun writes nothing)",
-            "requestBody": body("ResetRequest"),
-            "responses": with(json!({ "200": json_ok("What was (or would be) done", "ResetReport") })) } },
-        "/usage-billing/share": { "post": {
-            "summary": "Admin: a signed, expiring read-only link to a brand's snapshot ($FRONTEND_URL/share/quota/<token>)",
-            "requestBody": body("ShareRequest"),
-            "responses": with(json!({ "201": json_ok("url, token, expiresAt, id", "ShareLink") })) } },
-        "/usage-billing/share/{id}": { "delete": {
-            "summary": "Admin: revoke a share link (its page answers 410 from now on)",
-            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
-            "responses": with(json!({ "204": { "description": "Revoked" } })) } },
-        "/usage-billing/topups/checkout": { "post": {
-            "summary": "Start a top-up: a pending top-up and its checkout URL (simulated page, or Stripe Checkout)",
-            "requestBody": body("CheckoutRequest"),
-            "responses": with(json!({ "201": { "description": "checkoutUrl, sessionId, topupId, amount" },
-                                      "502": problem_response("The payment provider failed") })) } },
-        "/usage-billing/topups": { "get": {
-            "summary": "The brand's top-ups, newest first",
-            "parameters": [{ "name": "brandId", "in": "query", "required": true, "schema": { "type": "string" } }],
-            "responses": with(json!({ "200": { "description": "brandId, topups" } })) } },
-        "/usage-billing/topups/webhook": { "post": {
-            "summary": "Stripe webhook (raw body, Stripe-Signature t=,v1=; 300 s tolerance): completes a top-up once",
-            "security": [],
-            "responses": with(json!({ "200": { "description": "received, result: completed | already_completed | failed | ignored" },
-                                      "409": problem_response("The top-up failed earlier and cannot be completed") })) } },
-        "/brands": { "post": {
-            "summary": "Admin: create a brand and get its public API key",
-            "requestBody": body("CreateBrand"),
-            "responses": with(json!({ "201": { "description": "Created, with apiKey" },
-                                      "409": problem_response("The brand exists") })) } },
-        "/admin/clock": { "get": { "summary": "Admin: the server's clock",
-            "responses": with(json!({ "200": { "description": "now, offsetSeconds, enabled" } })) } },
-        "/admin/clock/advance": { "post": {
-            "summary": "Admin: move the dev clock forward (only with --dev-clock)",
-            "requestBody": { "required": true, "content": { "application/json": { "schema": {
-                "type": "object", "properties": { "seconds": { "type": "integer" }, "days": { "type": "integer" },
-                "to": { "type": "string", "format": "date-time" } } } } } },
-            "responses": with(json!({ "200": { "description": "The new time" } })) } },
-        "/designs": { "post": { "summary": "Public demo route: one ai_generations", "security": [{ "apiKey": [] }],
-            "responses": with(json!({ "202": { "description": "Queued; RateLimit-Policy and RateLimit headers" },
-                                      "429": problem_response("Quota exceeded") })) } },
-        "/renders": { "post": { "summary": "Public demo route: one renders_2d", "security": [{ "apiKey": [] }],
-            "responses": with(json!({ "202": { "description": "Queued; RateLimit-Policy and RateLimit headers" },
-                                      "429": problem_response("Quota exceeded") })) } }
-      },
-      "components": {
-        "securitySchemes": {
-          "adminJwt": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
-          "apiKey": { "type": "apiKey", "in": "header", "name": "X-Api-Key" }
-        },
-        "schemas": {
-          "Problem": { "type": "object", "properties": {
-              "type": { "type": "string" }, "title": { "type": "string" },
-              "status": { "type": "integer" }, "detail": { "type": "string" } } },
-          "RecordRequest": { "type": "object", "required": ["brandId", "metric"], "additionalProperties": false,
-              "properties": { "brandId": { "type": "string" }, "metric": { "type": "string" },
-                "quantity": { "type": "integer", "minimum": 1, "default": 1 }, "idempotencyKey": { "type": "string" } } },
-          "CheckRequest": { "type": "object", "required": ["brandId", "metric"], "additionalProperties": false,
-              "properties": { "brandId": { "type": "string" }, "metric": { "type": "string" },
-                "quantity": { "type": "integer", "minimum": 1, "default": 1 } } },
-          "UsageDecision": { "type": "object", "properties": {
-              "brandId": { "type": "string" }, "metric": { "type": "string" }, "quantity": { "type": "integer" },
-              "allowed": { "type": "boolean" }, "outcome": { "type": "string", "enum": ["allowed", "overage", "denied"] },
-              "used": { "type": "integer" }, "limit": { "type": ["integer", "null"] },
-              "remaining": { "type": ["integer", "null"] }, "percent": { "type": ["integer", "null"] },
-              "status": { "type": "string", "enum": ["ok", "info", "warning", "critical", "blocked"] },
-              "replayed": { "type": "boolean" }, "resetsAt": { "type": ["string", "null"] },
-              "suggestedPlan": { "type": "string" } } },
-          "ResetRequest": { "type": "object", "required": ["brandId", "metric", "target"], "additionalProperties": false,
-              "properties": { "brandId": { "type": "string" }, "metric": { "type": "string" },
-                "target": { "type": "integer", "minimum": 0, "maximum": 1000 },
-                "topup": { "type": "integer", "minimum": 1 }, "dryRun": { "type": "boolean" } } },
-          "ResetReport": { "type": "object" },
-          "ShareRequest": { "type": "object", "required": ["brandId"], "additionalProperties": false,
-              "properties": { "brandId": { "type": "string" }, "ttlMs": { "type": "integer", "minimum": 1 } } },
-          "ShareLink": { "type": "object", "properties": { "url": { "type": "string" }, "token": { "type": "string" },
-              "expiresAt": { "type": "string", "format": "date-time" }, "id": { "type": "string" } } },
-          "CheckoutRequest": { "type": "object", "required": ["brandId", "metric", "units", "successUrl", "cancelUrl"],
-              "additionalProperties": false,
-              "properties": { "brandId": { "type": "string" }, "metric": { "type": "string" },
-                "units": { "type": "integer", "minimum": 1 }, "successUrl": { "type": "string" },
-                "cancelUrl": { "type": "string" } } },
-          "CreateBrand": { "type": "object", "required": ["brandId", "planId"], "additionalProperties": false,
-              "properties": { "brandId": { "type": "string" }, "planId": { "type": "string" } } }
-        }
-      }
-    })
+    }
+    doc
 }
 
-/// The handler.
-pub async fn spec() -> Json<Value> {
-    Json(document())
+/// `GET /openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "meta",
+    operation_id = "openapi",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this API", body = Object),
+    )
+)]
+pub async fn spec(
+    State(state): State<AppState>,
+    Extension(Spec(base)): Extension<Spec>,
+) -> Json<Value> {
+    let doc = document(&base, state.guard.catalog());
+    Json(serde_json::to_value(&doc).unwrap_or_else(|_| Value::Object(Map::new())))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn valid(doc: &Value, name: &str, value: &Value) -> bool {
+        let schema = json!({
+            "$ref": format!("#/components/schemas/{name}"),
+            "components": doc["components"].clone(),
+        });
+        jsonschema::validator_for(&schema).is_ok_and(|v| v.is_valid(value))
+    }
+
+    #[test]
+    fn quantities_are_bounded_per_metric_when_the_ceilings_differ() {
+        let Ok(catalog) = Catalog::from_toml(
+            r#"
+            currency = "EUR"
+            [[metrics]]
+            key = "calls"
+            kind = "counter"
+            [[metrics]]
+            key = "exports"
+            kind = "counter"
+            max_per_request = 5
+            [[plans]]
+            id = "base"
+            price = 0
+            [plans.limits.calls]
+            included = 100
+            [plans.limits.exports]
+            included = 10
+            "#,
+        ) else {
+            unreachable!("a valid catalog");
+        };
+        let base = super::super::documented().into_openapi();
+        let doc = serde_json::to_value(document(&base, &catalog)).unwrap_or_default();
+        for body in ["RecordBody", "CheckBody"] {
+            for (metric, quantity, ok) in [
+                ("calls", 1_000, true),
+                ("exports", 5, true),
+                ("exports", 6, false),
+                ("reports", 1, false),
+            ] {
+                let value = json!({ "brandId": "acme", "metric": metric, "quantity": quantity });
+                assert_eq!(valid(&doc, body, &value), ok, "{body} {value}");
+            }
+            assert!(valid(
+                &doc,
+                body,
+                &json!({ "brandId": "acme", "metric": "exports" })
+            ));
+        }
+        // One ceiling for all: the plain bound.
+        let demo = serde_json::to_value(document(&base, &Catalog::demo())).unwrap_or_default();
+        assert!(demo["components"]["schemas"]["RecordBody"]["allOf"].is_null());
+    }
 }

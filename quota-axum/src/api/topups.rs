@@ -9,14 +9,20 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use maud::html;
+use quota_core::topup::UsageTopUp;
+use quota_core::{Money, QuotaError};
 use quota_payments::{
     CheckoutError, CompleteError, SIGNATURE_HEADER, SIMULATED_CHECKOUT_PATH,
     SimulatedCheckoutError, SimulatedError, SimulatedState, StartCheckout, StartedCheckout,
-    WebhookOutcome, complete_from_webhook, settle_simulated, start_checkout,
+    WebhookError, WebhookOutcome, complete_from_webhook, settle_simulated, start_checkout,
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
+use super::openapi::{
+    AuthErrors, BodyErrors, ParamErrors, Problem as ProblemSchema, StoreErrors, UnknownBrand,
+};
+use super::schema::{BrandId, RedirectUrl, StripeSignature, TopUpMetricKey, TopUpUnits};
 use crate::auth::Caller;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::pages::layout::{page_lang, shell};
@@ -24,21 +30,57 @@ use crate::problem::Problem;
 use crate::state::AppState;
 
 /// Body of `POST /usage-billing/topups/checkout`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckoutBody {
+    #[schema(value_type = BrandId)]
     brand_id: String,
+    #[schema(value_type = TopUpMetricKey)]
     metric: String,
+    #[serde(deserialize_with = "super::whole::number")]
+    #[schema(value_type = TopUpUnits)]
     units: u64,
+    /// Where the buyer lands once paid.
+    #[schema(value_type = RedirectUrl)]
     success_url: String,
+    /// Where the buyer lands on giving up.
+    #[schema(value_type = RedirectUrl)]
     cancel_url: String,
 }
 
+/// A started checkout.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckoutView {
+    /// Where to send the buyer: the simulated page (absolute on this host) or Stripe Checkout.
+    checkout_url: String,
+    /// The provider's session id.
+    session_id: String,
+    /// The pending top-up's id.
+    topup_id: String,
+    /// What the buyer pays.
+    amount: Money,
+    /// The pending top-up.
+    topup: UsageTopUp,
+}
+
 /// Query of `GET /usage-billing/topups`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
+    /// The brand.
+    #[param(value_type = BrandId)]
     brand_id: String,
+}
+
+/// A brand's top-ups.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TopUpHistory {
+    brand_id: String,
+    /// Newest first.
+    topups: Vec<UsageTopUp>,
 }
 
 fn checkout_problem(e: CheckoutError) -> Problem {
@@ -73,6 +115,11 @@ pub(crate) async fn open_checkout(
 ) -> Result<(String, StartedCheckout), Problem> {
     crate::api::usage::validate_ids(&req.brand, &req.metric)?;
     caller.may_access(&req.brand)?;
+    // An unknown brand is a 404 and an unknown metric a 422, as on the other routes.
+    state.guard.subscription(&req.brand).await?;
+    if state.guard.catalog().metric(&req.metric).is_none() {
+        return Err(QuotaError::UnknownMetric(req.metric.clone()).into());
+    }
     let started = start_checkout(&state.guard, &*state.payments.provider, req)
         .await
         .map_err(checkout_problem)?;
@@ -91,12 +138,29 @@ pub(crate) fn host(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// `POST /usage-billing/topups/checkout`: a pending top-up and its checkout URL.
+#[utoipa::path(
+    post,
+    path = "/usage-billing/topups/checkout",
+    tag = "topups",
+    operation_id = "startTopUpCheckout",
+    summary = "Start a top-up: a pending top-up and its checkout URL (simulated page, or Stripe Checkout)",
+    request_body = CheckoutBody,
+    responses(
+        (status = 201, description = "The pending top-up and where to pay it", body = CheckoutView),
+        (status = 409, description = "The brand's plan sells no top-up of this metric", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        (status = 502, description = "The payment provider failed (the top-up is marked failed)", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        AuthErrors, BodyErrors, UnknownBrand, StoreErrors,
+    ),
+    security(("adminJwt" = []), ("apiKey" = []))
+)]
 pub async fn checkout(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     ApiJson(body): ApiJson<CheckoutBody>,
-) -> Result<Response, Problem> {
+) -> Result<(StatusCode, Json<CheckoutView>), Problem> {
     let req = StartCheckout::new(
         body.brand_id,
         body.metric,
@@ -105,27 +169,43 @@ pub async fn checkout(
         body.cancel_url,
     );
     let (url, started) = open_checkout(&state, &caller, &req, host(&headers)).await?;
-    let out = json!({
-        "checkoutUrl": url,
-        "sessionId": started.session.session_id,
-        "topupId": started.topup.id,
-        "amount": started.amount,
-        "topup": started.topup,
-    });
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    let view = CheckoutView {
+        checkout_url: url,
+        session_id: started.session.session_id,
+        topup_id: started.topup.id.clone(),
+        amount: started.amount,
+        topup: started.topup,
+    };
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// `GET /usage-billing/topups?brandId=`: the brand's top-ups, newest first.
+#[utoipa::path(
+    get,
+    path = "/usage-billing/topups",
+    tag = "topups",
+    operation_id = "topUpHistory",
+    summary = "The brand's top-ups, newest first",
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "The top-ups", body = TopUpHistory),
+        AuthErrors, ParamErrors, UnknownBrand, StoreErrors,
+    ),
+    security(("adminJwt" = []), ("apiKey" = []))
+)]
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<TopUpHistory>, Problem> {
     quota_core::ids::validate_brand_id(&q.brand_id)
         .map_err(|e| Problem::bad_request(e.to_string()))?;
     caller.may_access(&q.brand_id)?;
     let topups = state.guard.topups(&q.brand_id).await?;
-    Ok(Json(json!({ "brandId": q.brand_id, "topups": topups })))
+    Ok(Json(TopUpHistory {
+        brand_id: q.brand_id,
+        topups,
+    }))
 }
 
 /// Query of the simulated page.
@@ -243,48 +323,119 @@ pub async fn simulated_cancel(
     settle(&state, &session, false).await
 }
 
+/// What a webhook did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookResult {
+    /// The top-up was pending and is now completed.
+    Completed,
+    /// The top-up was already completed: nothing changed.
+    AlreadyCompleted,
+    /// The checkout expired or its payment failed: the top-up is failed.
+    Failed,
+    /// Nothing to do (another event type, a session not paid yet, no top-up id).
+    Ignored,
+}
+
+/// The answer to a webhook.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookReceipt {
+    /// Always `true`.
+    received: bool,
+    result: WebhookResult,
+    /// Why the event was ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// The top-up the event settled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topup: Option<UsageTopUp>,
+}
+
+fn webhook_problem(e: CompleteError) -> Problem {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let detail = e.to_string();
+    match e {
+        CompleteError::Quota(q) => Problem::from(q),
+        CompleteError::NotCompletable { .. } => Problem::new(
+            status,
+            "topup-not-completable",
+            "Top-up not completable",
+            detail,
+        ),
+        // A well-formed signature that does not verify (stale, or from another secret) is
+        // a credential refused.
+        CompleteError::Webhook(
+            WebhookError::Stale { .. }
+            | WebhookError::SignatureMismatch
+            | WebhookError::NoSignature,
+        ) => Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "webhook-signature",
+            "Webhook signature refused",
+            detail,
+        )
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Stripe-Signature realm=\"webhook\""),
+        ),
+        _ => Problem::new(status, "webhook-refused", "Webhook refused", detail),
+    }
+}
+
 /// `POST /usage-billing/topups/webhook`: a Stripe event, verified on the raw body.
+#[utoipa::path(
+    post,
+    path = "/usage-billing/topups/webhook",
+    tag = "topups",
+    operation_id = "stripeWebhook",
+    summary = "Stripe webhook: completes (or fails) a top-up once",
+    description = "The raw body is verified against `Stripe-Signature` (HMAC-SHA256 with the webhook secret, \
+                   300 s tolerance) before it is read. Body limit: 256 KiB.",
+    params(("Stripe-Signature" = StripeSignature, Header, description = "Stripe's signature of the raw body")),
+    request_body(content = Object, content_type = "application/json",
+        description = "A Stripe event (`checkout.session.completed`, `checkout.session.async_payment_succeeded`, \
+                       `checkout.session.async_payment_failed`, `checkout.session.expired`; others are ignored)"),
+    responses(
+        (status = 200, description = "Received", body = WebhookReceipt),
+        (status = 400, description = "Missing or malformed signature header, a body that is not a Stripe event, \
+                                      or an unknown top-up", body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 401, description = "The signature does not verify (another secret, or outside the tolerance)",
+            body = ProblemSchema, content_type = "application/problem+json",
+            headers(("WWW-Authenticate" = String, description = "`Stripe-Signature realm=\"webhook\"`"))),
+        (status = 409, description = "The top-up failed earlier and cannot be completed", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 256 KiB", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        StoreErrors,
+    )
+)]
 pub async fn webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<WebhookReceipt>, Problem> {
     let sig = headers
         .get(SIGNATURE_HEADER)
         .map(|v| v.to_str().unwrap_or(""));
     let now = state.guard.clock().now();
     let outcome = complete_from_webhook(&state.guard, &body, sig, &state.payments.webhook, now)
         .await
-        .map_err(|e| {
-            let status =
-                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let detail = e.to_string();
-            match e {
-                CompleteError::Quota(q) => Problem::from(q),
-                CompleteError::NotCompletable { .. } => Problem::new(
-                    status,
-                    "topup-not-completable",
-                    "Top-up not completable",
-                    detail,
-                ),
-                _ => Problem::new(status, "webhook-refused", "Webhook refused", detail),
-            }
-        })?;
-    let (result, topup) = match outcome {
-        WebhookOutcome::Completed(t) => ("completed", Some(t)),
-        WebhookOutcome::AlreadyCompleted(t) => ("already_completed", Some(t)),
-        WebhookOutcome::Failed(t) => ("failed", Some(t)),
-        WebhookOutcome::Ignored { reason } => {
-            return Ok(Json(
-                json!({ "received": true, "result": "ignored", "reason": reason }),
-            ));
-        }
-        _ => ("ignored", None),
+        .map_err(webhook_problem)?;
+    let (result, topup, reason) = match outcome {
+        WebhookOutcome::Completed(t) => (WebhookResult::Completed, Some(t), None),
+        WebhookOutcome::AlreadyCompleted(t) => (WebhookResult::AlreadyCompleted, Some(t), None),
+        WebhookOutcome::Failed(t) => (WebhookResult::Failed, Some(t), None),
+        WebhookOutcome::Ignored { reason } => (WebhookResult::Ignored, None, Some(reason)),
+        _ => (WebhookResult::Ignored, None, None),
     };
     if let Some(t) = &topup {
         state.track_brand(&t.brand);
     }
-    Ok(Json(
-        json!({ "received": true, "result": result, "topup": topup }),
-    ))
+    Ok(Json(WebhookReceipt {
+        received: true,
+        result,
+        reason,
+        topup,
+    }))
 }

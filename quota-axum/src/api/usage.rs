@@ -1,23 +1,23 @@
-//! `/api/v1/usage-billing/*`: record, check-quota, summary, plans and the support reset.
-
-use std::time::Instant;
+//! `/api/v1/usage-billing/record` and `/api/v1/usage-billing/check-quota`: consume units
+//! atomically, or ask whether they would be admitted.
 
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use quota_core::report::ProjectionStatus;
-use quota_core::reset::ResetRequest;
+use quota_core::threshold::Severity;
 use quota_core::{Decision, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
+use super::openapi::{AuthErrors, BodyErrors, Problem as ProblemSchema, StoreErrors, UnknownBrand};
+use super::schema::{BrandId, IdempotencyKey, MetricKey, Quantity};
 use crate::auth::Caller;
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::ApiJson;
 use crate::metrics;
 use crate::problem::Problem;
-use crate::reset::run_reset;
 use crate::state::AppState;
 
 /// The scope idempotency keys of `record` are bound to.
@@ -28,72 +28,119 @@ fn one() -> u64 {
 }
 
 /// Body of `POST /usage-billing/record`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RecordBody {
+    #[schema(value_type = BrandId)]
     brand_id: String,
+    #[schema(value_type = MetricKey)]
     metric: String,
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "super::whole::number")]
+    #[schema(value_type = Quantity)]
     quantity: u64,
+    /// The idempotency key, when the `Idempotency-Key` header cannot be sent (the same key:
+    /// both given and different is a 409).
+    #[schema(value_type = Option<IdempotencyKey>)]
     idempotency_key: Option<String>,
 }
 
 /// Body of `POST /usage-billing/check-quota`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckBody {
+    #[schema(value_type = BrandId)]
     brand_id: String,
+    #[schema(value_type = MetricKey)]
     metric: String,
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "super::whole::number")]
+    #[schema(value_type = Quantity)]
     quantity: u64,
 }
 
-/// Query of `GET /usage-billing/summary`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SummaryQuery {
-    brand_id: String,
-    lang: Option<String>,
+/// How a request was (or would be) decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageOutcome {
+    /// Within the allowance.
+    Allowed,
+    /// Past the allowance, billed as overage.
+    Overage,
+    /// Refused.
+    Denied,
 }
 
-/// Body of `POST /usage-billing/reset`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ResetBody {
-    brand_id: String,
-    metric: String,
-    target: u16,
-    topup: Option<u64>,
-    #[serde(default)]
-    dry_run: bool,
+impl UsageOutcome {
+    fn of(d: &Decision) -> Self {
+        match d.verdict {
+            _ if !d.is_allowed() => UsageOutcome::Denied,
+            Verdict::AllowedWithOverage(_) => UsageOutcome::Overage,
+            _ => UsageOutcome::Allowed,
+        }
+    }
+}
+
+/// Where usage stands: `ok` under every threshold, else the severity of the highest threshold
+/// reached (`overage`: past the allowance, billed; `blocked`: requests refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageBadge {
+    /// Under every threshold.
+    Ok,
+    /// An information threshold reached.
+    Info,
+    /// A warning threshold reached.
+    Warning,
+    /// A critical threshold reached.
+    Critical,
+    /// Past the allowance, billed as overage.
+    Overage,
+    /// Requests are refused.
+    Blocked,
+}
+
+impl From<Severity> for UsageBadge {
+    fn from(s: Severity) -> Self {
+        match s {
+            Severity::Info => UsageBadge::Info,
+            Severity::Warning => UsageBadge::Warning,
+            Severity::Overage => UsageBadge::Overage,
+            Severity::Blocked => UsageBadge::Blocked,
+            // Critical, and any severity without a badge of its own.
+            _ => UsageBadge::Critical,
+        }
+    }
 }
 
 /// A decision as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsageView {
     brand_id: String,
     metric: String,
     quantity: u64,
     allowed: bool,
-    outcome: &'static str,
+    outcome: UsageOutcome,
+    /// Usage this period (counter) or level (gauge), after the request when admitted.
     used: u64,
+    /// The allowance (included units plus top-ups); `null` when unlimited.
     limit: Option<u64>,
     remaining: Option<u64>,
     percent: Option<u64>,
-    /// Badge: `ok`, `info`, `warning`, `critical`, `overage` (past the allowance, billed) or
-    /// `blocked` (requests refused).
-    status: &'static str,
+    status: UsageBadge,
     /// Whether this answer replays an earlier consume with the same idempotency key. Not in
     /// the body (a replay answers the first body byte for byte): the `Idempotent-Replayed`
     /// header says it.
     #[serde(skip)]
     replayed: bool,
+    /// When the period ends and usage starts again from zero.
     resets_at: Option<DateTime<Utc>>,
+    /// The cheapest plan that would admit a refused request.
     #[serde(skip_serializing_if = "Option::is_none")]
     suggested_plan: Option<String>,
+    /// Units of this request billed as overage.
     #[serde(skip_serializing_if = "Option::is_none")]
     overage_units: Option<u64>,
+    /// What this request's overage costs.
     #[serde(skip_serializing_if = "Option::is_none")]
     charge: Option<quota_core::Money>,
 }
@@ -124,21 +171,21 @@ pub(crate) async fn badge(
     used: u64,
     limit: Option<u64>,
     limit_state: quota_core::LimitState,
-) -> Result<&'static str, Problem> {
+) -> Result<UsageBadge, Problem> {
     let Some(limit) = limit else {
-        return Ok("ok");
+        return Ok(UsageBadge::Ok);
     };
     let sub = state.guard.subscription(brand).await?;
     let catalog = state.guard.catalog();
     let Some(plan) = catalog.plan(&sub.plan) else {
-        return Ok("ok");
+        return Ok(UsageBadge::Ok);
     };
     let Some(lim) = sub.overrides.get(metric).or_else(|| plan.limit(metric)) else {
-        return Ok("ok");
+        return Ok(UsageBadge::Ok);
     };
     let thresholds = catalog.thresholds_for(plan, lim);
     Ok(quota_core::threshold::badge(thresholds, used, limit)
-        .map_or("ok", |s| s.honest(limit_state).as_str()))
+        .map_or(UsageBadge::Ok, |s| s.honest(limit_state).into()))
 }
 
 /// Builds the view of a decision.
@@ -162,7 +209,7 @@ pub(crate) async fn view(
         metric: metric.to_owned(),
         quantity,
         allowed: d.is_allowed(),
-        outcome: metrics::outcome(d),
+        outcome: UsageOutcome::of(d),
         used: d.used,
         limit: d.limit,
         remaining: d.remaining(),
@@ -213,14 +260,42 @@ fn idempotency_key(headers: &HeaderMap, body: Option<String>) -> Result<Option<S
         ),
     };
     match (header, body) {
-        (Some(h), Some(b)) if h != b => Err(Problem::bad_request(
-            "the Idempotency-Key header and the body's idempotencyKey differ",
+        // Two keys for one request conflict like a key reused for another request.
+        (Some(h), Some(b)) if h != b => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "idempotency-key-conflict",
+            "Idempotency keys differ",
+            "the Idempotency-Key header and the body's idempotencyKey differ: send one key",
         )),
         (h, b) => Ok(h.or(b)),
     }
 }
 
 /// `POST /usage-billing/record`: atomic check-and-consume.
+#[utoipa::path(
+    post,
+    path = "/usage-billing/record",
+    tag = "usage",
+    operation_id = "recordUsage",
+    summary = "Consume units atomically",
+    description = "Checks and consumes `quantity` units of `metric` in one step. With an idempotency key \
+                   (header or body) a retry replays the first answer byte for byte and counts nothing.",
+    params(
+        ("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "Makes the call idempotent")
+    ),
+    request_body = RecordBody,
+    responses(
+        (status = 200, description = "Admitted: within the allowance, or billed as overage", body = UsageView,
+            headers(("Idempotent-Replayed" = String, description = "`true` when this answer replays an earlier call with the same key"))),
+        (status = 409, description = "The idempotency key was first used for another request, or the header and the body name different keys",
+            body = ProblemSchema, content_type = "application/problem+json"),
+        (status = 429, description = "Quota exceeded: the problem carries the decision's fields",
+            body = ProblemSchema, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the period ends"))),
+        AuthErrors, BodyErrors, UnknownBrand, StoreErrors,
+    ),
+    security(("adminJwt" = []), ("apiKey" = []))
+)]
 pub async fn record(
     State(state): State<AppState>,
     caller: Caller,
@@ -270,6 +345,19 @@ pub async fn record(
 }
 
 /// `POST /usage-billing/check-quota`: would it be admitted? No side effect.
+#[utoipa::path(
+    post,
+    path = "/usage-billing/check-quota",
+    tag = "usage",
+    operation_id = "checkQuota",
+    summary = "Would the quantity be admitted? No side effect",
+    request_body = CheckBody,
+    responses(
+        (status = 200, description = "The decision, refusals included (`allowed: false`)", body = UsageView),
+        AuthErrors, BodyErrors, UnknownBrand, StoreErrors,
+    ),
+    security(("adminJwt" = []), ("apiKey" = []))
+)]
 pub async fn check_quota(
     State(state): State<AppState>,
     caller: Caller,
@@ -285,77 +373,4 @@ pub async fn check_quota(
     Ok(Json(
         view(&state, &body.brand_id, &body.metric, body.quantity, &d).await?,
     ))
-}
-
-/// `GET /usage-billing/summary?brandId=`: the snapshot, with status labels.
-pub async fn summary(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(q): ApiQuery<SummaryQuery>,
-) -> Result<Json<Value>, Problem> {
-    quota_core::ids::validate_brand_id(&q.brand_id)
-        .map_err(|e| Problem::bad_request(e.to_string()))?;
-    caller.may_access(&q.brand_id)?;
-    let lang = q.lang.as_deref().unwrap_or("fr");
-    let started = Instant::now();
-    let snap = state.guard.snapshot(&q.brand_id).await?;
-    metrics::latency(metrics::SUMMARY_LATENCY, started.elapsed().as_secs_f64());
-    state.track_brand(&q.brand_id);
-    metrics::observe_snapshot(&snap);
-    let mut value = serde_json::to_value(&snap)
-        .map_err(|e| Problem::internal(format!("snapshot does not serialize: {e}")))?;
-    if let Some(list) = value.get_mut("metrics").and_then(Value::as_array_mut) {
-        for (m, snap_m) in list.iter_mut().zip(&snap.metrics) {
-            let status = match &snap_m.projection {
-                Some(p) => p.status,
-                None if snap_m.blocked => ProjectionStatus::ImmediateAction,
-                None => ProjectionStatus::Stable,
-            };
-            if let Some(obj) = m.as_object_mut() {
-                obj.insert(
-                    "status".into(),
-                    serde_json::to_value(status).unwrap_or_default(),
-                );
-                obj.insert("statusLabel".into(), status.label(lang).into());
-            }
-        }
-    }
-    if let Some(obj) = value.as_object_mut() {
-        let label = if snap.stable {
-            Some(quota_core::report::stable_label(lang))
-        } else {
-            None
-        };
-        obj.insert("stableLabel".into(), label.into());
-    }
-    Ok(Json(value))
-}
-
-/// `GET /usage-billing/plans`: the catalog.
-pub async fn plans(State(state): State<AppState>, caller: Caller) -> Json<Value> {
-    let _ = caller;
-    Json(serde_json::to_value(state.guard.catalog()).unwrap_or_default())
-}
-
-/// `POST /usage-billing/reset`: the runbook's `quota reset` (admin only).
-pub async fn reset(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<ResetBody>,
-) -> Result<Json<crate::reset::ResetReport>, Problem> {
-    caller.require_admin()?;
-    validate_ids(&body.brand_id, &body.metric)?;
-    let mut req = ResetRequest::new(body.brand_id.clone(), body.metric.clone(), body.target);
-    if let Some(units) = body.topup {
-        req = req.with_topup(units);
-    }
-    let report = run_reset(&state.guard, &req, body.dry_run, &state.config).await?;
-    if !report.dry_run {
-        state.track_brand(&body.brand_id);
-        // The gauges follow the reset at once (no stale series).
-        if let Ok(snap) = state.guard.snapshot(&body.brand_id).await {
-            metrics::observe_snapshot(&snap);
-        }
-    }
-    Ok(Json(report))
 }

@@ -22,6 +22,7 @@ pub const STRAIN_RATIO: f64 = 0.9;
 
 /// The status badge of a projection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ProjectionStatus {
@@ -50,6 +51,7 @@ impl ProjectionStatus {
 
 /// A month-end projection of one counter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Projection {
@@ -203,6 +205,7 @@ pub fn project(input: &ProjectionInput<'_>) -> Projection {
 
 /// A point of the usage curve: cumulative units at the end of a day of the period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CurvePoint {
     /// Day of the period (1 = end of the first day).

@@ -10,6 +10,7 @@ use crate::{Catalog, Limit, Money, Plan};
 
 /// What a plan would cost for the projected usage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PlanCost {
@@ -31,6 +32,7 @@ pub struct PlanCost {
 
 /// Why a plan is recommended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum RecommendationReason {
@@ -46,6 +48,7 @@ pub enum RecommendationReason {
 
 /// The recommendation for one brand.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Recommendation {

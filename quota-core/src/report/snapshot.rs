@@ -18,6 +18,7 @@ pub const SNAPSHOT_TOPUPS: usize = 50;
 
 /// The "current plan" card.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct PlanCard {
@@ -37,6 +38,7 @@ pub struct PlanCard {
 
 /// One metric of the snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct MetricSnapshot {
@@ -76,6 +78,7 @@ pub struct MetricSnapshot {
 
 /// A brand's snapshot.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Snapshot {

@@ -105,10 +105,10 @@ pub(crate) async fn checkout_on_the_simulated_page_completes_the_topup(store: &s
     assert!(all.iter().all(|t| t["status"] != "failed"), "{all:?}");
     assert_eq!(h.metric(&brand, "ai_generations").await["limit"], 550);
 
-    // A metric without overage charge: 422. Unknown session: 404.
+    // A metric the brand's plan sells no top-up of: 409. Unknown session: 404.
     checkout(&h, &brand, "renders_2d", 10)
         .await
-        .assert_problem(422);
+        .assert_problem(409);
     let res = client
         .post(format!("{}/checkout/simulated/cs_sim_nope/confirm", h.base))
         .send()
@@ -179,18 +179,24 @@ pub(crate) async fn a_stripe_signed_webhook_completes_the_topup_once(store: &str
     let body = serde_json::to_vec(&event).unwrap();
     let now = h.clock.now().timestamp();
 
-    // Refused, nothing changes: wrong secret, stale, from the future, no header, garbage,
-    // and a valid signature over another body.
-    for sig in [
-        Some(stripe_signature(&body, "whsec_wrong", now)),
-        Some(stripe_signature(&body, WEBHOOK_SECRET, now - 301)),
-        Some(stripe_signature(&body, WEBHOOK_SECRET, now + 301)),
-        None,
-        Some("t=abc,v1=zz".to_owned()),
-        Some(stripe_signature(b"{}", WEBHOOK_SECRET, now)),
+    // Refused, nothing changes: a signature that does not verify (wrong secret, stale, from
+    // the future, over another body) is a 401, no header or garbage a 400.
+    for (sig, status) in [
+        (Some(stripe_signature(&body, "whsec_wrong", now)), 401),
+        (
+            Some(stripe_signature(&body, WEBHOOK_SECRET, now - 301)),
+            401,
+        ),
+        (
+            Some(stripe_signature(&body, WEBHOOK_SECRET, now + 301)),
+            401,
+        ),
+        (None, 400),
+        (Some("t=abc,v1=zz".to_owned()), 400),
+        (Some(stripe_signature(b"{}", WEBHOOK_SECRET, now)), 401),
     ] {
         let r = webhook(&h, &body, sig.as_deref()).await;
-        r.assert_problem(400);
+        r.assert_problem(status);
         let t = history(&h, &brand).await;
         assert_eq!(t[0]["status"], "pending", "{t:?}");
         assert_eq!(h.metric(&brand, "ai_generations").await["limit"], 500);

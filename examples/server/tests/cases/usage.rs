@@ -126,13 +126,13 @@ pub(crate) async fn idempotent_replays_count_once(store: &str) {
     }
     assert_eq!(h.used(&brand, "ai_generations").await, 19);
 
-    // Header and body disagreeing is refused, and counts nothing.
+    // Header and body disagreeing is a conflict of keys, and counts nothing.
     let rb = h
         .http
         .post(format!("{}/api/v1/usage-billing/record", h.base))
         .header("Idempotency-Key", "a")
         .json(&json!({ "brandId": brand, "metric": "ai_generations", "idempotencyKey": "b" }));
-    h.send(rb, Auth::Admin).await.assert_problem(400);
+    h.send(rb, Auth::Admin).await.assert_problem(409);
     assert_eq!(h.used(&brand, "ai_generations").await, 19);
 }
 

@@ -95,7 +95,7 @@ async fn a_topup_goes_through_the_simulated_checkout_and_comes_back_with_a_toast
     );
     assert_eq!(count(&r.text, "plan-card"), 1);
     let r = buy("10", "renders_2d").await;
-    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.status, 409, "{}", r.text);
     assert!(text(&r.text, "error").unwrap().contains("renders_2d"));
     let history = h
         .get(
