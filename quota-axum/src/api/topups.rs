@@ -105,13 +105,13 @@ fn checkout_problem(e: CheckoutError) -> Problem {
 }
 
 /// Starts a top-up checkout (the API's and the cockpit's one code path): checks the ids and
-/// the caller, opens the session, and makes the simulated page's URL absolute on `host` (the
-/// request's `Host`) so a frontend on another origin can redirect to it.
+/// the caller, opens the session, and makes the simulated page's URL absolute on the
+/// configured public URL (never the request's `Host`) so a frontend on another origin can
+/// redirect to it.
 pub(crate) async fn open_checkout(
     state: &AppState,
     caller: &Caller,
     req: &StartCheckout,
-    host: Option<&str>,
 ) -> Result<(String, StartedCheckout), Problem> {
     crate::api::usage::validate_ids(&req.brand, &req.metric)?;
     caller.may_access(&req.brand)?;
@@ -125,16 +125,9 @@ pub(crate) async fn open_checkout(
         .map_err(checkout_problem)?;
     let mut url = started.session.checkout_url.clone();
     if url.starts_with('/') {
-        if let Some(host) = host {
-            url = format!("http://{host}{url}");
-        }
+        url = format!("{}{url}", state.config.public_url.trim_end_matches('/'));
     }
     Ok((url, started))
-}
-
-/// The request's `Host` header, when it is readable.
-pub(crate) fn host(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::HOST).and_then(|h| h.to_str().ok())
 }
 
 /// `POST /usage-billing/topups/checkout`: a pending top-up and its checkout URL.
@@ -158,7 +151,6 @@ pub(crate) fn host(headers: &HeaderMap) -> Option<&str> {
 pub async fn checkout(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     ApiJson(body): ApiJson<CheckoutBody>,
 ) -> Result<(StatusCode, Json<CheckoutView>), Problem> {
     let req = StartCheckout::new(
@@ -168,7 +160,7 @@ pub async fn checkout(
         body.success_url,
         body.cancel_url,
     );
-    let (url, started) = open_checkout(&state, &caller, &req, host(&headers)).await?;
+    let (url, started) = open_checkout(&state, &caller, &req).await?;
     let view = CheckoutView {
         checkout_url: url,
         session_id: started.session.session_id,

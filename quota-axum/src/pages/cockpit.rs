@@ -13,7 +13,7 @@ use quota_share::ShareLink;
 use serde::Deserialize;
 
 use crate::api::share::issue_link;
-use crate::api::topups::{host, open_checkout};
+use crate::api::topups::open_checkout;
 use crate::pages::PageForm;
 use crate::pages::admin::{cross_origin_page, require_admin, same_origin};
 use crate::pages::i18n::{labels, topup_status};
@@ -142,16 +142,7 @@ pub async fn topup(
         )
         .await;
     };
-    let scheme = if headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-    {
-        "https"
-    } else {
-        "http"
-    };
-    let origin = host(&headers).map_or_else(String::new, |h| format!("{scheme}://{h}"));
+    let origin = state.config.public_url.trim_end_matches('/');
     let back = |outcome: &str| {
         format!(
             "{origin}{}",
@@ -168,7 +159,7 @@ pub async fn topup(
         back("success"),
         back("cancel"),
     );
-    match open_checkout(&state, &crate::auth::Caller::Admin, &req, host(&headers)).await {
+    match open_checkout(&state, &crate::auth::Caller::Admin, &req).await {
         Ok((url, started)) => {
             tracing::info!(topup = %started.topup.id, brand, "cockpit top-up checkout started");
             Redirect::to(&url).into_response()

@@ -166,6 +166,7 @@ macro_rules! runbook_suite {
             checkout_on_the_simulated_page_completes_the_topup => $crate::cases::topups::checkout_on_the_simulated_page_completes_the_topup,
             a_stripe_signed_webhook_completes_the_topup_once => $crate::cases::topups::a_stripe_signed_webhook_completes_the_topup_once,
             with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes => $crate::cases::topups::with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes,
+            checkout_urls_come_from_the_public_url_not_the_host_header => $crate::cases::topups::checkout_urls_come_from_the_public_url_not_the_host_header,
         );
     };
     (@cases $backend:path; $($name:ident => $case:path,)*) => {

@@ -308,3 +308,23 @@ pub(crate) async fn with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_co
     assert_eq!(h.metric(&brand, "ai_generations").await["limit"], 525);
     h.server.stop().await.unwrap();
 }
+
+/// Every absolute URL comes from the configured public URL: a forged `Host` does not move the
+/// checkout page.
+pub(crate) async fn checkout_urls_come_from_the_public_url_not_the_host_header(store: &str) {
+    let h = Harness::start(store).await;
+    let (brand, _) = h.brand("pro").await;
+    let rb = h
+        .http
+        .post(format!("{}/api/v1/usage-billing/topups/checkout", h.base))
+        .header("Host", "evil.example")
+        .json(&json!({
+            "brandId": brand, "metric": "ai_generations", "units": 10,
+            "successUrl": "/analytics?topup=success", "cancelUrl": "/analytics?topup=cancel",
+        }));
+    let r = h.send(rb, Auth::Admin).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let url = r.body["checkoutUrl"].as_str().unwrap();
+    let session = r.body["sessionId"].as_str().unwrap();
+    assert_eq!(url, format!("{}/checkout/simulated/{session}", h.base));
+}
