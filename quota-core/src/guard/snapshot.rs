@@ -180,6 +180,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     period: ctx.period,
                     now,
                     daily: &daily,
+                    previous: &[],
                     used: usage.used,
                     allowance,
                     limit: &m.limit,

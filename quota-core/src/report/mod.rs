@@ -3,14 +3,16 @@
 //! from the store; the types here and their pure functions do the rest:
 //!
 //! - the snapshot ([`Snapshot`], [`MetricSnapshot`], [`PlanCard`]);
-//! - projections: where usage will stand at period end ([`project`], [`Projection`],
-//!   [`cumulative_curve`]);
+//! - projections: where usage will stand at period end, as a median and an 80 % band
+//!   ([`project`], [`Projection`], [`cumulative_curve`]), from a forecaster robust to
+//!   spikes and resets, aware of trends, weekdays and level shifts;
 //! - plan recommendations: what each plan would cost for the projected usage
 //!   ([`recommend`], [`plan_cost`], [`Recommendation`]);
 //! - the timeline: a brand's append-only events, newest first ([`TimelineEvent`],
 //!   [`EventKind`]). Stores append and read them through
 //!   [`AlertStore`](crate::AlertStore).
 
+mod forecast;
 mod projection;
 mod recommendation;
 mod snapshot;
