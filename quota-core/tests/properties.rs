@@ -181,6 +181,7 @@ proptest! {
             period,
             now: period.start + Duration::days(k as i64),
             daily: &daily,
+            previous: &[],
             used: pace * k,
             allowance: Some(u64::MAX / 4),
             limit: &Limit::block(u64::MAX / 4),

@@ -6,9 +6,10 @@ use crate::domain::bound_units;
 use crate::error::{QuotaError, Result};
 use crate::metric::MetricKind;
 use crate::money::Money;
+use crate::period::BillingPeriod;
 use crate::report::{
     MetricSnapshot, PlanCard, Projection, ProjectionInput, SNAPSHOT_TIMELINE_LEN, SNAPSHOT_TOPUPS,
-    Snapshot, TimelineEvent, cumulative_curve, project, recommend,
+    Snapshot, TimelineEvent, cumulative_curve, project, recommend, recommend_for_band,
 };
 use crate::store::{CounterKey, Usage};
 use crate::threshold::{badge, percent_of};
@@ -27,11 +28,18 @@ pub(crate) struct Reading {
 }
 
 impl Reading {
-    /// Projected units at period end (the level of a gauge).
+    /// Projected units at period end, the median (the level of a gauge).
     pub(crate) fn projected(&self) -> u64 {
         self.projection
             .as_ref()
             .map_or(self.usage.used, |p| p.projected_used)
+    }
+
+    /// The 90th percentile of the units at period end (the level of a gauge).
+    pub(crate) fn projected_high(&self) -> u64 {
+        self.projection
+            .as_ref()
+            .map_or(self.usage.used, |p| p.projected_high)
     }
 }
 
@@ -55,6 +63,12 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let days_elapsed = period.day_index(now).saturating_add(1);
         let readings = self.readings(&ctx, now).await?;
         self.remember_projection(&ctx, &readings);
+        let high: Vec<(&str, u64)> = ctx
+            .metrics
+            .iter()
+            .zip(&readings)
+            .map(|(m, r)| (m.key.as_str(), r.projected_high()))
+            .collect();
 
         let mut metrics = Vec::with_capacity(ctx.metrics.len());
         let mut overage_so_far = Money::zero(currency);
@@ -108,11 +122,13 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                 (m.key.as_str(), units)
             })
             .collect();
-        let recommendation = recommend(
+        // The plan for the median; a risk note when it would block at the 90th percentile.
+        let recommendation = recommend_for_band(
             catalog,
             &ctx.subscription.plan,
             Some(&ctx.subscription.overrides),
             &projected,
+            &high,
         );
         let timeline: Vec<TimelineEvent> = store
             .events(brand, SNAPSHOT_TIMELINE_LEN)
@@ -153,7 +169,9 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         })
     }
 
-    /// Reads and projects every metric of the brand's plan, in the context's order.
+    /// Reads and projects every metric of the brand's plan, in the context's order. The
+    /// previous period's daily usage (kept by the stores for the retention period) is a
+    /// prior early in the period.
     pub(crate) async fn readings(
         &self,
         ctx: &BrandContext,
@@ -162,16 +180,30 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let store = &self.inner.store;
         let brand = ctx.subscription.brand.as_str();
         let currency = self.inner.catalog.currency();
+        let previous_period = ctx
+            .period
+            .start
+            .checked_sub_signed(chrono::Duration::microseconds(1))
+            .map(|t| BillingPeriod::containing(ctx.subscription.anchor, t).key());
         let mut out = Vec::with_capacity(ctx.metrics.len());
         for m in &ctx.metrics {
-            let (usage, daily) = match m.kind {
+            let (usage, daily, previous) = match m.kind {
                 MetricKind::Gauge => (
                     Usage::new(store.gauge(brand, &m.key).await?, 0, 0),
+                    Vec::new(),
                     Vec::new(),
                 ),
                 _ => {
                     let key = CounterKey::new(brand, &m.key, ctx.period.key());
-                    (store.usage(key).await?, store.daily_usage(key).await?)
+                    let previous = match previous_period {
+                        Some(p) => store.daily_usage(CounterKey::new(brand, &m.key, p)).await?,
+                        None => Vec::new(),
+                    };
+                    (
+                        store.usage(key).await?,
+                        store.daily_usage(key).await?,
+                        previous,
+                    )
                 }
             };
             let allowance = m.included.map(|i| bound_units(i, usage.topup_units));
@@ -180,6 +212,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     period: ctx.period,
                     now,
                     daily: &daily,
+                    previous: &previous,
                     used: usage.used,
                     allowance,
                     limit: &m.limit,

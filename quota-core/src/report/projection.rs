@@ -1,21 +1,42 @@
 //! Projections: where usage will stand at the end of the period, from daily buckets.
 //!
-//! Two paces are measured: the linear pace (usage so far / elapsed time) and the recent pace
-//! (usage of the last 7 days / their length). Once a week of history exists the projection
-//! uses their mean, so a brand that speeds up is flagged before the linear pace notices;
-//! before that it uses the linear pace. Estimates are floating point; money is not: the
-//! projected overage cost is computed from whole projected units.
+//! The forecaster ([`super::forecast`]) reads the period's daily usage (and the previous
+//! period's, when the store still has it) and gives the rest of the period as a median and
+//! an 80 % band; this module turns them into whole units, a status and a number of days
+//! until the allowance runs out. Estimates are floating point; units and money are not: the
+//! projected totals are whole units within [`MAX_UNITS`], and the projected overage cost is
+//! computed from them.
+//!
+//! The rules, with "allowance" = included units plus the period's top-ups:
+//!
+//! - `projected_used` is the median end-of-period total, `projected_low` and
+//!   `projected_high` its 10th and 90th percentiles: the real total should fall between
+//!   them four times out of five. All three are at least the usage so far.
+//! - **Under strain** ("Sous tension"): the median is above 90 % of the allowance
+//!   ([`STRAIN_RATIO`]).
+//! - **Immediate action** ("Action immédiate"): the allowance is used up, or the 90th
+//!   percentile reaches it within [`IMMEDIATE_HORIZON_DAYS`] days and before the period
+//!   ends: at least one chance in ten of running out within three days. It wins over
+//!   "under strain".
+//! - `days_until_exhaustion` follows the median: the days until the allowance is used up.
+//!   For a metric that **blocks** at its limit, that is when requests start being refused;
+//!   for a metric that **charges** overage, it is when the included units (and top-ups) are
+//!   used up and billing starts (requests are only refused later, if a spend cap is
+//!   reached).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::forecast::{History, TUNING, Z90, forecast};
+use crate::domain::MAX_UNITS;
 use crate::overage::overage_units;
 use crate::period::BillingPeriod;
 use crate::{Limit, Money};
 
 /// Days of history the recent pace looks at.
 pub const RECENT_WINDOW_DAYS: f64 = 7.0;
-/// Exhaustion within this many days (and before the period ends) is "immediate".
+/// Exhaustion at the 90th percentile within this many days (and before the period ends) is
+/// "immediate".
 pub const IMMEDIATE_HORIZON_DAYS: f64 = 3.0;
 /// Projected usage above this share of the allowance is "under strain".
 pub const STRAIN_RATIO: f64 = 0.9;
@@ -28,9 +49,10 @@ pub const STRAIN_RATIO: f64 = 0.9;
 pub enum ProjectionStatus {
     /// Nothing to worry about.
     Stable,
-    /// Projected usage above 90 % of the allowance ("Sous tension").
+    /// Median projected usage above 90 % of the allowance ("Sous tension").
     UnderStrain,
-    /// At or over the allowance, or running out within a few days ("Action immédiate").
+    /// At or over the allowance, or at least one chance in ten (the 90th percentile) of
+    /// running out within [`IMMEDIATE_HORIZON_DAYS`] days ("Action immédiate").
     ImmediateAction,
 }
 
@@ -59,19 +81,25 @@ pub struct Projection {
     pub linear_pace: f64,
     /// Units per day over the last 7 days (or the elapsed part of the period if shorter).
     pub recent_pace: f64,
-    /// The pace the projection uses.
+    /// The forecaster's median units per day over the rest of the period (spikes and
+    /// resets left out, trend and weekdays taken into account).
     pub pace: f64,
-    /// Projected usage at the end of the period (whole units, rounded).
+    /// Median projected usage at the end of the period (whole units).
     pub projected_used: u64,
     /// Projected usage / allowance (`None` when unlimited).
     pub projected_ratio: Option<f64>,
-    /// Days until the allowance runs out at the pace; 0 when already out; `None` when it will
-    /// not run out (no pace or unlimited).
+    /// Days until the allowance runs out on the median projection; 0 when already out;
+    /// `None` when it will not run out (no usage expected, or unlimited). Past the period
+    /// end it extrapolates the last day's pace.
     pub days_until_exhaustion: Option<f64>,
     /// Overage cost projected for the period.
     pub projected_overage_cost: Money,
     /// Status badge.
     pub status: ProjectionStatus,
+    /// 10th percentile of the usage at the end of the period (whole units).
+    pub projected_low: u64,
+    /// 90th percentile of the usage at the end of the period (whole units).
+    pub projected_high: u64,
 }
 
 /// Inputs of a projection.
@@ -83,6 +111,9 @@ pub struct ProjectionInput<'a> {
     pub now: DateTime<Utc>,
     /// Units per day of the period, index 0 = first day.
     pub daily: &'a [u64],
+    /// Units per day of the previous period (empty when unknown): a prior early in the
+    /// period.
+    pub previous: &'a [u64],
     /// Current usage (normally the sum of `daily`).
     pub used: u64,
     /// The allowance (included + top-ups), `None` = unlimited.
@@ -98,18 +129,28 @@ fn f(x: u64) -> f64 {
     x as f64
 }
 
+/// Whole units of `x`, within `0..=MAX_UNITS`.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn to_units(x: f64) -> u64 {
     if x.is_nan() || x <= 0.0 {
         0
-    } else if x >= 1.8e19 {
-        u64::MAX
+    } else if x >= f(MAX_UNITS) {
+        MAX_UNITS
     } else {
+        // Below 2^53: exact.
         x.round() as u64
     }
 }
 
-/// Projects a counter to the end of its period.
+/// `used + extra` in whole units, within `used..=MAX_UNITS` (`used` itself capped).
+fn total(used: u64, extra: f64) -> u64 {
+    used.checked_add(to_units(extra))
+        .unwrap_or(MAX_UNITS)
+        .min(MAX_UNITS)
+}
+
+/// Projects a counter to the end of its period: the median, the 80 % band, the days until
+/// the allowance runs out and the status (see the [module](self) for the rules).
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
@@ -119,16 +160,18 @@ fn to_units(x: f64) -> u64 {
 /// let period = BillingPeriod::containing(BillingAnchor::default(), Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap());
 /// let now = Utc.with_ymd_and_hms(2026, 11, 11, 0, 0, 0).unwrap(); // 10 days in, 30-day month
 /// let daily = [10u64; 10];
-/// let p = project(&ProjectionInput { period, now, daily: &daily, used: 100, allowance: Some(310),
-///     limit: &Limit::block(310), currency: Currency::EUR });
+/// let p = project(&ProjectionInput { period, now, daily: &daily, previous: &[], used: 100,
+///     allowance: Some(310), limit: &Limit::block(310), currency: Currency::EUR });
 /// assert_eq!(p.projected_used, 300);
+/// assert!(p.projected_low < 300 && 300 < p.projected_high);
 /// assert_eq!(p.status, ProjectionStatus::UnderStrain); // 300 / 310 > 90 %
 /// ```
 pub fn project(input: &ProjectionInput<'_>) -> Projection {
     let period = input.period;
     let elapsed = period.elapsed_days(input.now);
     let remaining = period.remaining_days(input.now);
-    let used = f(input.used);
+    let used_units = input.used.min(MAX_UNITS);
+    let used = f(used_units);
 
     // A few minutes into a period the linear pace explodes; count at least one hour.
     let linear_pace = used / elapsed.max(1.0 / 24.0);
@@ -153,12 +196,19 @@ pub fn project(input: &ProjectionInput<'_>) -> Projection {
         .sum();
     let recent_pace = recent_units / window.max(1.0 / 24.0);
 
-    let pace = if elapsed >= RECENT_WINDOW_DAYS {
-        (linear_pace + recent_pace) / 2.0
-    } else {
-        linear_pace
-    };
-    let projected_used = to_units(used + pace * remaining).max(input.used);
+    let forecast = forecast(
+        &History {
+            daily: input.daily,
+            previous: input.previous,
+            period_days: period.length_days(),
+            elapsed,
+            used,
+        },
+        &TUNING,
+    );
+    let projected_used = total(used_units, forecast.remaining(0.0));
+    let projected_low = total(used_units, forecast.remaining(-Z90)).min(projected_used);
+    let projected_high = total(used_units, forecast.remaining(Z90)).max(projected_used);
 
     let (projected_ratio, days_until_exhaustion, cost, status) = match input.allowance {
         None => (
@@ -169,18 +219,19 @@ pub fn project(input: &ProjectionInput<'_>) -> Projection {
         ),
         Some(allowance) => {
             let ratio = f(projected_used) / f(allowance.max(1));
-            let exhaustion = if input.used >= allowance {
+            let budget = f(allowance.saturating_sub(used_units));
+            let exhaustion = if used_units >= allowance {
                 Some(0.0)
-            } else if pace > 0.0 {
-                Some(f(allowance.saturating_sub(input.used)) / pace)
             } else {
-                None
+                forecast.days_until(budget, 0.0)
             };
             let free = input.limit.free_units(allowance);
             let over = overage_units(projected_used, free);
             let cost = input.limit.overage.charge(over, input.currency);
-            let immediate = input.used >= allowance
-                || exhaustion.is_some_and(|d| d < remaining && d <= IMMEDIATE_HORIZON_DAYS);
+            let immediate = used_units >= allowance
+                || forecast
+                    .days_until(budget, Z90)
+                    .is_some_and(|d| d < remaining && d <= IMMEDIATE_HORIZON_DAYS);
             let status = if immediate {
                 ProjectionStatus::ImmediateAction
             } else if ratio > STRAIN_RATIO {
@@ -194,12 +245,14 @@ pub fn project(input: &ProjectionInput<'_>) -> Projection {
     Projection {
         linear_pace,
         recent_pace,
-        pace,
+        pace: forecast.pace(),
         projected_used,
         projected_ratio,
         days_until_exhaustion,
         projected_overage_cost: cost,
         status,
+        projected_low,
+        projected_high,
     }
 }
 
@@ -251,6 +304,7 @@ mod tests {
             period,
             now: period.start + Duration::days(days),
             daily,
+            previous: &[],
             used: daily.iter().sum(),
             allowance: Some(allowance),
             limit,
@@ -305,6 +359,46 @@ mod tests {
         let p = run(&[10; 15], 15, 100, &limit);
         assert_eq!(p.projected_used, 300);
         assert_eq!(p.projected_overage_cost.amount_minor, 1000);
+    }
+
+    #[test]
+    fn a_reset_is_a_level_not_a_pace() {
+        // The runbook's reset to 92 % (460 of 500) with a 25-unit top-up, half a day before
+        // the end of a 30-day period, on a brand without history: the target is not a pace
+        // (the old projection read it as one), only the naive line is left for the half day.
+        let mut daily = vec![0u64; 29];
+        daily.push(460);
+        let period = nov();
+        let p = project(&ProjectionInput {
+            period,
+            now: period.start + Duration::hours(29 * 24 + 12),
+            daily: &daily,
+            previous: &[],
+            used: 460,
+            allowance: Some(525),
+            limit: &Limit::block(525),
+            currency: Currency::EUR,
+        });
+        assert_eq!(p.projected_used, 468); // 460 + 460 / 29.5 / 2
+        assert_eq!(p.status, ProjectionStatus::Stable); // 89 % of 525
+        // Two days after a reset mid-period, the days since give the pace.
+        let mut daily = vec![0u64; 12];
+        daily.extend([460, 10, 10]);
+        let p = run(&daily, 15, 525, &Limit::block(525));
+        assert_eq!(p.projected_used, 480 + 150);
+    }
+
+    #[test]
+    fn immediate_action_reads_the_90th_percentile() {
+        // 45 units left at 10 a day: the median runs out in 4.5 days; the 90th percentile
+        // of a noisy brand within 3.
+        let steady = [10u64; 12];
+        let p = run(&steady, 12, 165, &Limit::block(165));
+        assert!((p.days_until_exhaustion.unwrap() - 4.5).abs() < 1e-9);
+        assert_eq!(p.status, ProjectionStatus::UnderStrain);
+        let noisy = [2u64, 18, 4, 16, 3, 17, 5, 15, 2, 18, 6, 14];
+        let p = run(&noisy, 12, 165, &Limit::block(165));
+        assert_eq!(p.status, ProjectionStatus::ImmediateAction, "{p:?}");
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! Plan recommendation: for every plan, what the projected usage would cost (price plus
 //! projected overage), and the cheapest plan under which nothing would be blocked.
+//!
+//! The plan is chosen for the median projection; [`recommend_for_band`] adds a risk note
+//! when that plan would block at the high end of the 80 % band (the 90th percentile).
 
 use std::collections::BTreeMap;
 
@@ -63,6 +66,24 @@ pub struct Recommendation {
     pub monthly_saving: Money,
     /// Every plan's cost, cheapest price first.
     pub plans: Vec<PlanCost>,
+    /// Set when the recommended plan fits the median projection but would block at the
+    /// high end of the band.
+    #[serde(default)]
+    pub risk: Option<RecommendationRisk>,
+}
+
+/// The risk of a recommendation: the recommended plan fits the median projection, but the
+/// 90th percentile of the projection (one chance in ten) would be blocked under it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct RecommendationRisk {
+    /// Metrics the recommended plan would block at the 90th percentile.
+    pub blocked_metrics: Vec<String>,
+    /// The cheapest plan that would also hold the 90th percentile (`None` when no plan
+    /// does).
+    pub safer_plan: Option<String>,
 }
 
 /// Prices `projected` usage (metric key, units at period end) under `plan`. `overrides`
@@ -134,16 +155,7 @@ pub fn recommend(
         })
         .collect();
     let current = plans.iter().find(|c| c.plan == current_plan)?.clone();
-    let best = plans.iter().filter(|c| c.feasible).min_by(|a, b| {
-        let key = |c: &PlanCost| {
-            (
-                c.total.amount_minor,
-                c.plan != current_plan,
-                c.price.amount_minor,
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    let best = cheapest_feasible(&plans, current_plan);
     let (recommended, reason, saving) = match best {
         None => (
             None,
@@ -172,7 +184,77 @@ pub fn recommend(
         reason,
         monthly_saving: saving,
         plans,
+        risk: None,
     })
+}
+
+/// The cheapest feasible plan; ties go to the current plan, then to the lower price.
+fn cheapest_feasible<'a>(plans: &'a [PlanCost], current_plan: &str) -> Option<&'a PlanCost> {
+    plans.iter().filter(|c| c.feasible).min_by(|a, b| {
+        let key = |c: &PlanCost| {
+            (
+                c.total.amount_minor,
+                c.plan != current_plan,
+                c.price.amount_minor,
+            )
+        };
+        key(a).cmp(&key(b))
+    })
+}
+
+/// [`recommend`] for the `median` projection, with a [`RecommendationRisk`] when the
+/// recommended plan would block the `high` projection (the 90th percentile; metrics
+/// missing from `high` count at their median).
+///
+/// ```
+/// use quota_core::Catalog;
+/// use quota_core::report::recommend_for_band;
+/// let catalog = Catalog::demo();
+/// // 90 renders fit Starter (100, blocked above); 130 would not: Pro holds them.
+/// let r = recommend_for_band(&catalog, "starter", None, &[("renders_2d", 90)], &[("renders_2d", 130)]).unwrap();
+/// assert_eq!(r.recommended.as_ref().unwrap().plan, "starter");
+/// let risk = r.risk.unwrap();
+/// assert_eq!(risk.blocked_metrics, ["renders_2d"]);
+/// assert_eq!(risk.safer_plan.as_deref(), Some("pro"));
+/// ```
+pub fn recommend_for_band(
+    catalog: &Catalog,
+    current_plan: &str,
+    current_overrides: Option<&BTreeMap<String, Limit>>,
+    median: &[(&str, u64)],
+    high: &[(&str, u64)],
+) -> Option<Recommendation> {
+    let mut r = recommend(catalog, current_plan, current_overrides, median)?;
+    let Some(chosen) = r.recommended.as_ref() else {
+        return Some(r);
+    };
+    let upper: Vec<(&str, u64)> = median
+        .iter()
+        .map(|&(metric, units)| {
+            let h = high
+                .iter()
+                .find(|(m, _)| *m == metric)
+                .map_or(units, |h| h.1);
+            (metric, h.max(units))
+        })
+        .collect();
+    let currency = catalog.currency();
+    let costs: Vec<PlanCost> = catalog
+        .plans()
+        .iter()
+        .map(|p| {
+            let overrides = current_overrides.filter(|_| p.id == current_plan);
+            plan_cost(p, &upper, overrides, currency)
+        })
+        .collect();
+    let at_high = costs.iter().find(|c| c.plan == chosen.plan);
+    if let Some(at_high) = at_high.filter(|c| !c.feasible) {
+        r.risk = Some(RecommendationRisk {
+            blocked_metrics: at_high.blocked_metrics.clone(),
+            safer_plan: cheapest_feasible(&costs, current_plan).map(|c| c.plan.clone()),
+        });
+    }
+    Some(r)
 }
 
 #[cfg(test)]
@@ -213,6 +295,43 @@ mod tests {
         let r = recommend(&c, "free", None, &[("team_members", 1000)]).unwrap();
         assert_eq!(r.reason, RecommendationReason::NoPlanFits);
         assert!(r.recommended.is_none());
+    }
+
+    #[test]
+    fn the_risk_is_set_only_when_the_high_end_would_block() {
+        let c = Catalog::demo();
+        let r = recommend_for_band(
+            &c,
+            "starter",
+            None,
+            &[("renders_2d", 90)],
+            &[("renders_2d", 99)],
+        )
+        .unwrap();
+        assert_eq!(r.risk, None);
+        // Beyond the largest plan: blocked, and no safer plan.
+        let r = recommend_for_band(
+            &c,
+            "scale",
+            None,
+            &[("renders_2d", 2000)],
+            &[("renders_2d", 9000)],
+        )
+        .unwrap();
+        let risk = r.risk.unwrap();
+        assert_eq!((risk.blocked_metrics.len(), risk.safer_plan), (1, None));
+        // Charged metrics do not block (no spend cap on starter's AI generations).
+        let r = recommend_for_band(
+            &c,
+            "starter",
+            None,
+            &[("ai_generations", 400)],
+            &[("ai_generations", 5000)],
+        )
+        .unwrap();
+        assert_eq!(r.risk, None);
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json["risk"].is_null());
     }
 
     #[test]

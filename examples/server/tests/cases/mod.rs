@@ -148,7 +148,7 @@ macro_rules! runbook_suite {
     ($backend:path) => {
         runbook_suite!(@cases $backend;
             every_bad_input_is_a_4xx_problem_and_changes_nothing => $crate::cases::every_bad_input_is_a_4xx_problem_and_changes_nothing,
-            reset_to_92_with_topup_shows_in_summary_as_under_strain_and_in_metrics_at_once => $crate::cases::reset::reset_to_92_with_topup_shows_in_summary_as_under_strain_and_in_metrics_at_once,
+            reset_to_92_with_topup_shows_in_summary_and_in_metrics_at_once => $crate::cases::reset::reset_to_92_with_topup_shows_in_summary_and_in_metrics_at_once,
             dry_run_reports_the_plan_and_writes_nothing => $crate::cases::reset::dry_run_reports_the_plan_and_writes_nothing,
             reset_refuses_the_topup_of_a_metric_without_overage_charge_and_says_why => $crate::cases::reset::reset_refuses_the_topup_of_a_metric_without_overage_charge_and_says_why,
             seeded_brand_blocks_an_upgrade_of_team_members_on_check_quota => $crate::cases::usage::seeded_brand_blocks_an_upgrade_of_team_members_on_check_quota,
