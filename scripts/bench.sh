@@ -9,7 +9,7 @@
 #                                          # docs/BENCHMARKS.md alone (unless --out is given)
 #   bash scripts/bench.sh --out FILE       # write the doc to FILE instead
 #
-# Groups: core tower redis postgres server load share.
+# Groups: core tower redis postgres server load share forecast.
 # Run it with nothing else on the machine: the load average before and after goes in the doc.
 # Needs cargo, jq, curl; Redis (redis-server, redis-cli, redis-benchmark: scripts/redis-env.sh
 # installs them when missing) and Postgres with psql and pgbench (scripts/pg-env.sh finds or
@@ -26,7 +26,7 @@ die() {
     exit 1
 }
 
-ALL_GROUPS=(core tower redis postgres server load share)
+ALL_GROUPS=(core tower redis postgres server load share forecast)
 MODE=full
 ONLY=
 OUT=
@@ -218,8 +218,9 @@ build() {
     build_copy "consume layer consume_throughput consume_vs_pgbench" bench --no-run \
         -p quota-core --bench consume -p quota-tower --bench layer \
         -p quota-redis --bench consume_throughput -p quota-postgres --bench consume_vs_pgbench
-    build_copy "quota quota-load token_cost" build --profile bench \
-        -p quota-server -p quota-load -p quota-share --bins --example token_cost
+    build_copy "quota quota-load token_cost backtest" build --profile bench \
+        -p quota-server -p quota-load -p quota-share -p quota-core --bins \
+        --example token_cost --example backtest
 }
 
 # Runs a bench executable as `cargo bench -p PACKAGE` does, from the package's directory, with
@@ -432,6 +433,28 @@ bench_share() {
         "$(fmt_ns "$valid") verify alone" "$(ratio "$full" "$valid")" "$cmd"
 }
 
+# The forecaster's backtest (deterministic: the same figures in both modes): the summary line
+# "| **all kinds** | 7–21 | **MAPE** | **naive MAPE** | **coverage** | **width** |".
+bench_forecast() {
+    run forecast "$WORK/bin/backtest"
+    local f=$WORK/logs/forecast.log line mape naive coverage width
+    line=$(grep -F '| **all kinds** |' "$f" | tr -d '*%' | tr -s ' ')
+    mape=$(awk -F'|' '{ gsub(/ /, "", $4); print $4 }' <<<"$line")
+    naive=$(awk -F'|' '{ gsub(/ /, "", $5); print $5 }' <<<"$line")
+    coverage=$(awk -F'|' '{ gsub(/ /, "", $6); print $6 }' <<<"$line")
+    width=$(awk -F'|' '{ gsub(/ /, "", $7); print $7 }' <<<"$line")
+    num "forecast MAPE" "$mape"
+    num "naive MAPE" "$naive"
+    num "band coverage" "$coverage"
+    num "band width" "$width"
+    local cmd="\`cargo run --release -p quota-core --example backtest\` (7 trace kinds, checkpoints at days 7, 14, 21)"
+    row "month-end projection, backtest: mean absolute percentage error" "$mape %" \
+        "$naive % the naive line (used / elapsed x period), same traces" "$(ratio "$mape" "$naive")" "$cmd"
+    row "month-end projection, backtest: 80 % band, share of real totals inside it" "$coverage %" \
+        "80 % asked (70-95 % accepted); mean width $width % of the real total (at most 40 %)" \
+        "$(ratio "$coverage" 80)" "$cmd"
+}
+
 # --- the run -----------------------------------------------------------------------------
 
 STARTED=$(date -u +%s)
@@ -496,7 +519,7 @@ baseline: for times lower is better, for throughputs (ops/s) higher is better.
 
 Re-run: `bash scripts/bench.sh` (every group, rewrites this file), `bash scripts/bench.sh
 --quick` (short times, to check the script), `bash scripts/bench.sh --only core,tower` (prints
-those rows, leaves this file alone). Groups: core, tower, redis, postgres, server, load, share.
+those rows, leaves this file alone). Groups: core, tower, redis, postgres, server, load, share, forecast.
 
 EOF
     echo "- $mode_line; the run took $((ELAPSED / 60)) min $((ELAPSED % 60)) s."
@@ -567,6 +590,14 @@ EOF
   before any claim is decoded), then `verify_and_check` with `MemoryRevocations` (what the share
   page pays before it reads the snapshot) against verify alone. The example also prints the cost
   of issuing a token, which has no baseline.
+- **Month-end projection** (goals: MAPE at most 10 % and at most half the naive line's; band
+  coverage 70-95 %, mean width at most 40 %). The forecaster of `quota_core::report` on
+  synthetic 31-day traces of seven kinds (steady with noise, linear ramp, weekly season, one-off
+  spike, decay after a launch, step up mid-month, reset to a target), read at days 7, 14 and 21
+  and compared with each trace's real month-end total; baseline: the naive line `used / elapsed
+  x period` on the same traces. Deterministic (seeded traces): the same figures on any machine.
+  The example prints the table per kind and checkpoint; the fast version of the same checks runs
+  in `cargo test -p quota-core --test backtest`.
 EOF
 } >"$DOC"
 mkdir -p "$(dirname "$OUT")"

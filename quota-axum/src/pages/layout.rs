@@ -111,7 +111,27 @@ dl.kv dd{margin:0;font-weight:600;text-align:right;white-space:nowrap}\
 .s-immediate_action{color:#b00020}\
 .projection{border-top:1px solid #e3e6ea;margin-top:.5rem;padding-top:.5rem}\
 .projection p{margin:.2rem 0}\
-svg.chart{width:100%;height:auto;display:block;margin-top:.5rem}\
+figure.chart{margin:.5rem 0 0}\
+svg.chart{width:100%;height:auto;display:block;font-size:10px}\
+svg.chart text{fill:#444}\
+svg.chart .axis line{stroke:#8a94a3;stroke-width:1}\
+svg.chart .axis line.grid{stroke:#e3e6ea}\
+svg.chart .actual{fill:none;stroke:#0b57d0;stroke-width:2;stroke-linejoin:round}\
+svg.chart .point{fill:#0b57d0}\
+svg.chart .median{stroke:#8a4b00;stroke-width:2;stroke-dasharray:5 4}\
+svg.chart .band{fill:#8a4b00;fill-opacity:.18;stroke:none}\
+svg.chart .limit{stroke:#b00020;stroke-width:1.5}\
+svg.chart text.limit-label{fill:#b00020;font-weight:600}\
+svg.chart .today{stroke:#1a1a1a;stroke-width:1;stroke-dasharray:2 2}\
+ul.legend{list-style:none;display:flex;flex-wrap:wrap;gap:.2rem .9rem;padding:0;margin:.3rem 0 0;font-size:.85rem}\
+ul.legend li{display:flex;align-items:center;gap:.3rem}\
+.sw{display:inline-block;width:1.3rem;height:.7rem}\
+.sw-actual{border-top:2px solid #0b57d0;height:0}\
+.sw-median{border-top:2px dashed #8a4b00;height:0}\
+.sw-band{background:rgba(138,75,0,.18)}\
+.sw-limit{border-top:2px solid #b00020;height:0}\
+.sw-today{border-left:1px dashed #1a1a1a;width:0;height:.9rem}\
+.chart-note{font-size:.85rem;margin:.3rem 0 0}\
 ol.timeline{list-style:none;padding:0;margin:0}\
 ol.timeline li{padding:.4rem 0;border-bottom:1px solid #eceef1;display:flex;flex-wrap:wrap;gap:.25rem .6rem;align-items:center}\
 .table-wrap{overflow-x:auto}\

@@ -214,6 +214,9 @@ fn projection(p: &quota_core::report::Projection, lang: &str, l: &Labels) -> Mar
             p data-testid="projection-end" {
                 (l.projected_end) (l.colon) strong { (p.projected_used) (ratio) }
             }
+            p data-testid="projection-band" {
+                (l.legend_band) (l.colon) (p.projected_low) " – " (p.projected_high)
+            }
             @if let Some(days) = days {
                 p data-testid="projection-days" { (l.runs_out_in) " " strong { (days) } }
             }

@@ -115,7 +115,9 @@ pub(crate) fn expected_count(id: &str, events: usize) -> usize {
         "metric-card" | "metric-used" | "metric-limit" | "metric-percent" | "metric-badge"
         | "metric-remaining" | "metric-topups" => 3,
         "usage-chart" | "chart-actual" | "chart-projection" | "chart-limit"
-        | "projection-status" | "projection-end" | "projection-days" => 2,
+        | "chart-limit-label" | "chart-band" | "chart-today" | "chart-x-axis" | "chart-y-axis"
+        | "chart-legend" | "chart-figure" | "projection-band" | "projection-status"
+        | "projection-end" | "projection-days" => 2,
         "timeline-item" | "severity-badge" => events,
         _ => 1,
     }

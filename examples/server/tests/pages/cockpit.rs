@@ -10,7 +10,7 @@ use crate::common::html::{
 use crate::common::{Auth, Harness};
 
 /// The cockpit's test ids that are always there.
-const COCKPIT_IDS: [&str; 27] = [
+const COCKPIT_IDS: [&str; 35] = [
     "plan-card",
     "plan-name",
     "plan-price",
@@ -26,6 +26,14 @@ const COCKPIT_IDS: [&str; 27] = [
     "chart-actual",
     "chart-projection",
     "chart-limit",
+    "chart-limit-label",
+    "chart-band",
+    "chart-today",
+    "chart-x-axis",
+    "chart-y-axis",
+    "chart-legend",
+    "chart-figure",
+    "projection-band",
     "projection-status",
     "projection-end",
     "projection-days",
@@ -150,6 +158,30 @@ async fn every_contract_element_is_there_with_the_runbook_labels_in_french_and_e
                 .contains("stroke-dasharray")
         );
         assert!(text(ai, "projection-days").is_some());
+        // Its axes, allowance and legend in the page's language; the band's figures as text.
+        let (legend, days, allowance) = if lang == "fr" {
+            (
+                "Consommation réelle Projection (médiane) Intervalle à 80 % Allocation Aujourd'hui",
+                "jours de la période",
+                "Allocation 500",
+            )
+        } else {
+            (
+                "Actual usage Projection (median) 80% band Allowance Today",
+                "days of the period",
+                "Allowance 500",
+            )
+        };
+        assert_eq!(text(ai, "chart-legend").unwrap(), legend);
+        assert!(text(ai, "chart-x-axis").unwrap().ends_with(days));
+        assert_eq!(text(ai, "chart-limit-label").unwrap(), allowance);
+        let band = text(ai, "projection-band").unwrap();
+        let label = attr(ai, "usage-chart", "aria-label").unwrap();
+        let figures: Vec<&str> = band.rsplit(' ').step_by(2).take(2).collect();
+        assert_eq!(figures.len(), 2, "{band}");
+        for f in figures {
+            assert!(label.contains(f), "{label} lacks {f} of {band}");
+        }
         let team = metric_card(p, "team_members");
         assert_eq!(count(team, "usage-chart"), 0);
         assert_eq!(count(team, "projection-status"), 0);
@@ -217,7 +249,7 @@ async fn a_brand_reset_to_92_percent_is_under_strain_with_its_percent() {
         assert_eq!(text(card, "metric-limit").unwrap(), "500");
         assert_eq!(
             attr(card, "metric-badge", "data-severity").unwrap(),
-            "warning"
+            "critical"
         );
         assert!(text(card, "projection-end").unwrap().contains('%'));
     }
@@ -300,7 +332,7 @@ async fn after_the_period_end_the_cockpit_reads_stable_usage_from_zero() {
         assert_eq!(text(card, "projection-status").unwrap(), "Stable");
         // The curve starts again from 0.
         let points = attr(card, "chart-actual", "points").unwrap();
-        assert!(points.split(' ').all(|p| p.ends_with(",114.0")), "{points}");
+        assert!(points.split(' ').all(|p| p.ends_with(",170.0")), "{points}");
     }
     h.server.stop().await.unwrap();
 }
