@@ -163,18 +163,18 @@ fn severity_name(s: Severity) -> &'static str {
     s.as_str()
 }
 
+/// What a query value keeps as is: the unreserved characters of RFC 3986.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// `$FRONTEND_URL/analytics?brandId=<brand>`, with the brand query-encoded.
 pub fn cockpit_url(frontend_url: &str, brand: &str) -> String {
     let base = frontend_url.trim_end_matches('/');
-    let mut url = format!("{base}/analytics?brandId=");
-    for b in brand.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            url.push(char::from(b));
-        } else {
-            url.push_str(&format!("%{b:02X}"));
-        }
-    }
-    url
+    let brand = percent_encoding::utf8_percent_encode(brand, QUERY_VALUE);
+    format!("{base}/analytics?brandId={brand}")
 }
 
 #[cfg(test)]

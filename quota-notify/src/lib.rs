@@ -77,4 +77,4 @@ pub use dispatcher::{Backlog, DispatchReport, DispatchStats, Dispatcher, Dispatc
 pub use error::{DeliveryError, FailureKind, NotifyError};
 pub use listener::{ListenerStats, ListenerTask, QuotaAlertListener, message_id};
 pub use sink::webhook::{sign, verify_signature};
-pub use sink::{Delivery, EmailSink, Sink, SlackSink, WebhookSink, install_crypto_provider};
+pub use sink::{Delivery, EmailSink, Sink, SlackSink, WebhookSink};

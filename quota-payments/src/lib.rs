@@ -45,7 +45,7 @@ pub use simulated::{
     SIMULATED_CHECKOUT_PATH, SimulatedError, SimulatedProvider, SimulatedRedirect,
     SimulatedSession, SimulatedState,
 };
-pub use stripe::{STRIPE_API_BASE, StripeConfig, StripeProvider, install_crypto_provider};
+pub use stripe::{STRIPE_API_BASE, StripeConfig, StripeProvider};
 pub use webhook::{
     CheckoutEventKind, DEFAULT_TOLERANCE, SIGNATURE_HEADER, StripeEvent, WebhookError,
     WebhookSecret, sign_payload, v1_signature,

@@ -1,7 +1,6 @@
 //! Stripe Checkout: one `POST /v1/checkout/sessions` per top-up, form-encoded, with the
 //! top-up in `metadata` and `client_reference_id` so the webhook can find it again.
 
-use std::sync::Once;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -92,19 +91,36 @@ pub struct StripeProvider {
     sessions_url: String,
 }
 
-static RUSTLS_PROVIDER: Once = Once::new();
-
-/// Installs rustls' ring crypto provider for the process, once. Harmless when another
-/// provider was installed first.
-pub fn install_crypto_provider() {
-    RUSTLS_PROVIDER.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+/// The TLS settings of the provider's own HTTP client: rustls on the ring provider, passed
+/// explicitly (nothing is installed process-wide), certificates checked against the
+/// platform's roots.
+fn tls_config() -> Result<rustls::ClientConfig, PaymentError> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_platform_verifier())
+        .map(|b| b.with_no_client_auth())
+        .map_err(|e| PaymentError::Config(format!("cannot set up TLS: {e}")))
 }
 
 impl StripeProvider {
     /// A provider with its own HTTP client.
     pub fn new(config: StripeConfig) -> Result<Self, PaymentError> {
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| PaymentError::Config(format!("HTTP client: {e}")))?;
+        Self::with_client(config, client)
+    }
+
+    /// A provider calling Stripe with the caller's client (its TLS, proxy and pool
+    /// settings; `config.timeout` is not applied to it: set one on the client).
+    pub fn with_client(
+        config: StripeConfig,
+        client: reqwest::Client,
+    ) -> Result<Self, PaymentError> {
         if config.secret_key.is_empty() {
             return Err(PaymentError::Config(
                 "the Stripe secret key is empty".into(),
@@ -116,11 +132,6 @@ impl StripeProvider {
                 config.api_base
             )));
         }
-        install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|e| PaymentError::Config(format!("HTTP client: {e}")))?;
         let sessions_url = format!("{}/v1/checkout/sessions", config.api_base);
         Ok(StripeProvider {
             client,

@@ -30,9 +30,13 @@ pub mod wiring;
 pub use config::{DEMO_BRAND, ServeConfig};
 pub use server::{RunningServer, ServerError, spawn};
 
-/// Installs rustls' ring crypto provider for the process, once: every HTTP client of the
-/// server (reqwest with `rustls-no-provider`) needs one. Harmless when another provider was
-/// installed first.
+/// Installs rustls' ring crypto provider as the process default, once: the server's own HTTP
+/// clients (the Stripe plan sync, `quota reset --api`; reqwest with `rustls-no-provider`) use
+/// it. The binary calls it at start; the library crates never install one (they pass theirs
+/// explicitly). Harmless when another provider was installed first.
 pub fn install_crypto_provider() {
-    quota_payments::install_crypto_provider();
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }

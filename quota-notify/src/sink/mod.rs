@@ -52,19 +52,24 @@ pub trait Sink: Send + Sync + fmt::Debug {
     async fn deliver(&self, delivery: &Delivery<'_>) -> Result<(), DeliveryError>;
 }
 
-/// Installs rustls' ring crypto provider for the process, once (reqwest's TLS needs one).
-/// Harmless when another provider was installed first.
-pub fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+/// The TLS settings of the sinks' own HTTP clients: rustls on the ring provider, passed
+/// explicitly (nothing is installed process-wide, so an application keeps its own default
+/// provider), certificates checked against the platform's roots.
+pub(crate) fn tls_config() -> Result<rustls::ClientConfig, NotifyError> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_platform_verifier())
+        .map(|b| b.with_no_client_auth())
+        .map_err(|e| NotifyError::Config(format!("cannot set up TLS: {e}")))
 }
 
-/// A reqwest client (http, or https through rustls) with a total timeout.
+/// A reqwest client (http, or https through rustls) with a total timeout. Sinks that take a
+/// caller's client (`with_client`) skip it.
 pub(crate) fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, NotifyError> {
-    install_crypto_provider();
     reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config()?)
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(concat!("quota-notify/", env!("CARGO_PKG_VERSION")))

@@ -53,6 +53,12 @@ impl SlackSink {
             client: http_client(timeout)?,
         })
     }
+
+    /// A sink posting with the caller's client (its TLS, proxy and pool settings); set a
+    /// timeout on it: the dispatcher cuts each delivery off at its own timeout anyway.
+    pub fn with_client(config: SlackConfig, client: reqwest::Client) -> Self {
+        SlackSink { config, client }
+    }
 }
 
 /// The Slack message for a delivery.

@@ -161,6 +161,12 @@ impl WebhookSink {
             client: http_client(timeout)?,
         })
     }
+
+    /// A sink posting with the caller's client (its TLS, proxy and pool settings); set a
+    /// timeout on it: the dispatcher cuts each delivery off at its own timeout anyway.
+    pub fn with_client(config: WebhookConfig, client: reqwest::Client) -> Self {
+        WebhookSink { config, client }
+    }
 }
 
 #[async_trait]
