@@ -173,6 +173,18 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         Ok(list)
     }
 
+    /// A brand's `limit` newest top-ups, newest first (expired pending ones shown as expired):
+    /// one page of history, bounded however many checkouts the brand started.
+    pub async fn recent_topups(&self, brand: &str, limit: usize) -> Result<Vec<UsageTopUp>> {
+        validate_brand_id(brand)?;
+        let now = self.now();
+        let mut list = self.inner.store.recent_topups(brand, limit).await?;
+        for t in &mut list {
+            t.status = t.status_at(now);
+        }
+        Ok(list)
+    }
+
     pub(crate) async fn transition(
         &self,
         id: &str,
