@@ -50,7 +50,8 @@ trap cleanup EXIT
 # environment is cleared of secrets so it runs in dev mode and prints ADMIN_JWT / PUBLIC_KEY.
 env -u QUOTA_ADMIN_JWT_SECRET -u QUOTA_API_KEY_SECRET -u STRIPE_SECRET_KEY \
     -u SLACK_WEBHOOK_URL -u SMTP_URL -u QUOTA_WEBHOOK_URL \
-    "$BIN_DIR/quota" serve --host 127.0.0.1 --port 0 --store "$STORE" >"$LOG" 2>&1 &
+    "$BIN_DIR/quota" serve --host 127.0.0.1 --port 0 --store "$STORE" --dev \
+    --max-pending-checkouts 1000000 >"$LOG" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do
     grep -q 'export PUBLIC_KEY=' "$LOG" && break
@@ -75,7 +76,7 @@ status=0
 BASE_URL=$BASE BRAND_ID=brand_dashboard API_TOKEN=$TOKEN PUBLIC_API_KEY=$KEY \
     "$BIN_DIR/quota-load" usage-quota-guardian --rate "$RATE" --duration "$DURATION" \
     --threshold 'dropped_iterations:count<1' ${LOAD_USAGE_ARGS:-} || status=1
-API_BASE=$BASE/api/v1 FRONTEND_URL=http://localhost:3000 AUTH_TOKEN=$TOKEN BRAND_ID=brand_dashboard \
+API_BASE=$BASE/api/v1 FRONTEND_URL=$BASE AUTH_TOKEN=$TOKEN BRAND_ID=brand_dashboard \
     "$BIN_DIR/quota-load" quota-share-topup --rate "$RATE" --duration "$DURATION" \
     --threshold 'dropped_iterations:count<1' ${LOAD_SHARE_ARGS:-} || status=1
 

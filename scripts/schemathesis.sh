@@ -81,7 +81,7 @@ trap cleanup EXIT
 env -u QUOTA_ADMIN_JWT_SECRET -u QUOTA_API_KEY_SECRET -u STRIPE_SECRET_KEY \
     -u STRIPE_WEBHOOK_SECRET -u SLACK_WEBHOOK_URL -u SMTP_URL -u QUOTA_WEBHOOK_URL \
     -u QUOTA_PLANS -u QUOTA_STORE_URL \
-    "$BIN" serve --host 127.0.0.1 --port 0 --store memory --dev-clock >"$WORK/server.log" 2>&1 &
+    "$BIN" serve --host 127.0.0.1 --port 0 --store memory --dev-clock --dev >"$WORK/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do
     grep -q 'export PUBLIC_KEY=' "$WORK/server.log" && break

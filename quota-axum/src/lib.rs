@@ -56,6 +56,7 @@ pub mod state;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use config::AppConfig;
@@ -73,6 +74,9 @@ pub enum SetupError {
     /// The Prometheus recorder could not be installed.
     #[error("metrics: {0}")]
     Metrics(String),
+    /// The payment settings are refused (e.g. a public URL redirects cannot be checked on).
+    #[error("payments: {0}")]
+    Payments(String),
 }
 pub use problem::Problem;
 pub use state::AppState;
@@ -85,6 +89,7 @@ pub fn api(state: AppState) -> Router {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(problem::problem_errors))
         .with_state(state)
 }
 
@@ -95,6 +100,7 @@ pub fn cockpit(state: AppState) -> Router {
     pages::routes()
         .merge(api::checkout_routes())
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(problem::problem_errors))
         .with_state(state)
 }
 
@@ -114,5 +120,6 @@ pub fn router(state: AppState, extra: OpenApiRouter<AppState>) -> Router {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(problem::problem_errors))
         .with_state(state)
 }

@@ -70,12 +70,13 @@ impl std::fmt::Debug for Alerts {
 impl AppState {
     /// A state over `guard` with the defaults of an app that mounts the routes on its own:
     /// [`Secrets`] as the API's auth, share links signed with a key generated for this
-    /// process and revoked in memory ([`ShareState::generated`]), the simulated checkout
-    /// ([`PaymentState::simulated`]), no dev clock, no alert delivery. Every field is public:
+    /// process and revoked in memory ([`ShareState::generated`]), top-ups off
+    /// ([`PaymentState::disabled`]: no provider unless the app sets one), no dev clock, no
+    /// alert delivery. Every field is public:
     /// replace what the app configures otherwise.
     pub fn new(guard: QuotaGuard, config: AppConfig, secrets: Secrets) -> Result<Self, SetupError> {
         let share = ShareState::generated(&config.public_url, Arc::clone(guard.clock()))?;
-        let payments = PaymentState::simulated()?;
+        let payments = PaymentState::disabled(&config.public_url)?;
         let metrics = Metrics::install().map_err(SetupError::Metrics)?;
         let secrets = Arc::new(secrets);
         Ok(AppState {

@@ -6,7 +6,9 @@ use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{DEFAULT_MAX_PER_REQUEST, MAX_METRICS, MAX_UNITS};
+use crate::domain::{
+    DEFAULT_MAX_PER_REQUEST, DEFAULT_MAX_TOPUP_UNITS, MAX_METRICS, MAX_TOPUP_UNITS, MAX_UNITS,
+};
 use crate::error::CatalogError;
 use crate::ids::{validate_metric_key, validate_plan_id};
 use crate::metric::{MetricDef, MetricKind};
@@ -97,6 +99,15 @@ impl Catalog {
                     plan: "(catalog)".into(),
                     reason: format!(
                         "metric {:?}: maxPerRequest must be within 1..={MAX_UNITS}",
+                        m.key
+                    ),
+                });
+            }
+            if m.max_topup_units == 0 || m.max_topup_units > MAX_TOPUP_UNITS {
+                return Err(CatalogError::InvalidPlan {
+                    plan: "(catalog)".into(),
+                    reason: format!(
+                        "metric {:?}: maxTopupUnits must be within 1..={MAX_TOPUP_UNITS}",
                         m.key
                     ),
                 });
@@ -281,6 +292,8 @@ struct RawMetric {
     name: Option<String>,
     #[serde(default, alias = "maxPerRequest")]
     max_per_request: Option<u64>,
+    #[serde(default, alias = "maxTopupUnits")]
+    max_topup_units: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -344,6 +357,7 @@ impl RawCatalog {
                 let name = m.name.unwrap_or_else(|| m.key.clone());
                 MetricDef::new(m.key, m.kind, name)
                     .with_max_per_request(m.max_per_request.unwrap_or(DEFAULT_MAX_PER_REQUEST))
+                    .with_max_topup_units(m.max_topup_units.unwrap_or(DEFAULT_MAX_TOPUP_UNITS))
             })
             .collect();
         let plans = self
@@ -491,6 +505,32 @@ mod tests {
         assert!(err(&bad_word).contains("unlimited"));
         let currency = MINIMAL.replace("\"EUR\"", "\"eur\"");
         assert!(err(&currency).contains("currency"));
+        for bad in ["0", "1000000001"] {
+            let topup = MINIMAL.replace(
+                "kind = \"counter\"",
+                &format!("kind = \"counter\"\nmax_topup_units = {bad}"),
+            );
+            assert!(
+                err(&topup).contains("maxTopupUnits must be within"),
+                "{}",
+                err(&topup)
+            );
+        }
+    }
+
+    #[test]
+    fn checkout_units_default_to_a_million_and_follow_the_catalog() {
+        let c = Catalog::from_toml(MINIMAL).unwrap();
+        assert_eq!(
+            c.metric("m").unwrap().max_topup_units,
+            DEFAULT_MAX_TOPUP_UNITS
+        );
+        let set = MINIMAL.replace(
+            "kind = \"counter\"",
+            "kind = \"counter\"\nmaxTopupUnits = 500",
+        );
+        let c = Catalog::from_toml(&set).unwrap();
+        assert_eq!(c.metric("m").unwrap().max_topup_units, 500);
     }
 
     #[test]

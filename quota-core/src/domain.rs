@@ -9,7 +9,7 @@
 //! |---|---|
 //! | units of one request | the metric's `maxPerRequest` (default [`DEFAULT_MAX_PER_REQUEST`], at most [`MAX_UNITS`]) |
 //! | a counter's period total, a gauge's level, an allowance (included + top-ups) | [`MAX_UNITS`] |
-//! | units of one top-up | [`MAX_TOPUP_UNITS`] |
+//! | units of one top-up | [`MAX_TOPUP_UNITS`]; a checkout: the metric's `maxTopupUnits` (default [`DEFAULT_MAX_TOPUP_UNITS`]) |
 //! | a price, a unit price, a spend cap, one metric's overage charge of a period | [`MAX_MONEY_MINOR`] |
 //! | metrics in a catalog | [`MAX_METRICS`] |
 //!
@@ -32,6 +32,10 @@ pub const DEFAULT_MAX_PER_REQUEST: u64 = 1_000_000_000;
 
 /// The most units one top-up may add: 10^9.
 pub const MAX_TOPUP_UNITS: u64 = 1_000_000_000;
+
+/// The most units one top-up checkout may buy of a metric that does not set
+/// `maxTopupUnits`: 10^6 units.
+pub const DEFAULT_MAX_TOPUP_UNITS: u64 = 1_000_000;
 
 /// The highest amount in minor units of a price, a unit price, a spend cap, and of one
 /// metric's overage charge in a period (a charge without a spend cap is capped here): 10^15.

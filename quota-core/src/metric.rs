@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::DEFAULT_MAX_PER_REQUEST;
+use crate::domain::{DEFAULT_MAX_PER_REQUEST, DEFAULT_MAX_TOPUP_UNITS};
 
 /// How a metric behaves over time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -43,10 +43,19 @@ pub struct MetricDef {
     /// A larger request is refused, changing nothing.
     #[serde(default = "default_max_per_request")]
     pub max_per_request: u64,
+    /// The most units one top-up checkout may buy (`maxTopupUnits` in the catalog; default
+    /// [`DEFAULT_MAX_TOPUP_UNITS`], at most [`MAX_TOPUP_UNITS`](crate::domain::MAX_TOPUP_UNITS)). A larger checkout is
+    /// refused, changing nothing.
+    #[serde(default = "default_max_topup_units")]
+    pub max_topup_units: u64,
 }
 
 fn default_max_per_request() -> u64 {
     DEFAULT_MAX_PER_REQUEST
+}
+
+fn default_max_topup_units() -> u64 {
+    DEFAULT_MAX_TOPUP_UNITS
 }
 
 impl MetricDef {
@@ -57,6 +66,7 @@ impl MetricDef {
             kind,
             name: name.into(),
             max_per_request: DEFAULT_MAX_PER_REQUEST,
+            max_topup_units: DEFAULT_MAX_TOPUP_UNITS,
         }
     }
 
@@ -64,6 +74,13 @@ impl MetricDef {
     #[must_use]
     pub fn with_max_per_request(mut self, max: u64) -> Self {
         self.max_per_request = max;
+        self
+    }
+
+    /// Sets the most units one top-up checkout may buy.
+    #[must_use]
+    pub fn with_max_topup_units(mut self, max: u64) -> Self {
+        self.max_topup_units = max;
         self
     }
 }

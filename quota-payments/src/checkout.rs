@@ -4,7 +4,9 @@
 use quota_core::topup::UsageTopUp;
 use quota_core::{OveragePolicy, QuotaError, QuotaGuard, Store};
 
+use crate::pending::PendingCheckouts;
 use crate::provider::{CheckoutRequest, CheckoutSession, PaymentError, PaymentProvider};
+use crate::redirect::{RedirectError, RedirectPolicy};
 use crate::simulated::{SimulatedError, SimulatedProvider, SimulatedRedirect, SimulatedState};
 
 /// A checkout to start: `{brandId, metric, units, successUrl, cancelUrl}`.
@@ -19,10 +21,15 @@ pub struct StartCheckout {
     pub metric: String,
     /// Extra units.
     pub units: u64,
-    /// Where to go once paid (absolute http(s) URL or a path starting with `/`).
+    /// Where to go once paid (a path starting with `/`, or an absolute URL on the public
+    /// origin: see [`RedirectPolicy`]).
     pub success_url: String,
     /// Where to go when the buyer gives up.
     pub cancel_url: String,
+    /// Who asks (`admin`, `brand:<id>`): the simulated page settles the checkout for that
+    /// caller only.
+    #[serde(skip)]
+    pub requested_by: String,
 }
 
 impl StartCheckout {
@@ -40,7 +47,15 @@ impl StartCheckout {
             units,
             success_url: success_url.into(),
             cancel_url: cancel_url.into(),
+            requested_by: String::new(),
         }
+    }
+
+    /// Says who asks.
+    #[must_use]
+    pub fn requested_by(mut self, who: impl Into<String>) -> Self {
+        self.requested_by = who.into();
+        self
     }
 }
 
@@ -70,9 +85,22 @@ pub enum CheckoutError {
         /// The plan.
         plan: String,
     },
-    /// The request is invalid: units, URLs, unknown brand or metric (4xx).
+    /// The request is invalid: units, unknown brand or metric (4xx).
     #[error("invalid checkout: {0}")]
     Invalid(String),
+    /// `successUrl` or `cancelUrl` leaves the public origin (422).
+    #[error("invalid checkout: {0}")]
+    Redirect(#[from] RedirectError),
+    /// The brand already has the most open checkouts (429).
+    #[error(
+        "brand {brand:?} already has {max} open checkouts: pay, cancel or let one expire first"
+    )]
+    TooManyPending {
+        /// The brand.
+        brand: String,
+        /// The cap.
+        max: usize,
+    },
     /// The provider failed; the top-up was marked failed (502).
     #[error(transparent)]
     Provider(#[from] PaymentError),
@@ -83,12 +111,15 @@ pub enum CheckoutError {
 
 impl CheckoutError {
     /// The HTTP status a server answers: 409 not allowed (the brand's plan decides, so it is
-    /// a conflict with the brand's state), 400 invalid, 502 provider, 503 store unavailable,
-    /// 500 otherwise.
+    /// a conflict with the brand's state), 400 invalid, 422 a redirect off the public
+    /// origin, 429 too many open checkouts, 502 provider, 503 store unavailable, 500
+    /// otherwise.
     pub fn http_status(&self) -> u16 {
         match self {
             CheckoutError::TopUpNotAllowed { .. } => 409,
             CheckoutError::Invalid(_) => 400,
+            CheckoutError::Redirect(_) => 422,
+            CheckoutError::TooManyPending { .. } => 429,
             CheckoutError::Provider(_) => 502,
             CheckoutError::Quota(QuotaError::Store(e)) if e.is_unavailable() => 503,
             CheckoutError::Quota(_) => 500,
@@ -110,33 +141,53 @@ impl From<QuotaError> for CheckoutError {
     }
 }
 
-fn check_redirect(name: &str, url: &str) -> Result<(), CheckoutError> {
-    let ok = url.len() <= 2048
-        && !url.chars().any(char::is_control)
-        && ((url.starts_with('/') && !url.starts_with("//"))
-            || url.starts_with("https://")
-            || url.starts_with("http://"));
-    if ok {
-        Ok(())
-    } else {
-        Err(CheckoutError::Invalid(format!(
-            "{name} must be an absolute http(s) URL or a path starting with /"
-        )))
-    }
-}
-
-/// Starts a top-up (pending) and opens its checkout. The price is the metric's overage
-/// price for `units` (started blocks of `per_units`, without the period's spend cap). If the
-/// provider fails, the top-up is marked failed so no pending top-up is left behind.
+/// Starts a top-up (pending, expiring after the checkout's lifetime) and opens its
+/// checkout. `successUrl` and `cancelUrl` must stay on the public origin (`redirects`; they
+/// are handed to the provider absolute); the brand must have a free slot in `pending`. The
+/// price is the metric's overage price for `units` (started blocks of `per_units`, without
+/// the period's spend cap). If the provider fails, the top-up is marked failed so no pending
+/// top-up is left behind.
 pub async fn start_checkout<S: Store + ?Sized>(
     guard: &QuotaGuard<S>,
     provider: &dyn PaymentProvider,
+    redirects: &RedirectPolicy,
+    pending: &PendingCheckouts,
     request: &StartCheckout,
 ) -> Result<StartedCheckout, CheckoutError> {
-    check_redirect("successUrl", &request.success_url)?;
-    check_redirect("cancelUrl", &request.cancel_url)?;
+    let success_url = redirects.resolve("successUrl", &request.success_url)?;
+    let cancel_url = redirects.resolve("cancelUrl", &request.cancel_url)?;
+    let slot = pending
+        .reserve(&request.brand, guard.clock().now())
+        .map_err(|cap| CheckoutError::TooManyPending {
+            brand: request.brand.clone(),
+            max: cap.max,
+        })?;
+    let started = open(
+        guard,
+        provider,
+        request,
+        &success_url,
+        &cancel_url,
+        pending.ttl_chrono(),
+    )
+    .await;
+    match &started {
+        Ok(s) => pending.attach(&request.brand, slot, &s.topup.id, s.topup.expires_at),
+        Err(_) => pending.release(&request.brand, slot),
+    }
+    started
+}
+
+async fn open<S: Store + ?Sized>(
+    guard: &QuotaGuard<S>,
+    provider: &dyn PaymentProvider,
+    request: &StartCheckout,
+    success_url: &str,
+    cancel_url: &str,
+    ttl: chrono::Duration,
+) -> Result<StartedCheckout, CheckoutError> {
     let topup = guard
-        .start_topup(&request.brand, &request.metric, request.units)
+        .start_topup_expiring(&request.brand, &request.metric, request.units, Some(ttl))
         .await?;
     let amount = match price(guard, &topup).await {
         Ok(a) => a,
@@ -151,9 +202,11 @@ pub async fn start_checkout<S: Store + ?Sized>(
         topup.units,
         &topup.id,
         amount,
-        &request.success_url,
-        &request.cancel_url,
-    );
+        success_url,
+        cancel_url,
+    )
+    .expiring(topup.expires_at)
+    .requested_by(&request.requested_by);
     match provider.create_checkout(&checkout).await {
         Ok(session) => Ok(StartedCheckout {
             topup,
@@ -203,7 +256,7 @@ async fn price<S: Store + ?Sized>(
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SimulatedCheckoutError {
-    /// Unknown or already settled the other way (404/409).
+    /// Unknown (404), expired (410) or already settled the other way (409).
     #[error(transparent)]
     Session(#[from] SimulatedError),
     /// Completing or failing the top-up failed.
@@ -212,11 +265,13 @@ pub enum SimulatedCheckoutError {
 }
 
 /// Confirms (`paid = true`) or cancels a simulated checkout and completes or cancels its
-/// top-up; returns where to redirect. A second confirm changes nothing (the core completes
-/// a top-up once).
+/// top-up, freeing its slot in `pending`; returns where to redirect. A second confirm
+/// changes nothing (the core completes a top-up once). Who may settle it is the caller's
+/// check (the session says who started it).
 pub async fn settle_simulated<S: Store + ?Sized>(
     guard: &QuotaGuard<S>,
     provider: &SimulatedProvider,
+    pending: &PendingCheckouts,
     session_id: &str,
     paid: bool,
 ) -> Result<(SimulatedRedirect, UsageTopUp), SimulatedCheckoutError> {
@@ -231,5 +286,6 @@ pub async fn settle_simulated<S: Store + ?Sized>(
         _ if redirect.replayed => guard.topup(&redirect.topup_id).await?,
         _ => guard.cancel_topup(&redirect.topup_id).await?,
     };
+    pending.settled(&topup.brand, &topup.id);
     Ok((redirect, topup))
 }

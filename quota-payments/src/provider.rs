@@ -3,6 +3,7 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use quota_core::Money;
 
 /// What to sell: `units` extra units of `metric` for `brand`, paid `amount`, for the
@@ -24,6 +25,11 @@ pub struct CheckoutRequest {
     pub success_url: String,
     /// Where to go when the buyer gives up.
     pub cancel_url: String,
+    /// When the checkout closes (the pending top-up's expiry); open-ended when `None`.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Who started it (`admin`, `brand:<id>`): the simulated page settles it for that
+    /// caller only. Empty when not said.
+    pub requested_by: String,
 }
 
 impl CheckoutRequest {
@@ -45,7 +51,23 @@ impl CheckoutRequest {
             amount,
             success_url: success_url.into(),
             cancel_url: cancel_url.into(),
+            expires_at: None,
+            requested_by: String::new(),
         }
+    }
+
+    /// Closes the checkout at `at`.
+    #[must_use]
+    pub fn expiring(mut self, at: DateTime<Utc>) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Says who started it.
+    #[must_use]
+    pub fn requested_by(mut self, who: impl Into<String>) -> Self {
+        self.requested_by = who.into();
+        self
     }
 }
 

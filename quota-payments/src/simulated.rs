@@ -1,14 +1,23 @@
 //! The simulated checkout: a local page (rendered by the server at
-//! `/checkout/simulated/<session>`) whose buttons confirm or cancel the payment.
+//! `/checkout/simulated/<session>`) whose buttons confirm or cancel the payment. Nobody pays:
+//! a server offers it in development only. Sessions live in this process until their
+//! checkout expires (then a confirm or cancel is refused and the session is pruned); at most
+//! [`MAX_SESSIONS`] are kept, settled ones being dropped first past that.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
+use quota_core::{Clock, SystemClock};
 
 use crate::provider::{CheckoutRequest, CheckoutSession, PaymentError, PaymentProvider, random_id};
 
 /// Path prefix of the simulated checkout page.
 pub const SIMULATED_CHECKOUT_PATH: &str = "/checkout/simulated/";
+
+/// Sessions kept before settled ones are dropped (their replays then answer "unknown").
+pub const MAX_SESSIONS: usize = 100_000;
 
 /// Where a simulated session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +64,9 @@ pub enum SimulatedError {
     /// No such session.
     #[error("unknown checkout session {0:?}")]
     UnknownSession(String),
+    /// The checkout expired before it was paid or cancelled.
+    #[error("checkout session {0:?} has expired")]
+    Expired(String),
     /// Confirming a cancelled session or cancelling a confirmed one.
     #[error("checkout session {session:?} is already {state:?}")]
     AlreadySettled {
@@ -66,14 +78,26 @@ pub enum SimulatedError {
 }
 
 /// A [`PaymentProvider`] that keeps sessions in memory and pays on a button press.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SimulatedProvider {
     base_url: String,
     sessions: DashMap<String, SimulatedSession>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for SimulatedProvider {
+    fn default() -> Self {
+        SimulatedProvider {
+            base_url: String::new(),
+            sessions: DashMap::new(),
+            clock: Arc::new(SystemClock),
+        }
+    }
 }
 
 impl SimulatedProvider {
-    /// Checkout URLs are relative (`/checkout/simulated/<session>`).
+    /// Checkout URLs are relative (`/checkout/simulated/<session>`), time from the system
+    /// clock.
     pub fn new() -> Self {
         Self::default()
     }
@@ -83,13 +107,48 @@ impl SimulatedProvider {
     pub fn with_base_url(base_url: &str) -> Self {
         SimulatedProvider {
             base_url: base_url.trim_end_matches('/').to_owned(),
-            sessions: DashMap::new(),
+            ..Self::default()
         }
+    }
+
+    /// Reads time (expiry) from `clock`, the guard's.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// A session, to render its page.
     pub fn session(&self, session_id: &str) -> Option<SimulatedSession> {
         self.sessions.get(session_id).map(|s| s.clone())
+    }
+
+    /// Whether a session's checkout has expired.
+    pub fn is_expired(&self, session: &SimulatedSession) -> bool {
+        session
+            .request
+            .expires_at
+            .is_some_and(|at| at <= self.clock.now())
+    }
+
+    /// Sessions held.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether no session is held.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Drops expired sessions and, past [`MAX_SESSIONS`], settled ones.
+    fn prune(&self) {
+        let now = self.clock.now();
+        self.sessions
+            .retain(|_, s| s.request.expires_at.is_none_or(|at| at > now));
+        if self.sessions.len() >= MAX_SESSIONS {
+            self.sessions.retain(|_, s| s.state == SimulatedState::Open);
+        }
     }
 
     /// The buyer paid: returns `successUrl` and the top-up to complete. Idempotent.
@@ -113,6 +172,14 @@ impl SimulatedProvider {
             ));
         };
         let session = entry.get_mut();
+        if session.state == SimulatedState::Open
+            && session
+                .request
+                .expires_at
+                .is_some_and(|at| at <= self.clock.now())
+        {
+            return Err(SimulatedError::Expired(session_id.to_owned()));
+        }
         let replayed = session.state == to;
         if session.state != SimulatedState::Open && !replayed {
             return Err(SimulatedError::AlreadySettled {
@@ -145,6 +212,7 @@ impl PaymentProvider for SimulatedProvider {
         &self,
         request: &CheckoutRequest,
     ) -> Result<CheckoutSession, PaymentError> {
+        self.prune();
         let session_id = random_id("sim_")?;
         let checkout_url = format!("{}{SIMULATED_CHECKOUT_PATH}{session_id}", self.base_url);
         self.sessions.insert(

@@ -147,7 +147,7 @@ impl StripeProvider {
                 "amount must be positive, got {amount}"
             )));
         }
-        Ok(vec![
+        let mut form = vec![
             ("mode", "payment".into()),
             ("success_url", request.success_url.clone()),
             ("cancel_url", request.cancel_url.clone()),
@@ -170,7 +170,13 @@ impl StripeProvider {
                 "payment_intent_data[metadata][topup_id]",
                 request.topup_id.clone(),
             ),
-        ])
+        ];
+        // The session closes when the pending top-up expires: a payment after that would
+        // find a top-up the store no longer completes.
+        if let Some(at) = request.expires_at {
+            form.push(("expires_at", at.timestamp().to_string()));
+        }
+        Ok(form)
     }
 }
 

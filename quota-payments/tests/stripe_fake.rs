@@ -198,13 +198,26 @@ async fn start_checkout_through_stripe_and_a_failure_leaves_no_pending_topup() {
         "http://localhost:3000/analytics?topup=success",
         "http://localhost:3000/analytics?topup=cancel",
     );
-    let started = start_checkout(&guard, &stripe, &req).await.unwrap();
+    let redirects = quota_payments::RedirectPolicy::new("http://localhost:3000").unwrap();
+    let pending = quota_payments::PendingCheckouts::default();
+    let started = start_checkout(&guard, &stripe, &redirects, &pending, &req)
+        .await
+        .unwrap();
     assert_eq!(started.session.session_id, "cs_test_123");
     // Pro plan: 5 cents a unit.
     assert_eq!(started.amount.amount_minor, 150);
     {
         let seen = fake.seen.lock().unwrap();
         assert_eq!(seen[0].form["metadata[topup_id]"], started.topup.id);
+        // The session closes with the pending top-up, an hour after it started.
+        assert_eq!(
+            seen[0].form["expires_at"],
+            started.topup.expires_at.timestamp().to_string()
+        );
+        assert_eq!(
+            started.topup.expires_at - started.topup.created_at,
+            chrono::Duration::hours(1)
+        );
         assert_eq!(
             seen[0].form["line_items[0][price_data][unit_amount]"],
             "150"
@@ -215,7 +228,9 @@ async fn start_checkout_through_stripe_and_a_failure_leaves_no_pending_topup() {
         StatusCode::INTERNAL_SERVER_ERROR,
         r#"{"error":{"type":"api_error","message":"boom"}}"#.into(),
     ));
-    let err = start_checkout(&guard, &stripe, &req).await.unwrap_err();
+    let err = start_checkout(&guard, &stripe, &redirects, &pending, &req)
+        .await
+        .unwrap_err();
     assert!(matches!(
         err,
         CheckoutError::Provider(PaymentError::Rejected { status: 500, .. })

@@ -15,19 +15,22 @@ use quota_core::clock::FakeClock;
 use quota_core::topup::TopUpStatus;
 use quota_core::{Catalog, Clock, MemoryStore, QuotaGuard, Subscription};
 use quota_payments::{
-    CheckoutError, CompleteError, SimulatedCheckoutError, SimulatedError, SimulatedProvider,
-    StartCheckout, WebhookError, WebhookOutcome, WebhookSecret, complete_from_webhook,
-    settle_simulated, sign_payload, start_checkout,
+    CheckoutError, CompleteError, PendingCheckouts, RedirectPolicy, SimulatedCheckoutError,
+    SimulatedError, SimulatedProvider, StartCheckout, WebhookError, WebhookOutcome, WebhookSecret,
+    complete_from_webhook, settle_simulated, sign_payload, start_checkout,
 };
 
 const BRAND: &str = "brand_dashboard";
 const METRIC: &str = "ai_generations"; // free plan: 100 included, 10 cents a unit
 const WHSEC: &str = "whsec_test_secret";
+const ORIGIN: &str = "https://quota.example.com";
 
 struct Env {
     clock: FakeClock,
     guard: QuotaGuard<MemoryStore>,
     sim: SimulatedProvider,
+    redirects: RedirectPolicy,
+    pending: PendingCheckouts,
 }
 
 async fn env() -> Env {
@@ -40,9 +43,11 @@ async fn env() -> Env {
         .await
         .unwrap();
     Env {
-        clock,
         guard,
-        sim: SimulatedProvider::new(),
+        sim: SimulatedProvider::new().with_clock(Arc::new(clock.clone())),
+        redirects: RedirectPolicy::new(ORIGIN).unwrap(),
+        pending: PendingCheckouts::new(3, std::time::Duration::from_secs(3600)).unwrap(),
+        clock,
     }
 }
 
@@ -85,9 +90,15 @@ fn signed(body: &[u8], now: DateTime<Utc>) -> String {
 #[tokio::test]
 async fn checkout_then_simulated_confirm_completes_the_topup_and_grows_the_allowance() {
     let e = env().await;
-    let started = start_checkout(&e.guard, &e.sim, &request(METRIC, 50))
-        .await
-        .unwrap();
+    let started = start_checkout(
+        &e.guard,
+        &e.sim,
+        &e.redirects,
+        &e.pending,
+        &request(METRIC, 50),
+    )
+    .await
+    .unwrap();
     assert_eq!(started.topup.status, TopUpStatus::Pending);
     assert_eq!(started.amount.amount_minor, 500);
     assert_eq!(
@@ -99,18 +110,33 @@ async fn checkout_then_simulated_confirm_completes_the_topup_and_grows_the_allow
     assert_eq!(page.request.topup_id, started.topup.id);
     assert_eq!(topup_units(&e.guard).await, (0, Some(100)));
 
-    let (redirect, topup) = settle_simulated(&e.guard, &e.sim, &started.session.session_id, true)
-        .await
-        .unwrap();
-    assert_eq!(redirect.redirect_url, "/analytics?topup=success");
+    let (redirect, topup) = settle_simulated(
+        &e.guard,
+        &e.sim,
+        &e.pending,
+        &started.session.session_id,
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        redirect.redirect_url,
+        format!("{ORIGIN}/analytics?topup=success")
+    );
     assert!(!redirect.replayed);
     assert_eq!(topup.status, TopUpStatus::Completed);
     assert_eq!(topup_units(&e.guard).await, (50, Some(150)));
 
     // A reload of the success page confirms again: nothing more is added.
-    let (again, _) = settle_simulated(&e.guard, &e.sim, &started.session.session_id, true)
-        .await
-        .unwrap();
+    let (again, _) = settle_simulated(
+        &e.guard,
+        &e.sim,
+        &e.pending,
+        &started.session.session_id,
+        true,
+    )
+    .await
+    .unwrap();
     assert!(again.replayed);
     assert_eq!(topup_units(&e.guard).await, (50, Some(150)));
     let history = e.guard.topups(BRAND).await.unwrap();
@@ -121,27 +147,36 @@ async fn checkout_then_simulated_confirm_completes_the_topup_and_grows_the_allow
 #[tokio::test]
 async fn cancelling_the_simulated_page_cancels_the_topup_and_redirects_to_cancel() {
     let e = env().await;
-    let started = start_checkout(&e.guard, &e.sim, &request(METRIC, 10))
-        .await
-        .unwrap();
+    let started = start_checkout(
+        &e.guard,
+        &e.sim,
+        &e.redirects,
+        &e.pending,
+        &request(METRIC, 10),
+    )
+    .await
+    .unwrap();
     let sid = &started.session.session_id;
-    let (redirect, topup) = settle_simulated(&e.guard, &e.sim, sid, false)
+    let (redirect, topup) = settle_simulated(&e.guard, &e.sim, &e.pending, sid, false)
         .await
         .unwrap();
-    assert_eq!(redirect.redirect_url, "/analytics?topup=cancel");
+    assert_eq!(
+        redirect.redirect_url,
+        format!("{ORIGIN}/analytics?topup=cancel")
+    );
     assert_eq!(
         topup.status,
         TopUpStatus::Cancelled,
         "cancelled, not failed"
     );
-    let (again, topup) = settle_simulated(&e.guard, &e.sim, sid, false)
+    let (again, topup) = settle_simulated(&e.guard, &e.sim, &e.pending, sid, false)
         .await
         .unwrap();
     assert!(again.replayed);
     assert_eq!(topup.status, TopUpStatus::Cancelled);
     // A cancelled checkout cannot be paid afterwards.
     assert!(matches!(
-        settle_simulated(&e.guard, &e.sim, sid, true).await,
+        settle_simulated(&e.guard, &e.sim, &e.pending, sid, true).await,
         Err(SimulatedCheckoutError::Session(
             SimulatedError::AlreadySettled { .. }
         ))
@@ -157,9 +192,15 @@ async fn cancelling_the_simulated_page_cancels_the_topup_and_redirects_to_cancel
 async fn a_metric_without_overage_charge_refuses_a_topup_with_a_4xx() {
     let e = env().await;
     for metric in ["renders_2d", "team_members"] {
-        let err = start_checkout(&e.guard, &e.sim, &request(metric, 10))
-            .await
-            .unwrap_err();
+        let err = start_checkout(
+            &e.guard,
+            &e.sim,
+            &e.redirects,
+            &e.pending,
+            &request(metric, 10),
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(&err, CheckoutError::TopUpNotAllowed { metric: m, plan } if m == metric && plan == "free"),
             "{err:?}"
@@ -176,22 +217,60 @@ async fn invalid_checkout_requests_are_400s() {
         request(METRIC, 0),
         request("no_such_metric", 5),
         StartCheckout::new("brand_unknown", METRIC, 5, "/ok", "/ko"),
-        StartCheckout::new(BRAND, METRIC, 5, "javascript:alert(1)", "/ko"),
-        StartCheckout::new(BRAND, METRIC, 5, "/ok", "//evil.example"),
     ];
     for req in cases {
-        let err = start_checkout(&e.guard, &e.sim, &req).await.unwrap_err();
+        let err = start_checkout(&e.guard, &e.sim, &e.redirects, &e.pending, &req)
+            .await
+            .unwrap_err();
         assert_eq!(err.http_status(), 400, "{req:?}: {err:?}");
     }
+    let too_many = request(METRIC, quota_core::domain::DEFAULT_MAX_TOPUP_UNITS + 1);
+    let err = start_checkout(&e.guard, &e.sim, &e.redirects, &e.pending, &too_many)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            CheckoutError::Quota(quota_core::QuotaError::QuantityTooLarge { .. })
+        ),
+        "{err:?}"
+    );
+    for (ok, ko) in [
+        ("javascript:alert(1)", "/ko"),
+        ("/ok", "//evil.example"),
+        ("https://evil.example/x", "/ko"),
+        ("/ok", "https://quota.example.com@evil.example/"),
+    ] {
+        let req = StartCheckout::new(BRAND, METRIC, 5, ok, ko);
+        let err = start_checkout(&e.guard, &e.sim, &e.redirects, &e.pending, &req)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CheckoutError::Redirect(_)),
+            "{req:?}: {err:?}"
+        );
+        assert_eq!(err.http_status(), 422, "{req:?}: {err:?}");
+    }
     assert!(e.guard.topups(BRAND).await.unwrap().is_empty());
+    assert_eq!(
+        e.pending.open(BRAND, e.clock.now()),
+        0,
+        "refusals hold no slot"
+    );
 }
 
 #[tokio::test]
 async fn a_signed_webhook_completes_the_topup_and_a_replay_does_not_double_it() {
     let e = env().await;
-    let started = start_checkout(&e.guard, &e.sim, &request(METRIC, 50))
-        .await
-        .unwrap();
+    let started = start_checkout(
+        &e.guard,
+        &e.sim,
+        &e.redirects,
+        &e.pending,
+        &request(METRIC, 50),
+    )
+    .await
+    .unwrap();
     let body = completed_event(&started.topup.id, "evt_1");
     let secret = WebhookSecret::new(WHSEC);
     let now = e.clock.now();
@@ -237,9 +316,15 @@ async fn a_signed_webhook_completes_the_topup_and_a_replay_does_not_double_it() 
 async fn concurrent_deliveries_of_one_event_add_the_units_once() {
     let e = env().await;
     let guard = Arc::new(e.guard);
-    let started = start_checkout(&*guard, &e.sim, &request(METRIC, 50))
-        .await
-        .unwrap();
+    let started = start_checkout(
+        &*guard,
+        &e.sim,
+        &e.redirects,
+        &e.pending,
+        &request(METRIC, 50),
+    )
+    .await
+    .unwrap();
     let body = Arc::new(completed_event(&started.topup.id, "evt_1"));
     let now = e.clock.now();
     let header = Arc::new(signed(&body, now));
@@ -275,9 +360,15 @@ async fn concurrent_deliveries_of_one_event_add_the_units_once() {
 #[tokio::test]
 async fn a_bad_or_stale_signature_is_refused_with_400_and_changes_nothing() {
     let e = env().await;
-    let started = start_checkout(&e.guard, &e.sim, &request(METRIC, 50))
-        .await
-        .unwrap();
+    let started = start_checkout(
+        &e.guard,
+        &e.sim,
+        &e.redirects,
+        &e.pending,
+        &request(METRIC, 50),
+    )
+    .await
+    .unwrap();
     let body = completed_event(&started.topup.id, "evt_1");
     let secret = WebhookSecret::new(WHSEC);
     let now = e.clock.now();
@@ -326,9 +417,15 @@ async fn a_bad_or_stale_signature_is_refused_with_400_and_changes_nothing() {
 #[tokio::test]
 async fn an_expired_checkout_fails_the_pending_topup() {
     let e = env().await;
-    let started = start_checkout(&e.guard, &e.sim, &request(METRIC, 50))
-        .await
-        .unwrap();
+    let started = start_checkout(
+        &e.guard,
+        &e.sim,
+        &e.redirects,
+        &e.pending,
+        &request(METRIC, 50),
+    )
+    .await
+    .unwrap();
     let body = serde_json::to_vec(&serde_json::json!({
         "id": "evt_x", "type": "checkout.session.expired",
         "data": {"object": {"id": "cs_1", "object": "checkout.session",
@@ -380,12 +477,24 @@ async fn a_completed_topup_resolves_the_alerts_it_brings_back_under() {
     // 95 of 100 used: the 50, 75 and 90 % thresholds are crossed.
     let d = e.guard.consume(BRAND, METRIC, 95, None).await.unwrap();
     assert!(d.is_allowed());
-    let started = start_checkout(&e.guard, &e.sim, &request(METRIC, 100))
-        .await
-        .unwrap();
-    settle_simulated(&e.guard, &e.sim, &started.session.session_id, true)
-        .await
-        .unwrap();
+    let started = start_checkout(
+        &e.guard,
+        &e.sim,
+        &e.redirects,
+        &e.pending,
+        &request(METRIC, 100),
+    )
+    .await
+    .unwrap();
+    settle_simulated(
+        &e.guard,
+        &e.sim,
+        &e.pending,
+        &started.session.session_id,
+        true,
+    )
+    .await
+    .unwrap();
     // 95 of 200 = 47 %: every crossed threshold is released, with one resolution for the
     // highest (as the jump to 95 % was one alert, for 90 %).
     let timeline = e.guard.timeline(BRAND, 50).await.unwrap();

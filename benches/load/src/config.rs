@@ -11,8 +11,6 @@ use reqwest::Url;
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:3333";
 /// The brand `quota serve` seeds.
 pub const DEFAULT_BRAND: &str = "brand_dashboard";
-/// The frontend the checkout redirects name when `FRONTEND_URL` is not set.
-pub const DEFAULT_FRONTEND_URL: &str = "http://localhost:3000";
 
 /// A configuration the scenarios refuse to run with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +37,8 @@ pub struct Target {
     pub token: String,
     /// The brand's public API key (`PUBLIC_API_KEY`), for `/designs` and `/renders`.
     pub public_key: Option<String>,
-    /// The frontend base the checkout success and cancel URLs point at (`FRONTEND_URL`).
+    /// The frontend base the checkout success and cancel URLs point at (`FRONTEND_URL`; the
+    /// server's root by default: the server refuses redirects off its public origin).
     pub frontend: String,
 }
 
@@ -112,15 +111,16 @@ impl Target {
             )
             })?;
         Ok(Target {
-            root,
             api,
             brand: var("BRAND_ID").unwrap_or_else(|| DEFAULT_BRAND.to_owned()),
             token: token.trim().to_owned(),
             public_key: var("PUBLIC_API_KEY").map(|k| k.trim().to_owned()),
+            // The server only redirects to its own public origin: the root by default.
             frontend: var("FRONTEND_URL")
-                .unwrap_or_else(|| DEFAULT_FRONTEND_URL.to_owned())
+                .unwrap_or_else(|| root.as_str().to_owned())
                 .trim_end_matches('/')
                 .to_owned(),
+            root,
         })
     }
 

@@ -15,7 +15,12 @@ use quota_server::{DEMO_BRAND, RunningServer, ServeConfig};
 
 async fn server() -> RunningServer {
     quota_server::install_crypto_provider();
-    quota_server::spawn(ServeConfig::for_tests()).await.unwrap()
+    // As scripts/load-smoke.sh starts it: the simulated checkout, and room for the scenario's
+    // checkouts (it opens many and settles none).
+    let mut config = ServeConfig::for_tests();
+    config.checkout = quota_server::config::CheckoutMode::Simulated;
+    config.max_pending_checkouts = 1_000_000;
+    quota_server::spawn(config).await.unwrap()
 }
 
 fn target(s: &RunningServer) -> Target {

@@ -42,7 +42,7 @@ fn base_url_gives_the_root_and_the_api_under_it() {
     assert_eq!(t.brand, "brand_dashboard");
     assert_eq!(t.token, "jwt");
     assert_eq!(t.public_key.as_deref(), Some("pk_1"));
-    assert_eq!(t.frontend, "http://localhost:3000");
+    assert_eq!(t.frontend, "http://localhost:3333");
 }
 
 #[test]

@@ -97,7 +97,8 @@ class ExitedEarly extends Error {
 function spawnServe(args: string[], log: string): Promise<{ child: ChildProcess; banner: Banner }> {
   fs.mkdirSync(path.dirname(log), { recursive: true });
   const out = fs.createWriteStream(log);
-  const child = spawn(quotaBin(), ['serve', '--host', '127.0.0.1', ...args], {
+  // `--checkout simulated`: the suite pays on the simulated page (development only).
+  const child = spawn(quotaBin(), ['serve', '--host', '127.0.0.1', '--checkout', 'simulated', ...args], {
     env: serverEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,7 +9,7 @@ use quota_core::reset::ResetRequest;
 
 use crate::backend::{StoreKind, open_store};
 use crate::config::{
-    DEFAULT_BODY_LIMIT, DEFAULT_PORT, DEFAULT_PUBLIC_URL, ServeConfig, load_catalog,
+    CheckoutMode, DEFAULT_BODY_LIMIT, DEFAULT_PORT, DEFAULT_PUBLIC_URL, ServeConfig, load_catalog,
 };
 use crate::server::{banner, spawn};
 use quota_axum::AppConfig;
@@ -67,6 +67,20 @@ pub struct ServeArgs {
     /// Let admins move the server's time forward (month-end rehearsal).
     #[arg(long)]
     pub dev_clock: bool,
+    /// Development server: the simulated checkout (as `--checkout simulated`; nobody pays,
+    /// never expose it).
+    #[arg(long)]
+    pub dev: bool,
+    /// Which checkout sells top-ups: `auto` (Stripe when STRIPE_SECRET_KEY is set, else
+    /// none: top-ups answer 503), `stripe`, `simulated` (development only), `off`.
+    #[arg(long, env = "QUOTA_CHECKOUT", value_enum, default_value_t = CheckoutMode::Auto)]
+    pub checkout: CheckoutMode,
+    /// Open checkouts a brand may have at once (a new one answers 429 past it).
+    #[arg(long, env = "QUOTA_MAX_PENDING_CHECKOUTS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_pending_checkouts: u64,
+    /// Seconds a checkout and its pending top-up stay open (Stripe's bounds: 30 min to 24 h).
+    #[arg(long, env = "QUOTA_CHECKOUT_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1800..=86400))]
+    pub checkout_ttl_secs: u64,
     /// Largest accepted request body, bytes.
     #[arg(long, default_value_t = DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
@@ -173,6 +187,16 @@ fn configured_secrets() -> Result<Secrets, String> {
 
 async fn serve(a: ServeArgs) -> Result<(), String> {
     let frontend_url = a.frontend_url.clone();
+    let checkout = match (a.dev, a.checkout) {
+        (false, mode) => mode,
+        (true, CheckoutMode::Auto | CheckoutMode::Simulated) => CheckoutMode::Simulated,
+        (true, other) => {
+            return Err(format!(
+                "--dev turns the simulated checkout on; it cannot go with --checkout {}",
+                format!("{other:?}").to_lowercase()
+            ));
+        }
+    };
     let config = ServeConfig {
         host: a.host,
         port: a.port,
@@ -197,6 +221,9 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             Some(_) => Some(quota_payments::StripeConfig::from_env().map_err(|e| e.to_string())?),
             None => None,
         },
+        checkout,
+        max_pending_checkouts: usize::try_from(a.max_pending_checkouts).unwrap_or(usize::MAX),
+        checkout_ttl: std::time::Duration::from_secs(a.checkout_ttl_secs),
         webhook_secret: env_secret("STRIPE_WEBHOOK_SECRET"),
         // The cockpit links in alerts follow --frontend-url like the rest of the server.
         notify: Some(

@@ -19,6 +19,20 @@ pub const DEMO_BRAND: &str = "brand_dashboard";
 /// the server's default listen address.
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3333";
 
+/// Which checkout sells top-ups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum CheckoutMode {
+    /// Stripe when `STRIPE_SECRET_KEY` is set, else none (top-ups off: checkout answers 503).
+    #[default]
+    Auto,
+    /// Stripe Checkout (`STRIPE_SECRET_KEY` required).
+    Stripe,
+    /// The simulated page: nobody pays. Development only, refused with `STRIPE_SECRET_KEY`.
+    Simulated,
+    /// No checkout: top-ups off.
+    Off,
+}
+
 /// How `quota serve` runs.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -55,6 +69,12 @@ pub struct ServeConfig {
     pub share_ttl: ShareTtl,
     /// Stripe Checkout (`STRIPE_SECRET_KEY`, `STRIPE_API_BASE`); the simulated checkout when `None`.
     pub stripe: Option<StripeConfig>,
+    /// Which checkout sells top-ups (`--checkout`, `--dev`).
+    pub checkout: CheckoutMode,
+    /// Open checkouts per brand (`QUOTA_MAX_PENDING_CHECKOUTS`).
+    pub max_pending_checkouts: usize,
+    /// How long a checkout (and its pending top-up) stays open (`QUOTA_CHECKOUT_TTL_SECS`).
+    pub checkout_ttl: std::time::Duration,
     /// `STRIPE_WEBHOOK_SECRET` (comma-separated while rolling); generated when `None`.
     pub webhook_secret: Option<String>,
     /// Alert delivery (`SLACK_WEBHOOK_URL`, `SMTP_URL` + `ALERT_EMAIL_TO`, `QUOTA_WEBHOOK_URL`);
@@ -81,6 +101,9 @@ impl Default for ServeConfig {
             share_keys: None,
             share_ttl: ShareTtl::default(),
             stripe: None,
+            checkout: CheckoutMode::Auto,
+            max_pending_checkouts: quota_payments::pending::DEFAULT_MAX_PENDING_PER_BRAND,
+            checkout_ttl: quota_payments::pending::DEFAULT_CHECKOUT_TTL,
             webhook_secret: None,
             notify: None,
         }

@@ -111,7 +111,8 @@ pub async fn build_state(
     let metrics = Metrics::install().map_err(ServerError::Config)?;
     let share =
         crate::wiring::share(&config, &opened, Arc::clone(&clock)).map_err(ServerError::Config)?;
-    let payments = crate::wiring::payments(&config).map_err(ServerError::Config)?;
+    let payments = crate::wiring::payments(&config, &public_url, Arc::clone(&clock))
+        .map_err(ServerError::Config)?;
     let app_config = AppConfig::new(public_url)
         .body_limit(config.body_limit)
         .default_brand(DEMO_BRAND)
@@ -266,11 +267,20 @@ pub fn banner(server: &RunningServer) -> String {
     out.push_str(&format!(
         "  share     : {base}/share/quota/<token> (revocations in {})\n  checkout  : {}\n  alerts    : {}\n",
         st.share.revocations_in,
-        st.payments.provider.name(),
+        match st.payments.provider_name() {
+            "simulated" => "simulated (DEVELOPMENT ONLY: nobody pays)",
+            "off" => "off (top-ups answer 503: set STRIPE_SECRET_KEY, or --dev for a local try)",
+            other => other,
+        },
         st.alerts
             .as_ref()
             .map_or_else(|| "off (no sink configured)".to_owned(), |a| a.sinks.join(", ")),
     ));
+    if st.payments.simulated.is_some() {
+        out.push_str(
+            "\n!!! DEV MODE (--dev / --checkout simulated): the simulated checkout is on. Top-ups are\n!!! confirmed without any payment: never expose this server to the internet.\n",
+        );
+    }
     if let Some(keys) = &st.share.generated_keys {
         out.push_str(&format!(
             "\nDev mode: no QUOTA_SHARE_KEYS set, share key generated for this run only.\n  export QUOTA_SHARE_KEYS={keys}\n"

@@ -8,12 +8,15 @@ use chrono::{DateTime, Utc};
 use quota_axum::payments::PaymentState;
 use quota_axum::share::ShareState;
 use quota_core::{Clock, StoreError};
-use quota_payments::{PaymentProvider, SimulatedProvider, StripeProvider, WebhookSecret};
+use quota_payments::{
+    PaymentProvider, PendingCheckouts, RedirectPolicy, SimulatedProvider, StripeProvider,
+    WebhookSecret,
+};
 use quota_postgres::PostgresStore;
 use quota_share::{MemoryRevocations, ShareIssuer, ShareKeyring, ShareRevocations};
 
 use crate::backend::OpenedStore;
-use crate::config::ServeConfig;
+use crate::config::{CheckoutMode, ServeConfig};
 
 /// Share-link revocations in the Postgres store (`share_link_revocations`): they survive a
 /// restart and are seen by every server instance.
@@ -114,15 +117,39 @@ pub fn share(
     })
 }
 
-/// Builds the payment state from the configuration.
-pub fn payments(config: &ServeConfig) -> Result<PaymentState, String> {
-    let simulated = Arc::new(SimulatedProvider::new());
-    let provider: Arc<dyn PaymentProvider> = match &config.stripe {
-        Some(stripe) => Arc::new(
-            StripeProvider::new(stripe.clone()).map_err(|e| format!("Stripe checkout: {e}"))?,
-        ),
-        None => simulated.clone(),
+/// Builds the payment state from the configuration: the checkout `--checkout` names (Stripe
+/// by default when `STRIPE_SECRET_KEY` is set, else none), redirects on `public_url`, the
+/// open-checkout cap and lifetime, the webhook secret. The simulated checkout (nobody pays)
+/// is never chosen implicitly, and is refused next to a Stripe key.
+pub fn payments(
+    config: &ServeConfig,
+    public_url: &str,
+    clock: Arc<dyn Clock>,
+) -> Result<PaymentState, String> {
+    let stripe = || -> Result<Arc<dyn PaymentProvider>, String> {
+        let stripe = config.stripe.clone().ok_or(
+            "--checkout stripe needs STRIPE_SECRET_KEY (and STRIPE_WEBHOOK_SECRET for the webhook)",
+        )?;
+        Ok(Arc::new(
+            StripeProvider::new(stripe).map_err(|e| format!("Stripe checkout: {e}"))?,
+        ))
     };
+    let (provider, simulated): (Option<Arc<dyn PaymentProvider>>, _) = match config.checkout {
+        CheckoutMode::Simulated if config.stripe.is_some() => {
+            return Err("--checkout simulated (or --dev) with STRIPE_SECRET_KEY set: a server that takes real payments never offers the simulated checkout (nobody pays on it); unset one of them".into());
+        }
+        CheckoutMode::Simulated => {
+            let sim = Arc::new(SimulatedProvider::new().with_clock(clock));
+            (Some(sim.clone() as Arc<dyn PaymentProvider>), Some(sim))
+        }
+        CheckoutMode::Stripe => (Some(stripe()?), None),
+        CheckoutMode::Auto if config.stripe.is_some() => (Some(stripe()?), None),
+        CheckoutMode::Auto | CheckoutMode::Off => (None, None),
+    };
+    let redirects =
+        RedirectPolicy::new(public_url).map_err(|e| format!("checkout redirects: {e}"))?;
+    let pending = PendingCheckouts::new(config.max_pending_checkouts, config.checkout_ttl)
+        .map_err(|e| format!("checkouts: {e}"))?;
     let (spec, generated_secret) = match &config.webhook_secret {
         Some(s) => (s.clone(), None),
         None => {
@@ -135,6 +162,8 @@ pub fn payments(config: &ServeConfig) -> Result<PaymentState, String> {
     Ok(PaymentState {
         provider,
         simulated,
+        redirects,
+        pending: Arc::new(pending),
         webhook: Arc::new(webhook),
         generated_secret,
     })

@@ -440,16 +440,23 @@ async fn real_answers_match_their_documented_schemas() {
     // Top-ups: checkout, refusals, history, the webhook.
     let checkout = check("post", "/usage-billing/topups/checkout");
     let mut started = Value::Null;
-    for (metric, who, status) in [
-        ("ai_generations", brand.as_str(), 201),
-        ("renders_2d", brand.as_str(), 409),
-        ("ai_generations", "nobody_here", 404),
+    let on_site = format!("{}/ko", h.base);
+    for (metric, who, cancel, status) in [
+        ("ai_generations", brand.as_str(), on_site.as_str(), 201),
+        ("renders_2d", brand.as_str(), "/ko", 409),
+        ("ai_generations", "nobody_here", "/ko", 404),
+        (
+            "ai_generations",
+            brand.as_str(),
+            "https://app.example/ko",
+            422,
+        ),
     ] {
         let r = h
             .post(
                 "/api/v1/usage-billing/topups/checkout",
                 json!({ "brandId": who, "metric": metric, "units": 25,
-                        "successUrl": "/ok", "cancelUrl": "https://app.example/ko" }),
+                        "successUrl": "/ok", "cancelUrl": cancel }),
                 Auth::Admin,
             )
             .await;
@@ -485,6 +492,20 @@ async fn real_answers_match_their_documented_schemas() {
         }
         let r = h.send(rb, Auth::None).await;
         assert_eq!(r.status, status, "{}", r.text);
+        webhook(&r);
+    }
+    // Over 256 KiB, or not JSON: documented problems too.
+    for (ctype, len, status) in [
+        ("application/json", 256 * 1024 + 1, 413),
+        ("text/plain", 10, 415),
+    ] {
+        let rb = h
+            .http
+            .post(format!("{}/api/v1/usage-billing/topups/webhook", h.base))
+            .header("content-type", ctype)
+            .body(vec![b' '; len]);
+        let r = h.send(rb, Auth::None).await;
+        r.assert_problem(status);
         webhook(&r);
     }
     let r = h

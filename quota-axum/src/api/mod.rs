@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod reset;
 pub mod schema;
 pub mod share;
+pub mod simulated;
 pub mod summary;
 pub mod topups;
 pub mod usage;
@@ -66,14 +67,14 @@ pub fn routes() -> Router<AppState> {
 /// The simulated checkout page and its confirm/cancel forms (`/checkout/simulated/...`).
 pub fn checkout_routes() -> Router<AppState> {
     Router::new()
-        .route("/checkout/simulated/{session}", get(topups::simulated_page))
+        .route("/checkout/simulated/{session}", get(simulated::page))
         .route(
             "/checkout/simulated/{session}/confirm",
-            post(topups::simulated_confirm),
+            post(simulated::confirm),
         )
         .route(
             "/checkout/simulated/{session}/cancel",
-            post(topups::simulated_cancel),
+            post(simulated::cancel),
         )
 }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use http::StatusCode;
 use quota_share::{IssueError, ShareLink};
@@ -122,7 +122,7 @@ pub async fn create(
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    crate::extract::ApiPath(id): crate::extract::ApiPath<String>,
 ) -> Result<StatusCode, Problem> {
     caller.require_admin()?;
     let ok = id.len() <= MAX_SHARE_LINK_ID_LEN

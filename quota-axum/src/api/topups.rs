@@ -1,20 +1,15 @@
-//! Top-ups: `POST /api/v1/usage-billing/topups/checkout`, `GET /api/v1/usage-billing/topups`,
-//! the simulated checkout page (`/checkout/simulated/{session}`, with confirm / cancel forms
-//! that POST and redirect) and the Stripe-compatible webhook
-//! `POST /api/v1/usage-billing/topups/webhook` (raw body, `Stripe-Signature`).
+//! Top-ups: `POST /api/v1/usage-billing/topups/checkout`, `GET /api/v1/usage-billing/topups`
+//! (paginated) and the Stripe-compatible webhook `POST /api/v1/usage-billing/topups/webhook`
+//! (raw body, `Stripe-Signature`). The simulated checkout page is [`super::simulated`].
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::extract::State;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use maud::html;
 use quota_core::topup::UsageTopUp;
 use quota_core::{Money, QuotaError};
 use quota_payments::{
-    CheckoutError, CompleteError, SIGNATURE_HEADER, SIMULATED_CHECKOUT_PATH,
-    SimulatedCheckoutError, SimulatedError, SimulatedState, StartCheckout, StartedCheckout,
-    WebhookError, WebhookOutcome, complete_from_webhook, settle_simulated, start_checkout,
+    CheckoutError, CompleteError, SIGNATURE_HEADER, StartCheckout, StartedCheckout, WebhookError,
+    WebhookOutcome, complete_from_webhook, start_checkout,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -24,8 +19,7 @@ use super::openapi::{
 };
 use super::schema::{BrandId, RedirectUrl, StripeSignature, TopUpMetricKey, TopUpUnits};
 use crate::auth::Caller;
-use crate::extract::{ApiJson, ApiQuery};
-use crate::pages::layout::{page_lang, shell};
+use crate::extract::{ApiBytes, ApiJson, ApiQuery};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -72,15 +66,33 @@ pub struct HistoryQuery {
     /// The brand.
     #[param(value_type = BrandId)]
     brand_id: String,
+    /// Top-ups per page (1 to 200, default 50).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<usize>,
+    /// How many of the newest top-ups to skip (0 to 10 000, default 0): the previous page's
+    /// `nextOffset`.
+    #[param(minimum = 0, maximum = 10000)]
+    offset: Option<usize>,
 }
 
-/// A brand's top-ups.
+/// Default page size of `GET /usage-billing/topups`.
+pub const DEFAULT_HISTORY_LIMIT: usize = 50;
+/// Largest page size.
+pub const MAX_HISTORY_LIMIT: usize = 200;
+/// Largest offset: a page never reads more than `MAX_HISTORY_OFFSET + MAX_HISTORY_LIMIT + 1`
+/// top-ups from the store.
+pub const MAX_HISTORY_OFFSET: usize = 10_000;
+
+/// A page of a brand's top-ups.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TopUpHistory {
     brand_id: String,
     /// Newest first.
     topups: Vec<UsageTopUp>,
+    /// The `offset` of the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_offset: Option<usize>,
 }
 
 fn checkout_problem(e: CheckoutError) -> Problem {
@@ -93,6 +105,18 @@ fn checkout_problem(e: CheckoutError) -> Problem {
                 .with("planId", plan)
         }
         CheckoutError::Invalid(_) => Problem::bad_request(detail),
+        CheckoutError::Redirect(r) => {
+            Problem::new(status, "invalid-redirect", "Redirect URL refused", detail)
+                .with("field", r.field)
+        }
+        CheckoutError::TooManyPending { brand, max } => Problem::new(
+            status,
+            "too-many-pending-checkouts",
+            "Too many open checkouts",
+            detail,
+        )
+        .with("brandId", brand)
+        .with("maxPending", max),
         CheckoutError::Provider(_) => Problem::new(
             status,
             "payment-provider",
@@ -102,6 +126,25 @@ fn checkout_problem(e: CheckoutError) -> Problem {
         CheckoutError::Quota(q) => Problem::from(q),
         _ => Problem::internal(detail),
     }
+}
+
+/// Who started a checkout, as the simulated page checks it: `admin` or `brand:<id>`.
+pub(crate) fn requester(caller: &Caller) -> String {
+    match caller {
+        Caller::Admin => "admin".to_owned(),
+        Caller::Brand(b) => format!("brand:{b}"),
+    }
+}
+
+/// The 503 of a server without a checkout provider.
+fn topups_off() -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "topups-disabled",
+        "Top-ups are off",
+        "this server has no checkout provider: set STRIPE_SECRET_KEY, or start a development \
+         server with --dev (--checkout simulated: nobody pays)",
+    )
 }
 
 /// Starts a top-up checkout (the API's and the cockpit's one code path): checks the ids and
@@ -115,14 +158,23 @@ pub(crate) async fn open_checkout(
 ) -> Result<(String, StartedCheckout), Problem> {
     crate::api::usage::validate_ids(&req.brand, &req.metric)?;
     caller.may_access(&req.brand)?;
+    let provider = state.payments.provider.as_ref().ok_or_else(topups_off)?;
     // An unknown brand is a 404 and an unknown metric a 422, as on the other routes.
     state.guard.subscription(&req.brand).await?;
     if state.guard.catalog().metric(&req.metric).is_none() {
         return Err(QuotaError::UnknownMetric(req.metric.clone()).into());
     }
-    let started = start_checkout(&state.guard, &*state.payments.provider, req)
-        .await
-        .map_err(checkout_problem)?;
+    let req = req.clone().requested_by(requester(caller));
+    let payments = &state.payments;
+    let started = start_checkout(
+        &state.guard,
+        &**provider,
+        &payments.redirects,
+        &payments.pending,
+        &req,
+    )
+    .await
+    .map_err(checkout_problem)?;
     let mut url = started.session.checkout_url.clone();
     if url.starts_with('/') {
         url = format!("{}{url}", state.config.public_url.trim_end_matches('/'));
@@ -137,10 +189,17 @@ pub(crate) async fn open_checkout(
     tag = "topups",
     operation_id = "startTopUpCheckout",
     summary = "Start a top-up: a pending top-up and its checkout URL (simulated page, or Stripe Checkout)",
+    description = "`units` is at most the metric's `maxTopupUnits` (catalog, default 1 000 000; 422 past it). \
+                   `successUrl` and `cancelUrl` must be paths or absolute URLs on the server's public origin \
+                   (422 otherwise). The checkout and its pending top-up expire after the checkout lifetime \
+                   (default 1 h). 503 when the server has no checkout provider.",
     request_body = CheckoutBody,
     responses(
         (status = 201, description = "The pending top-up and where to pay it", body = CheckoutView),
         (status = 409, description = "The brand's plan sells no top-up of this metric", body = ProblemSchema,
+            content_type = "application/problem+json"),
+        (status = 429, description = "The brand already has the most open checkouts (default 20): pay, \
+                                      cancel or let one expire", body = ProblemSchema,
             content_type = "application/problem+json"),
         (status = 502, description = "The payment provider failed (the top-up is marked failed)", body = ProblemSchema,
             content_type = "application/problem+json"),
@@ -171,13 +230,14 @@ pub async fn checkout(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// `GET /usage-billing/topups?brandId=`: the brand's top-ups, newest first.
+/// `GET /usage-billing/topups?brandId=&limit=&offset=`: a page of the brand's top-ups,
+/// newest first.
 #[utoipa::path(
     get,
     path = "/usage-billing/topups",
     tag = "topups",
     operation_id = "topUpHistory",
-    summary = "The brand's top-ups, newest first",
+    summary = "The brand's top-ups, newest first, a page at a time (`nextOffset`)",
     params(HistoryQuery),
     responses(
         (status = 200, description = "The top-ups", body = TopUpHistory),
@@ -193,126 +253,30 @@ pub async fn history(
     quota_core::ids::validate_brand_id(&q.brand_id)
         .map_err(|e| Problem::bad_request(e.to_string()))?;
     caller.may_access(&q.brand_id)?;
-    let topups = state.guard.topups(&q.brand_id).await?;
+    let limit = q.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
+    let offset = q.offset.unwrap_or(0);
+    if !(1..=MAX_HISTORY_LIMIT).contains(&limit) {
+        return Err(Problem::bad_request(format!(
+            "limit must be within 1..={MAX_HISTORY_LIMIT}, got {limit}"
+        )));
+    }
+    if offset > MAX_HISTORY_OFFSET {
+        return Err(Problem::bad_request(format!(
+            "offset must be within 0..={MAX_HISTORY_OFFSET}, got {offset}"
+        )));
+    }
+    // One more than the page tells whether another page follows; both bounds keep the read
+    // within MAX_HISTORY_OFFSET + MAX_HISTORY_LIMIT + 1.
+    let read = offset.saturating_add(limit).saturating_add(1);
+    let mut topups = state.guard.recent_topups(&q.brand_id, read).await?;
+    let more = topups.len() == read;
+    topups.truncate(read.saturating_sub(1));
+    let topups: Vec<_> = topups.into_iter().skip(offset).collect();
     Ok(Json(TopUpHistory {
         brand_id: q.brand_id,
         topups,
+        next_offset: more.then(|| offset.saturating_add(limit)),
     }))
-}
-
-/// Query of the simulated page.
-#[derive(Debug, Deserialize)]
-pub struct LangQuery {
-    lang: Option<String>,
-}
-
-fn page(status: StatusCode, body: String) -> Response {
-    let mut res = (status, Html(body)).into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
-fn session_path(session: &str) -> String {
-    format!("{SIMULATED_CHECKOUT_PATH}{session}")
-}
-
-/// `GET /checkout/simulated/{session}`: the simulated payment page.
-pub async fn simulated_page(
-    State(state): State<AppState>,
-    Path(session): Path<String>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let lang = page_lang(q.lang.as_deref(), &headers);
-    let en = lang == "en";
-    let Some(s) = state.payments.simulated.session(&session) else {
-        let (t, p) = if en {
-            ("Unknown checkout", "This checkout session does not exist.")
-        } else {
-            (
-                "Paiement inconnu",
-                "Cette session de paiement n'existe pas.",
-            )
-        };
-        return page(
-            StatusCode::NOT_FOUND,
-            shell(lang, t, &html! { h1 { (t) } p { (p) } }),
-        );
-    };
-    let r = &s.request;
-    let title = if en {
-        "Simulated checkout"
-    } else {
-        "Paiement simulé"
-    };
-    let path = session_path(&s.session_id);
-    let body = html! {
-        h1 { (title) }
-        p {
-            (if en { "Top-up" } else { "Recharge" }) " : " strong { (r.units) } " × " (r.metric)
-            " (" (r.brand) ")"
-            br;
-            (if en { "Amount" } else { "Montant" }) " : " strong { (r.amount.to_string()) }
-        }
-        @match s.state {
-            SimulatedState::Open => {
-                form method="post" action={ (path) "/confirm" } {
-                    button type="submit" { (if en { "Pay" } else { "Payer" }) }
-                }
-                form method="post" action={ (path) "/cancel" } {
-                    button type="submit" { (if en { "Cancel" } else { "Annuler" }) }
-                }
-            }
-            other => {
-                p { (if en { "Already settled" } else { "Déjà réglé" }) " : " (format!("{other:?}")) }
-            }
-        }
-    };
-    page(StatusCode::OK, shell(lang, title, &body))
-}
-
-fn simulated_problem(e: SimulatedCheckoutError) -> Problem {
-    let detail = e.to_string();
-    match e {
-        SimulatedCheckoutError::Session(SimulatedError::UnknownSession(_)) => {
-            Problem::not_found(detail)
-        }
-        SimulatedCheckoutError::Session(_) => Problem::new(
-            StatusCode::CONFLICT,
-            "checkout-settled",
-            "Checkout already settled",
-            detail,
-        ),
-        SimulatedCheckoutError::Quota(q) => Problem::from(q),
-        _ => Problem::internal(detail),
-    }
-}
-
-async fn settle(state: &AppState, session: &str, paid: bool) -> Result<Response, Problem> {
-    let (redirect, topup) =
-        settle_simulated(&state.guard, &state.payments.simulated, session, paid)
-            .await
-            .map_err(simulated_problem)?;
-    tracing::info!(topup = %topup.id, status = %topup.status, "simulated checkout settled");
-    Ok(Redirect::to(&redirect.redirect_url).into_response())
-}
-
-/// `POST /checkout/simulated/{session}/confirm`: pays, completes the top-up, 303 to
-/// `successUrl`.
-pub async fn simulated_confirm(
-    State(state): State<AppState>,
-    Path(session): Path<String>,
-) -> Result<Response, Problem> {
-    settle(&state, &session, true).await
-}
-
-/// `POST /checkout/simulated/{session}/cancel`: fails the top-up, 303 to `cancelUrl`.
-pub async fn simulated_cancel(
-    State(state): State<AppState>,
-    Path(session): Path<String>,
-) -> Result<Response, Problem> {
-    settle(&state, &session, false).await
 }
 
 /// What a webhook did.
@@ -399,14 +363,27 @@ fn webhook_problem(e: CompleteError) -> Problem {
             content_type = "application/problem+json"),
         (status = 413, description = "The body is over 256 KiB", body = ProblemSchema,
             content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/json`", body = ProblemSchema,
+            content_type = "application/problem+json"),
         StoreErrors,
     )
 )]
 pub async fn webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> Result<Json<WebhookReceipt>, Problem> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(crate::problem::status_problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "a Stripe webhook body is `Content-Type: application/json`".into(),
+        ));
+    }
     let sig = headers
         .get(SIGNATURE_HEADER)
         .map(|v| v.to_str().unwrap_or(""));
@@ -423,6 +400,9 @@ pub async fn webhook(
     };
     if let Some(t) = &topup {
         state.track_brand(&t.brand);
+        if t.status != quota_core::topup::TopUpStatus::Pending {
+            state.payments.pending.settled(&t.brand, &t.id);
+        }
     }
     Ok(Json(WebhookReceipt {
         received: true,

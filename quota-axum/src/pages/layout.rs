@@ -302,11 +302,6 @@ pub(crate) fn admin_header(lang: &str, path: &str, query: &[(String, String)]) -
     }
 }
 
-/// A whole public page around `body` with the plain header (simulated checkout).
-pub(crate) fn shell(lang: &str, title: &str, body: &Markup) -> String {
-    document(lang, title, &public_header("", &[], lang), body, None)
-}
-
 /// A simple message page (errors: 400, 403, 404, 503...).
 pub(crate) fn message_page(
     status: StatusCode,

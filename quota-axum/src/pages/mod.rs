@@ -47,7 +47,8 @@ pub fn routes() -> Router<AppState> {
         .route("/share/quota/{token}", get(share::page))
 }
 
-/// A form body (`application/x-www-form-urlencoded`); a malformed one gets a 400 page.
+/// A form body (`application/x-www-form-urlencoded`); a refused one gets a page with the
+/// extractor's status (400 malformed, 413 too large, 415 another content type).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PageForm<T>(pub T);
 
@@ -64,8 +65,13 @@ where
             Ok(axum::Form(v)) => Ok(PageForm(v)),
             Err(r) => {
                 let l = i18n::labels(lang);
+                let status = if r.status().is_client_error() {
+                    r.status()
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
                 Err(message_page(
-                    StatusCode::BAD_REQUEST,
+                    status,
                     lang,
                     l.bad_request_title,
                     &r.body_text(),

@@ -195,7 +195,7 @@ fn server_card(state: &AppState, lang: &str) -> Markup {
                 dt { (l.dev_clock) }
                 dd { (clock) }
                 dt { (l.checkout_provider) }
-                dd { (state.payments.provider.name()) }
+                dd { (state.payments.provider_name()) }
                 dt { (l.share_revocations) }
                 dd { (state.share.revocations_in) }
             }

@@ -18,11 +18,39 @@ use super::QuotaGuard;
 impl<S: Store + ?Sized> QuotaGuard<S> {
     // ---- top-ups -------------------------------------------------------------------------
 
-    /// Starts a top-up of `units` (1 to [`MAX_TOPUP_UNITS`]) for the current period
-    /// (pending until paid).
+    /// Starts a top-up of `units` for the current period (pending until paid, until the
+    /// period ends): 1 to the metric's `maxTopupUnits` (the per-checkout bound of the
+    /// catalog, at most [`MAX_TOPUP_UNITS`]).
     pub async fn start_topup(&self, brand: &str, metric: &str, units: u64) -> Result<UsageTopUp> {
+        self.start_topup_expiring(brand, metric, units, None).await
+    }
+
+    /// [`QuotaGuard::start_topup`] whose pending top-up expires `ttl` after now (or at the
+    /// period's end, whichever comes first): every store then refuses to complete it past
+    /// that instant (it becomes `expired`), so a checkout left open cannot be paid later.
+    pub async fn start_topup_expiring(
+        &self,
+        brand: &str,
+        metric: &str,
+        units: u64,
+        ttl: Option<chrono::Duration>,
+    ) -> Result<UsageTopUp> {
+        let max = self
+            .catalog()
+            .metric(metric)
+            .map_or(MAX_TOPUP_UNITS, |m| m.max_topup_units);
+        if units > max {
+            return Err(QuotaError::QuantityTooLarge {
+                metric: metric.to_owned(),
+                quantity: units,
+                max,
+            });
+        }
         let now = self.now();
-        let topup = self.new_topup(brand, metric, units, now).await?;
+        let mut topup = self.new_topup(brand, metric, units, now).await?;
+        if let Some(deadline) = ttl.and_then(|ttl| now.checked_add_signed(ttl)) {
+            topup.expires_at = topup.expires_at.min(deadline);
+        }
         self.inner.store.insert_topup(&topup).await?;
         Ok(topup)
     }
@@ -139,6 +167,18 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         validate_brand_id(brand)?;
         let now = self.now();
         let mut list = self.inner.store.topups(brand).await?;
+        for t in &mut list {
+            t.status = t.status_at(now);
+        }
+        Ok(list)
+    }
+
+    /// A brand's `limit` newest top-ups, newest first (expired pending ones shown as expired):
+    /// one page of history, bounded however many checkouts the brand started.
+    pub async fn recent_topups(&self, brand: &str, limit: usize) -> Result<Vec<UsageTopUp>> {
+        validate_brand_id(brand)?;
+        let now = self.now();
+        let mut list = self.inner.store.recent_topups(brand, limit).await?;
         for t in &mut list {
             t.status = t.status_at(now);
         }

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use quota_core::store::CounterKey;
 use quota_core::topup::TopUpStatus;
-use quota_core::{AlertStore, QuotaError, Verdict};
+use quota_core::{AlertStore, Clock, QuotaError, Verdict};
 
 use crate::common::{B, fixture, kinds};
 
@@ -119,4 +119,45 @@ async fn an_upgrade_unblocks_and_resolves() {
         f.guard.change_plan(B, "gold").await.unwrap_err(),
         QuotaError::UnknownPlan(_)
     ));
+}
+
+#[tokio::test]
+async fn a_checkout_top_up_is_bounded_by_the_catalog_and_expires_with_its_ttl() {
+    let f = fixture("free").await;
+    let max = quota_core::domain::DEFAULT_MAX_TOPUP_UNITS;
+    let err = f
+        .guard
+        .start_topup(B, "ai_generations", max + 1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, QuotaError::QuantityTooLarge { max: m, .. } if m == max),
+        "{err}"
+    );
+    assert!(
+        f.guard.topups(B).await.unwrap().is_empty(),
+        "nothing stored"
+    );
+    let t = f
+        .guard
+        .start_topup_expiring(B, "ai_generations", max, Some(Duration::minutes(30)))
+        .await
+        .unwrap();
+    assert_eq!(t.expires_at, f.clock.now() + Duration::minutes(30));
+    f.clock.advance(Duration::minutes(30));
+    let err = f.guard.complete_topup(&t.id).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            QuotaError::TopUpTransition {
+                from: TopUpStatus::Expired,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        f.guard.topups(B).await.unwrap()[0].status,
+        TopUpStatus::Expired
+    );
 }

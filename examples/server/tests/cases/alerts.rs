@@ -95,6 +95,7 @@ pub(crate) async fn alerts_past_90_reach_slack_and_email_once(store: &str) {
     let url = r.body["checkoutUrl"].as_str().unwrap().to_owned();
     let res = no_redirect()
         .post(format!("{url}/confirm"))
+        .bearer_auth(&h.admin)
         .send()
         .await
         .unwrap();

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod alerts;
+pub(crate) mod checkout;
 pub(crate) mod reset;
 pub(crate) mod share;
 pub(crate) mod topups;
@@ -167,6 +168,11 @@ macro_rules! runbook_suite {
             a_stripe_signed_webhook_completes_the_topup_once => $crate::cases::topups::a_stripe_signed_webhook_completes_the_topup_once,
             with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes => $crate::cases::topups::with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_completes,
             checkout_urls_come_from_the_public_url_not_the_host_header => $crate::cases::topups::checkout_urls_come_from_the_public_url_not_the_host_header,
+            checkout_redirects_stay_on_the_public_origin => $crate::cases::checkout::checkout_redirects_stay_on_the_public_origin,
+            the_simulated_checkout_is_settled_by_its_creator_from_this_site_only => $crate::cases::checkout::the_simulated_checkout_is_settled_by_its_creator_from_this_site_only,
+            checkout_units_are_bounded_and_open_checkouts_capped_until_they_expire => $crate::cases::checkout::checkout_units_are_bounded_and_open_checkouts_capped_until_they_expire,
+            without_a_checkout_provider_topups_are_off => $crate::cases::checkout::without_a_checkout_provider_topups_are_off,
+            every_refused_body_or_path_is_a_problem_with_its_status => $crate::cases::every_refused_body_or_path_is_a_problem_with_its_status,
         );
     };
     (@cases $backend:path; $($name:ident => $case:path,)*) => {
@@ -179,4 +185,116 @@ macro_rules! runbook_suite {
             }
         )*
     };
+}
+
+/// Every refusal of a body or a path, on every route that reads one, is problem+json with the
+/// refusal's status (413 over the limit, 415 another content type, 400 a malformed path
+/// parameter), including the Stripe webhook's 256 KiB limit; the pages' forms answer a page
+/// with the same status.
+pub(crate) async fn every_refused_body_or_path_is_a_problem_with_its_status(store: &str) {
+    let h = Harness::start_with(store, |c| {
+        c.body_limit = 2048;
+        c.dev_clock = true;
+    })
+    .await;
+    let (brand, key) = h.brand("starter").await;
+    let big = |n: usize| json!({ "brandId": brand, "pad": "x".repeat(n) }).to_string();
+    let json_routes = [
+        "/api/v1/usage-billing/record",
+        "/api/v1/usage-billing/check-quota",
+        "/api/v1/usage-billing/reset",
+        "/api/v1/usage-billing/share",
+        "/api/v1/usage-billing/topups/checkout",
+        "/api/v1/brands",
+        "/api/v1/admin/clock/advance",
+    ];
+    for path in json_routes {
+        for (what, ctype, body, status) in [
+            ("over the limit", "application/json", big(4096), 413),
+            ("text/plain", "text/plain", "{}".to_owned(), 415),
+            (
+                "a form",
+                "application/x-www-form-urlencoded",
+                "a=1".to_owned(),
+                415,
+            ),
+        ] {
+            let rb = h
+                .http
+                .post(format!("{}{path}", h.base))
+                .header("content-type", ctype)
+                .body(body);
+            let r = h.send(rb, Auth::Admin).await;
+            assert_eq!(r.status, status, "{path} {what}: {}", r.text);
+            r.assert_problem(status);
+        }
+    }
+    // The webhook takes 256 KiB whatever the server's body limit, then refuses past it.
+    let webhook = format!("{}/api/v1/usage-billing/topups/webhook", h.base);
+    for (what, ctype, len, status) in [
+        ("over 256 KiB", "application/json", 256 * 1024 + 1, 413),
+        ("far over 256 KiB", "application/json", 1024 * 1024, 413),
+        ("text/plain", "text/plain", 16, 415),
+        (
+            "no signature, under 256 KiB",
+            "application/json",
+            100 * 1024,
+            400,
+        ),
+    ] {
+        let rb = h
+            .http
+            .post(&webhook)
+            .header("content-type", ctype)
+            .body(vec![b' '; len]);
+        let r = h.send(rb, Auth::None).await;
+        assert_eq!(r.status, status, "webhook {what}: {}", r.text);
+        r.assert_problem(status);
+    }
+    // The public demo routes and malformed path parameters.
+    for (method, path, status) in [
+        ("DELETE", "/api/v1/usage-billing/share/%FF%FE", 400),
+        ("POST", "/checkout/simulated/%FF/confirm", 400),
+        ("GET", "/checkout/simulated/%FF", 400),
+    ] {
+        let rb = h
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", h.base));
+        let r = h.send(rb, Auth::Admin).await;
+        assert_eq!(r.status, status, "{method} {path}: {}", r.text);
+        r.assert_problem(status);
+    }
+    let rb = h
+        .http
+        .post(format!("{}/designs", h.base))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 8192]);
+    let r = h.send(rb, Auth::Key(&key)).await;
+    if r.status >= 400 {
+        r.assert_problem(r.status);
+    }
+    // A page's form: a page (not JSON) with the refusal's status.
+    for (ctype, body, status) in [
+        (
+            "application/x-www-form-urlencoded",
+            format!("units={}", "1".repeat(4096)),
+            413,
+        ),
+        ("application/json", "{}".to_owned(), 415),
+    ] {
+        let rb = h
+            .http
+            .post(format!("{}/analytics/topup", h.base))
+            .header("content-type", ctype)
+            .header("cookie", format!("quota_admin={}", h.admin))
+            .body(body);
+        let r = h.send(rb, Auth::None).await;
+        assert_eq!(r.status, status, "{}", r.text);
+        assert!(
+            r.header("content-type").unwrap().starts_with("text/html"),
+            "{:?}",
+            r.headers
+        );
+    }
+    h.server.stop().await.unwrap();
 }

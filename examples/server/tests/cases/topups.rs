@@ -7,7 +7,7 @@ use sha2::Sha256;
 
 use crate::common::{Auth, Harness, Resp};
 
-const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
+pub(crate) const WEBHOOK_SECRET: &str = "whsec_test_0123456789abcdef";
 
 pub(crate) async fn checkout(h: &Harness, brand: &str, metric: &str, units: u64) -> Resp {
     h.post(
@@ -21,7 +21,7 @@ pub(crate) async fn checkout(h: &Harness, brand: &str, metric: &str, units: u64)
     .await
 }
 
-async fn history(h: &Harness, brand: &str) -> Vec<Value> {
+pub(crate) async fn history(h: &Harness, brand: &str) -> Vec<Value> {
     let r = h
         .get(
             &format!("/api/v1/usage-billing/topups?brandId={brand}"),
@@ -67,11 +67,15 @@ pub(crate) async fn checkout_on_the_simulated_page_completes_the_topup(store: &s
     );
 
     let client = no_redirect();
-    let res = client.post(format!("{url}/confirm")).send().await.unwrap();
+    let admin = |rb: reqwest::RequestBuilder| rb.bearer_auth(&h.admin);
+    let res = admin(client.post(format!("{url}/confirm")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(
         res.headers()["location"].to_str().unwrap(),
-        "/analytics?topup=success"
+        format!("{}/analytics?topup=success", h.base)
     );
     let done = history(&h, &brand).await;
     assert_eq!(done.len(), 1);
@@ -82,22 +86,31 @@ pub(crate) async fn checkout_on_the_simulated_page_completes_the_topup(store: &s
     assert_eq!(m["topupUnits"], 50);
 
     // A second press changes nothing.
-    let res = client.post(format!("{url}/confirm")).send().await.unwrap();
+    let res = admin(client.post(format!("{url}/confirm")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(h.metric(&brand, "ai_generations").await["limit"], 550);
     // ... and cancelling a paid checkout is a conflict.
-    let res = client.post(format!("{url}/cancel")).send().await.unwrap();
+    let res = admin(client.post(format!("{url}/cancel")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 409);
 
     // Cancel: redirected to cancelUrl, the top-up is cancelled (not failed), the allowance
     // does not move.
     let r = checkout(&h, &brand, "ai_generations", 30).await;
     let url2 = r.body["checkoutUrl"].as_str().unwrap().to_owned();
-    let res = client.post(format!("{url2}/cancel")).send().await.unwrap();
+    let res = admin(client.post(format!("{url2}/cancel")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(
         res.headers()["location"].to_str().unwrap(),
-        "/analytics?topup=cancel"
+        format!("{}/analytics?topup=cancel", h.base)
     );
     let all = history(&h, &brand).await;
     assert_eq!(all.len(), 2);
@@ -109,8 +122,7 @@ pub(crate) async fn checkout_on_the_simulated_page_completes_the_topup(store: &s
     checkout(&h, &brand, "renders_2d", 10)
         .await
         .assert_problem(409);
-    let res = client
-        .post(format!("{}/checkout/simulated/cs_sim_nope/confirm", h.base))
+    let res = admin(client.post(format!("{}/checkout/simulated/cs_sim_nope/confirm", h.base)))
         .send()
         .await
         .unwrap();
@@ -131,7 +143,7 @@ pub(crate) async fn checkout_on_the_simulated_page_completes_the_topup(store: &s
 
 /// `Stripe-Signature` built by hand from Stripe's documented scheme:
 /// `t=<unix>,v1=hex(HMAC-SHA256(secret, "<t>.<raw body>"))`.
-fn stripe_signature(body: &[u8], secret: &str, t: i64) -> String {
+pub(crate) fn stripe_signature(body: &[u8], secret: &str, t: i64) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
@@ -144,7 +156,7 @@ fn stripe_signature(body: &[u8], secret: &str, t: i64) -> String {
     format!("t={t},v1={hex}")
 }
 
-async fn webhook(h: &Harness, body: &[u8], sig: Option<&str>) -> Resp {
+pub(crate) async fn webhook(h: &Harness, body: &[u8], sig: Option<&str>) -> Resp {
     let mut rb = h
         .http
         .post(format!("{}/api/v1/usage-billing/topups/webhook", h.base))
@@ -270,6 +282,7 @@ pub(crate) async fn with_a_stripe_key_checkout_goes_to_stripe_and_its_webhook_co
 ) {
     let (base, seen) = fake_stripe().await;
     let h = Harness::start_with(store, |c| {
+        c.checkout = quota_server::config::CheckoutMode::Auto;
         c.stripe = Some(quota_payments::StripeConfig::new("sk_test_wire7").api_base(&base));
         c.webhook_secret = Some(format!("whsec_old_one,{WEBHOOK_SECRET}"));
     })

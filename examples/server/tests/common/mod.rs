@@ -156,6 +156,8 @@ impl Harness {
         let mut cfg = ServeConfig::for_tests();
         cfg.store = store.to_owned();
         cfg.clock = Some(Arc::new(clock.clone()));
+        // The QA cases pay on the simulated checkout, as `quota serve --dev` does.
+        cfg.checkout = quota_server::config::CheckoutMode::Simulated;
         tune(&mut cfg);
         let server = match spawn(cfg).await {
             Ok(s) => s,

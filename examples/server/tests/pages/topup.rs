@@ -36,6 +36,40 @@ async fn a_topup_goes_through_the_simulated_checkout_and_comes_back_with_a_toast
     let page = b.get(&checkout).await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("/confirm"));
+    // The same security headers as every page.
+    let csp = page.header("content-security-policy").unwrap();
+    for part in [
+        "default-src 'none'",
+        "script-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert_eq!(
+        page.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(page.header("cache-control").as_deref(), Some("no-store"));
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    // Without the cookie, or from another site, the buttons do nothing.
+    let r = Browser::anonymous(&h)
+        .post_form(&format!("{checkout}/confirm"), &[], &[])
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = b
+        .post_form(
+            &format!("{checkout}/confirm"),
+            &[],
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
     let r = b.post_form(&format!("{checkout}/confirm"), &[], &[]).await;
     assert_eq!(r.status, 303, "{}", r.text);
     let back = location(&r);
