@@ -83,6 +83,12 @@ pub struct ServeArgs {
     /// Connections served at once (more wait in the listen backlog).
     #[arg(long, env = "QUOTA_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// Secrets, share links, Stripe, alert delivery, `/metrics` access.
+    #[command(flatten)]
+    pub settings: crate::settings::ServeSettings,
+    /// Log format and filter.
+    #[command(flatten)]
+    pub log: crate::logging::LogArgs,
 }
 
 /// `quota reset`.
@@ -172,13 +178,13 @@ fn configured_secrets() -> Result<Secrets, String> {
 }
 
 async fn serve(a: ServeArgs) -> Result<(), String> {
-    let frontend_url = a.frontend_url.clone();
+    let settings = &a.settings;
     let config = ServeConfig {
         host: a.host,
         port: a.port,
         store: a.store,
         plans: a.plans,
-        frontend_url: a.frontend_url,
+        frontend_url: a.frontend_url.clone(),
         dev_clock: a.dev_clock,
         body_limit: a.body_limit,
         limits: crate::listener::Limits {
@@ -187,41 +193,40 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             max_connections: usize::try_from(a.max_connections).unwrap_or(usize::MAX),
         },
         seed: !a.no_seed,
-        admin_secret: env_secret("QUOTA_ADMIN_JWT_SECRET"),
-        api_key_secret: env_secret("QUOTA_API_KEY_SECRET"),
+        admin_secret: settings.admin_secret(),
+        api_key_secret: settings.api_key_secret(),
         banner: true,
         clock: None,
-        share_keys: env_secret("QUOTA_SHARE_KEYS"),
-        share_ttl: quota_share::ShareTtl::from_env().map_err(|e| e.to_string())?,
-        stripe: match env_secret("STRIPE_SECRET_KEY") {
-            Some(_) => Some(quota_payments::StripeConfig::from_env().map_err(|e| e.to_string())?),
-            None => None,
-        },
-        webhook_secret: env_secret("STRIPE_WEBHOOK_SECRET"),
-        // The cockpit links in alerts follow --frontend-url like the rest of the server.
-        notify: Some(
-            quota_notify::NotifyConfig::from_vars(|k| match k {
-                "FRONTEND_URL" => frontend_url.clone(),
-                other => std::env::var(other).ok(),
-            })
-            .map_err(|e| e.to_string())?,
-        ),
+        share_keys: settings.share_keys(),
+        share_ttl: settings.share_ttl()?,
+        stripe: settings.stripe(),
+        webhook_secret: settings.stripe_webhook_secret(),
+        notify: Some(settings.notify(a.frontend_url.as_deref())?),
+        metrics_token: settings.metrics_token(),
     };
+    let json = a.log.log_format == crate::logging::LogFormat::Json;
     // Listening for the signals before the banner says the server is up: a SIGTERM sent as
     // soon as the banner shows is then a drain, never the default kill.
     let signal = shutdown_signal()?;
     let server = spawn(config).await.map_err(|e| e.to_string())?;
-    println!("{}", banner(&server));
+    if json {
+        crate::logging::log_start(&server);
+    } else {
+        println!("{}", banner(&server));
+    }
     let signal = signal.await?;
-    eprintln!(
-        "quota: {signal} received: no new connections, draining in-flight requests and alerts (at most {} s)",
-        DRAIN_DEADLINE.as_secs()
-    );
+    let deadline = DRAIN_DEADLINE.as_secs();
+    if json {
+        tracing::info!(signal, deadline_secs = deadline, "draining");
+    } else {
+        eprintln!(
+            "quota: {signal} received: no new connections, draining in-flight requests and alerts (at most {deadline} s)"
+        );
+    }
     match tokio::time::timeout(DRAIN_DEADLINE, server.stop()).await {
         Ok(stopped) => stopped.map_err(|e| e.to_string()),
         Err(_) => Err(format!(
-            "requests still in flight after {} s; stopping anyway",
-            DRAIN_DEADLINE.as_secs()
+            "requests still in flight after {deadline} s; stopping anyway"
         )),
     }
 }

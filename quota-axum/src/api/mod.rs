@@ -1,4 +1,5 @@
-//! The HTTP API (routes under `/api/v1`), the simulated checkout, `/healthz` and `/metrics`.
+//! The HTTP API (routes under `/api/v1`), the simulated checkout, `/healthz`, `/readyz` and
+//! `/metrics`.
 //!
 //! Every API route is registered through [`documented`], from its handler's
 //! `#[utoipa::path]`: a route and its OpenAPI operation cannot part.
@@ -6,6 +7,7 @@
 pub mod brands;
 pub mod clock;
 pub mod openapi;
+pub mod ops;
 pub mod reset;
 pub mod schema;
 pub mod share;
@@ -77,10 +79,12 @@ pub fn checkout_routes() -> Router<AppState> {
         )
 }
 
-/// `/healthz` (store name and time) and `/metrics` (Prometheus text).
+/// `/healthz` (liveness: store name and time), `/readyz` (readiness: the store answers) and
+/// `/metrics` (Prometheus text, behind a bearer token when one is configured).
 pub fn ops_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(ops::readyz))
         .route("/metrics", get(metrics))
 }
 
@@ -92,15 +96,19 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(
+    State(state): State<AppState>,
+    headers: http::HeaderMap,
+) -> Result<impl IntoResponse, Problem> {
+    ops::metrics_allowed(&state, &headers)?;
     state.refresh_gauges().await;
-    (
+    Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
         state.metrics.render(),
-    )
+    ))
 }
 
 /// The fallback: a 404 problem naming the path.

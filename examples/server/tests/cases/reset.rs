@@ -4,9 +4,7 @@
 use crate::common::{Auth, Harness, sample};
 use serde_json::json;
 
-pub(crate) async fn reset_to_92_with_topup_shows_in_summary_and_in_metrics_at_once(
-    store: &str,
-) {
+pub(crate) async fn reset_to_92_with_topup_shows_in_summary_and_in_metrics_at_once(store: &str) {
     let h = Harness::start(store).await;
     let (brand, _) = h.brand("starter").await;
     assert_eq!(h.record(&brand, "ai_generations", 30).await.status, 200);
