@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server (memory store and demo brand by default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Reset a brand's metric to a target % of its plan (the runbook's `quota:reset`).
     Reset(ResetArgs),
     /// Print tokens and keys for the configured secrets.
@@ -159,7 +159,7 @@ pub const EXIT_PARTLY_REFUSED: u8 = 3;
 pub async fn run(cli: Cli) -> Result<u8, String> {
     crate::install_crypto_provider();
     match cli.command {
-        Command::Serve(a) => serve(a).await.map(|()| EXIT_OK),
+        Command::Serve(a) => serve(*a).await.map(|()| EXIT_OK),
         Command::Reset(a) => reset(a).await,
         Command::Token { kind } => token(&kind).map(|()| EXIT_OK),
     }

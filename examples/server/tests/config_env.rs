@@ -2,7 +2,13 @@
 //! listed by `--help`) and is in the user guide's settings table, so neither can drift: a
 //! variable read anywhere in the crates the server is built from (a string literal that names
 //! one) and missing from the help or the guide fails here.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
