@@ -162,6 +162,12 @@ impl Secrets {
         Ok(claims)
     }
 
+    /// The key of the pages' session tokens ([`crate::session`]): derived from the admin
+    /// secret under a label of its own, so a session token is no admin JWT and back.
+    pub(crate) fn session_key(&self) -> Vec<u8> {
+        derive(&self.admin, b"quota-session-key:v1")
+    }
+
     /// The public API key of `brand`.
     pub fn public_key(&self, brand: &str) -> String {
         let mac = self.mac(brand).finalize().into_bytes();
@@ -240,20 +246,33 @@ impl Caller {
     }
 }
 
+/// The detail of every 401 for credentials that were sent but do not verify: the same for a
+/// bad signature, an expiry, a foreign issuer or a forged key, so the answer teaches an
+/// attacker nothing (the reason is logged at debug level).
+pub const BAD_CREDENTIALS: &str =
+    "the credentials are invalid or expired: send a valid admin JWT or public API key";
+/// The detail of the 401 for a request without credentials.
+pub const NO_CREDENTIALS: &str =
+    "send an admin JWT (`Authorization: Bearer <jwt>`) or a public API key (`X-Api-Key`)";
+
+fn refused(reason: &str) -> Problem {
+    tracing::debug!(reason, "credentials refused");
+    Problem::unauthorized(BAD_CREDENTIALS)
+}
+
 /// Reads the credentials of a request: `Authorization: Bearer <jwt | pk_...>` or `X-Api-Key`.
+/// Every refusal is a 401 with [`BAD_CREDENTIALS`] (or [`NO_CREDENTIALS`]).
 pub fn authenticate(secrets: &Secrets, headers: &HeaderMap) -> Result<Caller, Problem> {
     let bearer = match headers.get(header::AUTHORIZATION) {
         None => None,
         Some(v) => {
             let v = v
                 .to_str()
-                .map_err(|_| Problem::unauthorized("the Authorization header is not ASCII"))?;
+                .map_err(|_| refused("the Authorization header is not ASCII"))?;
             let token = v
                 .strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
-                .ok_or_else(|| {
-                    Problem::unauthorized("the Authorization header must be `Bearer <token>`")
-                })?;
+                .ok_or_else(|| refused("the Authorization header is not `Bearer <token>`"))?;
             Some(token.trim())
         }
     };
@@ -261,7 +280,7 @@ pub fn authenticate(secrets: &Secrets, headers: &HeaderMap) -> Result<Caller, Pr
         None => None,
         Some(v) => Some(
             v.to_str()
-                .map_err(|_| Problem::unauthorized("the X-Api-Key header is not ASCII"))?
+                .map_err(|_| refused("the X-Api-Key header is not ASCII"))?
                 .trim(),
         ),
     };
@@ -269,14 +288,12 @@ pub fn authenticate(secrets: &Secrets, headers: &HeaderMap) -> Result<Caller, Pr
         (Some(t), _) if !t.starts_with(PUBLIC_KEY_PREFIX) => secrets
             .verify_admin(t)
             .map(|_| Caller::Admin)
-            .map_err(Problem::unauthorized),
+            .map_err(|e| refused(&e)),
         (Some(key), _) | (None, Some(key)) => secrets
             .verify_public_key(key)
             .map(Caller::Brand)
-            .ok_or_else(|| Problem::unauthorized("unknown or malformed public API key")),
-        (None, None) => Err(Problem::unauthorized(
-            "send an admin JWT (`Authorization: Bearer <jwt>`) or a public API key (`X-Api-Key`)",
-        )),
+            .ok_or_else(|| refused("unknown or malformed public API key")),
+        (None, None) => Err(Problem::unauthorized(NO_CREDENTIALS)),
     }
 }
 

@@ -1,5 +1,8 @@
 //! What the routes need to know about the deployment: the public URL every absolute link is
-//! built from, the body limit, the brand the pages open on, and the store's name.
+//! built from, the body limit, the brand the pages open on, the store's name, and the token
+//! that guards `/metrics`.
+
+use sha2::{Digest, Sha256};
 
 /// Default request body limit (bytes).
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
@@ -17,6 +20,48 @@ pub struct AppConfig {
     pub default_brand: String,
     /// The store's name on `/healthz` and `/monitoring` (`memory`, `redis`, `postgres`).
     pub store_name: &'static str,
+    /// The bearer token `/metrics` asks for; open to anyone when `None`.
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// The bearer token that guards `/metrics` (`QUOTA_METRICS_TOKEN`): 16 to 512 visible ASCII
+/// characters. `Debug` never shows it; comparisons take the same time whatever matches.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken([u8; 32]);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(<redacted>)")
+    }
+}
+
+/// Shortest accepted `/metrics` token, characters.
+pub const MIN_METRICS_TOKEN: usize = 16;
+/// Longest accepted `/metrics` token, characters.
+pub const MAX_METRICS_TOKEN: usize = 512;
+
+impl MetricsToken {
+    /// Checks the token's shape (what `QUOTA_METRICS_TOKEN` must hold).
+    pub fn new(token: &str) -> Result<Self, String> {
+        if !(MIN_METRICS_TOKEN..=MAX_METRICS_TOKEN).contains(&token.len())
+            || !token.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(format!(
+                "QUOTA_METRICS_TOKEN must be {MIN_METRICS_TOKEN} to {MAX_METRICS_TOKEN} visible ASCII characters (no space)"
+            ));
+        }
+        Ok(MetricsToken(Sha256::digest(token.as_bytes()).into()))
+    }
+
+    /// Whether `presented` is the token (compared as SHA-256 digests, in constant time).
+    pub fn matches(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        digest
+            .iter()
+            .zip(self.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+    }
 }
 
 impl AppConfig {
@@ -28,7 +73,15 @@ impl AppConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             default_brand: "brand_dashboard".into(),
             store_name: "memory",
+            metrics_token: None,
         }
+    }
+
+    /// Guards `/metrics` with a bearer token.
+    #[must_use]
+    pub fn metrics_token(mut self, token: MetricsToken) -> Self {
+        self.metrics_token = Some(token);
+        self
     }
 
     /// Sets the body limit.
@@ -59,5 +112,21 @@ impl AppConfig {
             format!("{base}/analytics?brandId={brand}"),
             format!("{base}/monitoring?brandId={brand}"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metrics_token_matches_itself_only_and_stays_hidden() {
+        let t = MetricsToken::new("a-scrape-token-of-20").unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(t.matches("a-scrape-token-of-20"));
+        assert!(!t.matches("a-scrape-token-of-21"));
+        assert!(!t.matches(""));
+        assert!(!format!("{t:?}").contains("scrape"));
+        assert!(MetricsToken::new("short").is_err());
+        assert!(MetricsToken::new("has a space in it, long enough").is_err());
     }
 }

@@ -1,6 +1,10 @@
 //! Extractors whose rejections answer problem+json instead of axum's plain text.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::header::CONTENT_LENGTH;
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -79,5 +83,27 @@ where
             Ok(axum::extract::Path(v)) => Ok(ApiPath(v)),
             Err(r) => Err(crate::problem::status_problem(r.status(), r.body_text())),
         }
+    }
+}
+
+/// Refuses a request whose declared `Content-Length` is over `max` with a 413 problem before
+/// a byte of its body is read (use with `axum::middleware::from_fn`): the client is answered
+/// at once instead of pushing a body nobody will read, and the connection closes cleanly.
+/// Bodies without a declared length are still cut off at the route's `DefaultBodyLimit`.
+pub(crate) async fn declared_length_within(max: usize, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > u64::try_from(max).unwrap_or(u64::MAX) => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            "Request body too large",
+            format!("the body declares {n} bytes; this route accepts at most {max}"),
+        )
+        .into_response(),
+        _ => next.run(req).await,
     }
 }

@@ -51,6 +51,7 @@ pub mod pages;
 pub mod payments;
 pub mod problem;
 pub mod reset;
+pub mod session;
 pub mod share;
 pub mod state;
 

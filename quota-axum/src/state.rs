@@ -13,6 +13,7 @@ use crate::config::AppConfig;
 use crate::devclock::DevClock;
 use crate::metrics::Metrics;
 use crate::payments::PaymentState;
+use crate::session::Sessions;
 use crate::share::ShareState;
 use quota_notify::{Dispatcher, DispatcherHandle, ListenerStats};
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub payments: PaymentState,
     /// Alert delivery, when a sink is configured.
     pub alerts: Option<Alerts>,
+    /// The pages' sign-in sessions (the `quota_admin` cookie) and their logouts.
+    pub sessions: Arc<Sessions>,
 }
 
 /// Alert delivery of this server instance.
@@ -90,6 +93,7 @@ impl AppState {
             share,
             payments,
             alerts: None,
+            sessions: Arc::new(Sessions::new()),
         })
     }
 

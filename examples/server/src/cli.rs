@@ -34,7 +34,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server (memory store and demo brand by default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Reset a brand's metric to a target % of its plan (the runbook's `quota:reset`).
     Reset(ResetArgs),
     /// Print tokens and keys for the configured secrets.
@@ -97,6 +97,12 @@ pub struct ServeArgs {
     /// Connections served at once (more wait in the listen backlog).
     #[arg(long, env = "QUOTA_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: u64,
+    /// Secrets, share links, Stripe, alert delivery, `/metrics` access.
+    #[command(flatten)]
+    pub settings: crate::settings::ServeSettings,
+    /// Log format and filter.
+    #[command(flatten)]
+    pub log: crate::logging::LogArgs,
 }
 
 /// `quota reset`.
@@ -167,7 +173,7 @@ pub const EXIT_PARTLY_REFUSED: u8 = 3;
 pub async fn run(cli: Cli) -> Result<u8, String> {
     crate::install_crypto_provider();
     match cli.command {
-        Command::Serve(a) => serve(a).await.map(|()| EXIT_OK),
+        Command::Serve(a) => serve(*a).await.map(|()| EXIT_OK),
         Command::Reset(a) => reset(a).await,
         Command::Token { kind } => token(&kind).map(|()| EXIT_OK),
     }
@@ -186,7 +192,7 @@ fn configured_secrets() -> Result<Secrets, String> {
 }
 
 async fn serve(a: ServeArgs) -> Result<(), String> {
-    let frontend_url = a.frontend_url.clone();
+    let settings = &a.settings;
     let checkout = match (a.dev, a.checkout) {
         (false, mode) => mode,
         (true, CheckoutMode::Auto | CheckoutMode::Simulated) => CheckoutMode::Simulated,
@@ -202,7 +208,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         port: a.port,
         store: a.store,
         plans: a.plans,
-        frontend_url: a.frontend_url,
+        frontend_url: a.frontend_url.clone(),
         dev_clock: a.dev_clock,
         body_limit: a.body_limit,
         limits: crate::listener::Limits {
@@ -211,44 +217,44 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
             max_connections: usize::try_from(a.max_connections).unwrap_or(usize::MAX),
         },
         seed: !a.no_seed,
-        admin_secret: env_secret("QUOTA_ADMIN_JWT_SECRET"),
-        api_key_secret: env_secret("QUOTA_API_KEY_SECRET"),
+        admin_secret: settings.admin_secret(),
+        api_key_secret: settings.api_key_secret(),
         banner: true,
         clock: None,
-        share_keys: env_secret("QUOTA_SHARE_KEYS"),
-        share_ttl: quota_share::ShareTtl::from_env().map_err(|e| e.to_string())?,
-        stripe: match env_secret("STRIPE_SECRET_KEY") {
-            Some(_) => Some(quota_payments::StripeConfig::from_env().map_err(|e| e.to_string())?),
-            None => None,
-        },
+        share_keys: settings.share_keys(),
+        share_ttl: settings.share_ttl()?,
+        stripe: settings.stripe(),
         checkout,
         max_pending_checkouts: usize::try_from(a.max_pending_checkouts).unwrap_or(usize::MAX),
         checkout_ttl: std::time::Duration::from_secs(a.checkout_ttl_secs),
-        webhook_secret: env_secret("STRIPE_WEBHOOK_SECRET"),
+        webhook_secret: settings.stripe_webhook_secret(),
         // The cockpit links in alerts follow --frontend-url like the rest of the server.
-        notify: Some(
-            quota_notify::NotifyConfig::from_vars(|k| match k {
-                "FRONTEND_URL" => frontend_url.clone(),
-                other => std::env::var(other).ok(),
-            })
-            .map_err(|e| e.to_string())?,
-        ),
+        notify: Some(settings.notify(a.frontend_url.as_deref())?),
+        metrics_token: settings.metrics_token(),
     };
+    let json = a.log.log_format == crate::logging::LogFormat::Json;
     // Listening for the signals before the banner says the server is up: a SIGTERM sent as
     // soon as the banner shows is then a drain, never the default kill.
     let signal = shutdown_signal()?;
     let server = spawn(config).await.map_err(|e| e.to_string())?;
-    println!("{}", banner(&server));
+    if json {
+        crate::logging::log_start(&server);
+    } else {
+        println!("{}", banner(&server));
+    }
     let signal = signal.await?;
-    eprintln!(
-        "quota: {signal} received: no new connections, draining in-flight requests and alerts (at most {} s)",
-        DRAIN_DEADLINE.as_secs()
-    );
+    let deadline = DRAIN_DEADLINE.as_secs();
+    if json {
+        tracing::info!(signal, deadline_secs = deadline, "draining");
+    } else {
+        eprintln!(
+            "quota: {signal} received: no new connections, draining in-flight requests and alerts (at most {deadline} s)"
+        );
+    }
     match tokio::time::timeout(DRAIN_DEADLINE, server.stop()).await {
         Ok(stopped) => stopped.map_err(|e| e.to_string()),
         Err(_) => Err(format!(
-            "requests still in flight after {} s; stopping anyway",
-            DRAIN_DEADLINE.as_secs()
+            "requests still in flight after {deadline} s; stopping anyway"
         )),
     }
 }

@@ -80,6 +80,8 @@ pub struct ServeConfig {
     /// Alert delivery (`SLACK_WEBHOOK_URL`, `SMTP_URL` + `ALERT_EMAIL_TO`, `QUOTA_WEBHOOK_URL`);
     /// alerts are only kept in the timeline when `None` or when no sink is on.
     pub notify: Option<NotifyConfig>,
+    /// `QUOTA_METRICS_TOKEN`: the bearer token `/metrics` asks for; open when `None`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -106,6 +108,7 @@ impl Default for ServeConfig {
             checkout_ttl: quota_payments::pending::DEFAULT_CHECKOUT_TTL,
             webhook_secret: None,
             notify: None,
+            metrics_token: None,
         }
     }
 }

@@ -23,7 +23,10 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod listener;
+pub mod logging;
+pub mod request_log;
 pub mod server;
+pub mod settings;
 pub mod stripe_plans;
 pub mod wiring;
 

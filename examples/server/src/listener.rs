@@ -1,6 +1,7 @@
 //! The HTTP/1 listener: at most `max_connections` connections served at once, a deadline for a
 //! request's headers (which also closes idle keep-alive connections), a deadline for each
-//! request's answer, and a graceful stop that lets in-flight requests finish.
+//! request's answer, a span and a request id per request ([`crate::request_log`]), and a
+//! graceful stop that lets in-flight requests finish.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,7 +80,8 @@ pub async fn serve(
     limits: Limits,
     stop: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
-    let app = with_request_timeout(app, limits.request_timeout);
+    // The span is outside the deadline: a request that times out is logged with its 503.
+    let app = crate::request_log::layer(with_request_timeout(app, limits.request_timeout));
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();

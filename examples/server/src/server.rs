@@ -113,10 +113,14 @@ pub async fn build_state(
         crate::wiring::share(&config, &opened, Arc::clone(&clock)).map_err(ServerError::Config)?;
     let payments = crate::wiring::payments(&config, &public_url, Arc::clone(&clock))
         .map_err(ServerError::Config)?;
-    let app_config = AppConfig::new(public_url)
+    let mut app_config = AppConfig::new(public_url)
         .body_limit(config.body_limit)
         .default_brand(DEMO_BRAND)
         .store_name(store_kind.name());
+    if let Some(token) = &config.metrics_token {
+        let token = quota_axum::config::MetricsToken::new(token).map_err(ServerError::Config)?;
+        app_config = app_config.metrics_token(token);
+    }
     let secrets = Arc::new(secrets);
     let state = AppState {
         guard,
@@ -129,6 +133,7 @@ pub async fn build_state(
         share,
         payments,
         alerts,
+        sessions: Arc::new(quota_axum::session::Sessions::new()),
     };
     if config.seed {
         seed_demo_brand(&state).await?;
@@ -256,7 +261,7 @@ pub fn banner(server: &RunningServer) -> String {
     let base = server.base_url();
     let st = &server.state;
     let mut out = format!(
-        "quota server listening on {base}\n  store     : {}\n  API       : {base}/api/v1\n  summary   : {base}/api/v1/usage-billing/summary?brandId={DEMO_BRAND}\n  metrics   : {base}/metrics\n  health    : {base}/healthz\n  openapi   : {base}/api/v1/openapi.json\n  dev clock : {}\n",
+        "quota server listening on {base}\n  store     : {}\n  API       : {base}/api/v1\n  summary   : {base}/api/v1/usage-billing/summary?brandId={DEMO_BRAND}\n  metrics   : {base}/metrics\n  health    : {base}/healthz (ready: {base}/readyz)\n  openapi   : {base}/api/v1/openapi.json\n  dev clock : {}\n",
         redact(&server.config.store),
         if st.dev_clock.is_some() {
             "on (POST /api/v1/admin/clock/advance)"

@@ -1,4 +1,5 @@
-//! The HTTP API (routes under `/api/v1`), the simulated checkout, `/healthz` and `/metrics`.
+//! The HTTP API (routes under `/api/v1`), the simulated checkout, `/healthz`, `/readyz` and
+//! `/metrics`.
 //!
 //! Every API route is registered through [`documented`], from its handler's
 //! `#[utoipa::path]`: a route and its OpenAPI operation cannot part.
@@ -6,6 +7,7 @@
 pub mod brands;
 pub mod clock;
 pub mod openapi;
+pub mod ops;
 pub mod reset;
 pub mod schema;
 pub mod share;
@@ -46,7 +48,13 @@ pub fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(share::revoke))
         .routes(routes!(topups::history))
         .routes(routes!(topups::checkout))
-        .routes(routes!(topups::webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)))
+        .routes(
+            routes!(topups::webhook)
+                .layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT))
+                .layer(axum::middleware::from_fn(|req, next| {
+                    crate::extract::declared_length_within(WEBHOOK_BODY_LIMIT, req, next)
+                })),
+        )
         .routes(routes!(brands::create))
         .routes(routes!(clock::show))
         .routes(routes!(clock::advance))
@@ -78,10 +86,12 @@ pub fn checkout_routes() -> Router<AppState> {
         )
 }
 
-/// `/healthz` (store name and time) and `/metrics` (Prometheus text).
+/// `/healthz` (liveness: store name and time), `/readyz` (readiness: the store answers) and
+/// `/metrics` (Prometheus text, behind a bearer token when one is configured).
 pub fn ops_routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(ops::readyz))
         .route("/metrics", get(metrics))
 }
 
@@ -93,15 +103,19 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }))
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(
+    State(state): State<AppState>,
+    headers: http::HeaderMap,
+) -> Result<impl IntoResponse, Problem> {
+    ops::metrics_allowed(&state, &headers)?;
     state.refresh_gauges().await;
-    (
+    Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
         state.metrics.render(),
-    )
+    ))
 }
 
 /// The fallback: a 404 problem naming the path.

@@ -125,17 +125,22 @@ pub async fn page(
     Ok(respond(StatusCode::OK, title, main))
 }
 
-/// The caller of a confirm or cancel: the API's credentials when sent, else the admin cookie.
+/// The caller of a confirm or cancel: the API's credentials when sent, else the sign-in
+/// session of the admin cookie.
 fn caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Problem> {
     if headers.contains_key(header::AUTHORIZATION) || headers.contains_key("x-api-key") {
         return state.auth.authenticate(headers);
     }
     match cookie_token(headers) {
-        Some(token) => state
-            .secrets
-            .verify_admin(token)
-            .map(|_| Caller::Admin)
-            .map_err(Problem::unauthorized),
+        Some(token) => match state.sessions.check(&state.secrets, token) {
+            Ok(_) => Ok(Caller::Admin),
+            Err(error) => {
+                tracing::debug!(%error, "session cookie refused on a checkout");
+                Err(Problem::unauthorized(
+                    "the credentials are invalid or expired: sign in again",
+                ))
+            }
+        },
         None => Err(Problem::unauthorized(
             "settling a checkout needs the credentials that started it (admin token or cookie, or the brand's API key)",
         )),

@@ -1,6 +1,6 @@
 //! Who may open the admin pages: an admin JWT in `Authorization: Bearer` (checked exactly as
-//! the API checks it, [`crate::auth::authenticate`]) or in the `quota_admin` cookie set by
-//! `/login`. Without credentials the browser is sent to the login form; a brand's public key
+//! the API checks it, [`crate::auth::authenticate`]) or a live sign-in session
+//! ([`crate::session`]) in the `quota_admin` cookie set by `/login`. Without credentials the browser is sent to the login form; a brand's public key
 //! gets 403. State-changing forms also refuse a cross-origin `Origin`.
 
 use axum::response::{IntoResponse, Redirect, Response};
@@ -69,10 +69,29 @@ pub(crate) fn require_admin(
             }
         };
     }
-    match cookie_token(headers) {
-        Some(token) if state.secrets.verify_admin(token).is_ok() => Ok(Caller::Admin),
-        _ => Err(Box::new(login_redirect(next))),
+    match cookie_token(headers).map(|t| state.sessions.check(&state.secrets, t)) {
+        Some(Ok(_)) => Ok(Caller::Admin),
+        Some(Err(error)) => {
+            tracing::debug!(%error, "session cookie refused");
+            Err(Box::new(login_redirect(next)))
+        }
+        None => Err(Box::new(login_redirect(next))),
     }
+}
+
+/// The `Set-Cookie` value of the session cookie: HttpOnly, SameSite=Strict, for the whole
+/// site, `Secure` when the public URL is https (the browser then never sends it in clear).
+/// An empty `value` with `max_age` 0 clears it.
+pub(crate) fn session_cookie(state: &AppState, value: &str, max_age: u64) -> String {
+    let secure = state
+        .config
+        .public_url
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+    format!(
+        "{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
 }
 
 /// Whether a state-changing request comes from this site: `Sec-Fetch-Site` (set by the

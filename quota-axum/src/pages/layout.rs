@@ -84,6 +84,7 @@ header.top{background:#1d2a3a;color:#fff;padding:.6rem 1rem;display:flex;flex-wr
 header.top a{color:#fff}\
 header.top .brand{font-weight:700}\
 nav{display:flex;flex-wrap:wrap;gap:.25rem .9rem}\
+form.logout{margin:0}\
 main{max-width:1080px;margin:0 auto;padding:1rem}\
 h1{font-size:1.5rem;margin:.5rem 0;overflow-wrap:anywhere}\
 .brand-id{overflow-wrap:anywhere}\
@@ -299,6 +300,10 @@ pub(crate) fn admin_header(lang: &str, path: &str, query: &[(String, String)]) -
             a data-testid="link-metrics" href="/metrics" { "/metrics" }
         }
         (lang_links(path, query, lang))
+        form class="logout" method="post" action="/logout" data-testid="logout-form" {
+            input type="hidden" name="lang" value=(lang);
+            button type="submit" data-testid="logout-button" { (l.sign_out) }
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! `GET /login` (the admin token form) and `POST /login`: the token is checked as the API
-//! checks it and kept in the `quota_admin` cookie (HttpOnly, SameSite=Strict, for the
-//! token's remaining lifetime), then 303 back to the page asked for.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! checks it and a sign-in session ([`crate::session`], at most 8 h and never past the token)
+//! is kept in the `quota_admin` cookie (HttpOnly, SameSite=Strict, `Secure` under an https
+//! public URL), then 303 back to the page asked for. `POST /logout` revokes the session and
+//! clears the cookie.
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 use crate::auth::PUBLIC_KEY_PREFIX;
 use crate::pages::PageForm;
-use crate::pages::admin::{COOKIE, cross_origin_page, safe_next, same_origin};
+use crate::pages::admin::{
+    cookie_token, cross_origin_page, safe_next, same_origin, session_cookie,
+};
 use crate::pages::i18n::labels;
 use crate::pages::layout::{Audience, Page, page_lang, public_header};
 use crate::state::AppState;
@@ -80,12 +82,6 @@ pub async fn form(Query(q): Query<LoginQuery>, headers: HeaderMap) -> Response {
     render(StatusCode::OK, lang, &next, None)
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// `POST /login`: 303 to `next` with the cookie, or the form again (401 bad token, 403 a
 /// brand's public key).
 pub async fn submit(
@@ -110,15 +106,64 @@ pub async fn submit(
             return render(StatusCode::UNAUTHORIZED, lang, &next, Some(l.bad_token));
         }
     };
-    let max_age = claims.exp.saturating_sub(unix_now());
-    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}");
+    let (session, exp) = match state.sessions.open(&state.secrets, claims.exp) {
+        Ok(s) => s,
+        Err(error) => {
+            tracing::error!(%error, "no session opened");
+            return render(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                &next,
+                Some(l.bad_token),
+            );
+        }
+    };
+    let max_age = exp.saturating_sub(unix_now());
     let mut res = Redirect::to(&next).into_response();
-    match HeaderValue::from_str(&cookie) {
+    match HeaderValue::from_str(&session_cookie(&state, &session, max_age)) {
         Ok(v) => {
             res.headers_mut().insert(header::SET_COOKIE, v);
             res
         }
-        // A verified JWT is plain ASCII; refuse rather than answer without the cookie.
+        // A session token is plain ASCII; refuse rather than answer without the cookie.
         Err(_) => render(StatusCode::UNAUTHORIZED, lang, &next, Some(l.bad_token)),
     }
+}
+
+/// Body of `POST /logout`.
+#[derive(Debug, Deserialize)]
+pub struct LogoutForm {
+    lang: Option<String>,
+}
+
+/// `POST /logout`: revokes the session of the cookie (when live), clears the cookie and
+/// sends to the login form. A form post only (same-origin check), so no link or image on
+/// another site can sign an admin out.
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PageForm(f): PageForm<LogoutForm>,
+) -> Response {
+    let lang = page_lang(f.lang.as_deref(), &headers);
+    if !same_origin(&headers) {
+        return cross_origin_page(lang);
+    }
+    if let Some(Ok(claims)) =
+        cookie_token(&headers).map(|t| state.sessions.check(&state.secrets, t))
+    {
+        if !state.sessions.revoke(&claims) {
+            tracing::warn!("too many revoked sessions: this one ends at its expiry only");
+        }
+    }
+    let mut res = Redirect::to(&format!("/login?lang={lang}")).into_response();
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, "", 0)) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -9,7 +9,8 @@
 //! | `POST /analytics/topup` | admin | starts a top-up checkout, 303 to it |
 //! | `POST /analytics/share` | admin | issues a share link, shows it |
 //! | `GET /monitoring` | admin | store and alert-channel health |
-//! | `GET`/`POST /login` | anyone | admin token form, sets the `quota_admin` cookie |
+//! | `GET`/`POST /login` | anyone | admin token form, sets the `quota_admin` session cookie |
+//! | `POST /logout` | anyone | revokes the session, clears the cookie, 303 to `/login` |
 //! | `GET /plans` | anyone | the plan catalog |
 //! | `GET /share/quota/{token}` | token holder | the read-only snapshot |
 
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/analytics/topup", post(cockpit::topup))
         .route("/analytics/share", post(cockpit::share))
         .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
         .route("/monitoring", get(monitoring::page))
         .route("/plans", get(plans::page))
         .route("/share/quota/{token}", get(share::page))

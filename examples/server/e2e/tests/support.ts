@@ -221,7 +221,7 @@ interface Fixtures {
   server: QuotaServer;
   /** Admin API and CLI against `server`. */
   quota: Quota;
-  /** A page whose context carries the admin cookie for `server`. */
+  /** A page whose context carries a sign-in session cookie for `server`. */
   adminPage: Page;
 }
 
@@ -260,10 +260,14 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
   },
   quota: async ({ server }, use) => use(new Quota(server.url)),
   baseURL: async ({ server }, use) => use(server.url),
-  adminPage: async ({ page, context, server }, use) => {
-    await context.addCookies([
-      { name: 'quota_admin', value: adminToken(), url: server.url, httpOnly: true, sameSite: 'Strict' },
-    ]);
+  adminPage: async ({ page, server }, use) => {
+    // Signed in as the login form does it: the cookie holds a session the server opened,
+    // not the admin JWT (page.request shares the page's cookies).
+    const res = await page.request.post(`${server.url}/login`, {
+      form: { token: adminToken(), next: '/analytics' },
+      maxRedirects: 0,
+    });
+    if (res.status() !== 303) throw new Error(`login answered ${res.status()}: ${await res.text()}`);
     await use(page);
   },
 });

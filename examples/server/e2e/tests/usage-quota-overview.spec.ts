@@ -145,6 +145,12 @@ for (const lang of LANGS) {
     const c = cookies.find((k) => k.name === 'quota_admin');
     expect(c?.httpOnly).toBe(true);
     expect(c?.sameSite).toBe('Strict');
+    expect(c?.value).not.toBe(adminToken());
+    // Signing out ends the session: the cockpit asks for the token again.
+    await page.getByTestId('logout-button').click();
+    await expect(page).toHaveURL(/\/login\?lang=/);
+    await page.goto(target);
+    expect(new URL(page.url()).pathname).toBe('/login');
   });
 
   scenario(lang, `unknown brand: 404 page, bad brand id: 400 page [${lang}]`, async ({ adminPage: page }) => {

@@ -129,7 +129,10 @@ pub(crate) async fn the_simulated_checkout_is_settled_by_its_creator_from_this_s
     assert_eq!(r.status, 201, "{}", r.text);
     let url = r.body["checkoutUrl"].as_str().unwrap().to_owned();
     let bearer = format!("Bearer {}", h.admin);
-    let cookie = format!("quota_admin={}", h.admin);
+    // The cockpit's cookie holds a sign-in session, as `POST /login` opens it.
+    let state = &h.server.state;
+    let (session, _) = state.sessions.open(&state.secrets, u64::MAX).unwrap();
+    let cookie = format!("quota_admin={session}");
     let origin = h.base.clone();
     for (what, headers, status) in [
         ("no credentials", vec![], 401),

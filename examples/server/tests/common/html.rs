@@ -168,10 +168,15 @@ impl<'h> Browser<'h> {
         }
     }
 
-    /// A browser holding the admin cookie (as `/login` sets it).
+    /// A browser holding a sign-in session cookie (as `/login` sets it).
     pub(crate) fn admin(h: &'h Harness) -> Self {
+        let state = &h.server.state;
+        let (session, _) = state
+            .sessions
+            .open(&state.secrets, u64::MAX)
+            .expect("a session");
         let mut b = Browser::anonymous(h);
-        b.cookie = Some(format!("quota_admin={}", h.admin));
+        b.cookie = Some(format!("quota_admin={session}"));
         b
     }
 

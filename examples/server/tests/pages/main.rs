@@ -18,6 +18,7 @@ mod access;
 mod cockpit;
 mod escaping;
 mod monitoring;
+mod session;
 mod share;
 mod topup;
 
