@@ -184,6 +184,9 @@ async fn every_route_is_documented_and_every_documented_operation_is_routed() {
 async fn the_identifier_schemas_accept_what_the_server_accepts() {
     let h = Harness::start("memory").await;
     let spec = Spec::fetch(&h).await;
+    // Checkout redirects stay on the server's public origin (here its own address).
+    let on_site = format!("{}/analytics?topup=success", h.base);
+    let userinfo = format!("{}@evil.example/x", h.base);
     for (name, good, bad) in [
         (
             "BrandId",
@@ -222,8 +225,15 @@ async fn the_identifier_schemas_accept_what_the_server_accepts() {
         ),
         (
             "RedirectUrl",
-            vec!["/analytics?topup=success", "https://app.example/ok", "/"],
-            vec!["//evil.example", "javascript:alert(1)", ""],
+            vec!["/analytics?topup=success", "/", &on_site],
+            vec![
+                "//evil.example",
+                "/\\evil.example",
+                "javascript:alert(1)",
+                "",
+                "https://app.example/ok",
+                &userinfo,
+            ],
         ),
     ] {
         for v in good {
@@ -239,6 +249,12 @@ async fn the_identifier_schemas_accept_what_the_server_accepts() {
     assert!(spec.is_valid("Quantity", &json!(1_000_000_000u64)));
     assert!(!spec.is_valid("Quantity", &json!(1_000_000_001u64)));
     assert!(!spec.is_valid("Quantity", &json!(0)));
+    // A checkout's units stop at the demo metrics' `maxTopupUnits` (10^6), as the server
+    // does; a reset's top-up at the store's bound (10^9).
+    assert!(spec.is_valid("CheckoutUnits", &json!(1_000_000u64)));
+    assert!(!spec.is_valid("CheckoutUnits", &json!(1_000_001u64)));
+    assert!(spec.is_valid("TopUpUnits", &json!(1_000_000_000u64)));
+    assert!(!spec.is_valid("TopUpUnits", &json!(1_000_000_001u64)));
     assert!(spec.is_valid("TargetPercent", &json!(1000)));
     assert!(!spec.is_valid("TargetPercent", &json!(1001)));
     // The validator resolves references and refuses what does not match.

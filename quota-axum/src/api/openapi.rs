@@ -44,6 +44,7 @@ pub const API_KEY: &str = "apiKey";
         schema::PlanId,
         schema::Quantity,
         schema::TopUpUnits,
+        schema::CheckoutUnits,
         schema::TargetPercent,
         schema::IdempotencyKey,
         schema::ShareLinkId,
@@ -177,10 +178,11 @@ impl std::fmt::Debug for Spec {
     }
 }
 
-/// The document for a server running `catalog`: `base` with the catalog-dependent schemas
-/// (metric keys, plan ids, the per-request quantity, per metric when the metrics' ceilings
-/// differ) narrowed to it.
-pub fn document(base: &Document, catalog: &Catalog) -> Document {
+/// The document for a server running `catalog` on `public_origin` (checkout redirects must
+/// stay on it): `base` with the catalog-dependent schemas
+/// (metric keys, plan ids, the per-request quantity and the top-up units, per metric when the
+/// metrics' bounds differ) narrowed to it.
+pub fn document(base: &Document, catalog: &Catalog, public_origin: Option<&str>) -> Document {
     let mut doc = base.clone();
     let components = doc.components.get_or_insert_with(Default::default);
     for (name, object) in super::schema::for_catalog(catalog) {
@@ -188,13 +190,30 @@ pub fn document(base: &Document, catalog: &Catalog) -> Document {
             .schemas
             .insert(name.to_owned(), RefOr::T(Schema::Object(object)));
     }
-    if let Some(bound) = super::schema::quantity_by_metric(catalog) {
-        for name in ["RecordBody", "CheckBody"] {
-            if let Some(body) = components.schemas.remove(name) {
+    if let Some(origin) = public_origin {
+        components.schemas.insert(
+            "RedirectUrl".to_owned(),
+            RefOr::T(Schema::Object(super::schema::redirect_url_on(origin))),
+        );
+    }
+    let bounds = [
+        (
+            super::schema::quantity_by_metric(catalog),
+            &["RecordBody", "CheckBody"][..],
+        ),
+        (
+            super::schema::topup_units_by_metric(catalog),
+            &["CheckoutBody"][..],
+        ),
+    ];
+    for (bound, names) in bounds {
+        let Some(bound) = bound else { continue };
+        for name in names {
+            if let Some(body) = components.schemas.remove(*name) {
                 let both = AllOfBuilder::new().item(body).item(bound.clone()).build();
                 components
                     .schemas
-                    .insert(name.to_owned(), RefOr::T(Schema::AllOf(both)));
+                    .insert((*name).to_owned(), RefOr::T(Schema::AllOf(both)));
             }
         }
     }
@@ -215,7 +234,8 @@ pub async fn spec(
     State(state): State<AppState>,
     Extension(Spec(base)): Extension<Spec>,
 ) -> Json<Value> {
-    let doc = document(&base, state.guard.catalog());
+    let origin = state.payments.redirects.origin();
+    let doc = document(&base, state.guard.catalog(), Some(&origin));
     Json(serde_json::to_value(&doc).unwrap_or_else(|_| Value::Object(Map::new())))
 }
 
@@ -257,7 +277,7 @@ mod tests {
             unreachable!("a valid catalog");
         };
         let base = super::super::documented().into_openapi();
-        let doc = serde_json::to_value(document(&base, &catalog)).unwrap_or_default();
+        let doc = serde_json::to_value(document(&base, &catalog, None)).unwrap_or_default();
         for body in ["RecordBody", "CheckBody"] {
             for (metric, quantity, ok) in [
                 ("calls", 1_000, true),
@@ -275,7 +295,8 @@ mod tests {
             ));
         }
         // One ceiling for all: the plain bound.
-        let demo = serde_json::to_value(document(&base, &Catalog::demo())).unwrap_or_default();
+        let demo =
+            serde_json::to_value(document(&base, &Catalog::demo(), None)).unwrap_or_default();
         assert!(demo["components"]["schemas"]["RecordBody"]["allOf"].is_null());
     }
 }

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use quota_core::domain::{DEFAULT_MAX_PER_REQUEST, MAX_TOPUP_UNITS};
+use quota_core::domain::{DEFAULT_MAX_PER_REQUEST, DEFAULT_MAX_TOPUP_UNITS, MAX_TOPUP_UNITS};
 use quota_core::ids::{MAX_BRAND_ID_LEN, MAX_IDEMPOTENCY_KEY_LEN, MAX_KEY_LEN};
 use quota_core::reset::MAX_TARGET_PERCENT;
 use quota_core::{Catalog, MetricKind};
@@ -116,6 +116,16 @@ component!(
 );
 
 component!(
+    /// Units of one checkout: at most the metric's `maxTopupUnits`.
+    CheckoutUnits => integer(
+        1,
+        DEFAULT_MAX_TOPUP_UNITS,
+        "Units of one checkout (at most the metric's `maxTopupUnits`)",
+    )
+    .build()
+);
+
+component!(
     /// The usage a reset leaves, in percent of the included units.
     TargetPercent => integer(
         0,
@@ -169,6 +179,30 @@ component!(
     .build()
 );
 
+/// `RedirectUrl` for a server whose public origin is `origin` (`scheme://host[:port]`): a
+/// path on this site, or an absolute URL on that origin, as the checkout accepts them.
+pub fn redirect_url_on(origin: &str) -> Object {
+    let mut escaped = String::with_capacity(origin.len());
+    for c in origin.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    let pattern = format!(
+        "^(/([^/\\\\\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*)?|{escaped}(/[^\\x00-\\x1f\\x7f-\\x9f]*)?)$"
+    );
+    string(
+        &pattern,
+        1,
+        MAX_REDIRECT_URL_LEN,
+        &format!(
+            "A path on this site (starting with one `/`, not `//` or `/\\`) or a URL on {origin}"
+        ),
+    )
+    .build()
+}
+
 fn quantity(max: u64) -> Object {
     integer(
         1,
@@ -188,7 +222,8 @@ fn metric_key(keys: Option<Vec<&str>>, description: &str) -> Object {
 }
 
 /// The catalog-dependent components for `catalog`: metric keys and plan ids listed, and the
-/// quantity bounded by the largest `maxPerRequest`.
+/// quantity bounded by the largest `maxPerRequest`, the top-up units by the largest
+/// `maxTopupUnits`.
 pub fn for_catalog(catalog: &Catalog) -> Vec<(&'static str, Object)> {
     let metrics = catalog.metrics();
     let all: Vec<&str> = metrics.iter().map(|m| m.key.as_str()).collect();
@@ -197,16 +232,7 @@ pub fn for_catalog(catalog: &Catalog) -> Vec<(&'static str, Object)> {
         .filter(|m| m.kind == MetricKind::Counter)
         .map(|m| m.key.as_str())
         .collect();
-    let topups: Vec<&str> = counters
-        .iter()
-        .copied()
-        .filter(|k| {
-            catalog
-                .plans()
-                .iter()
-                .any(|p| p.limit(k).is_some_and(|l| l.accepts_topups()))
-        })
-        .collect();
+    let topups: Vec<&str> = topup_metrics(catalog).map(|m| m.key.as_str()).collect();
     let plans: Vec<&str> = catalog.plans().iter().map(|p| p.id.as_str()).collect();
     let max = metrics
         .iter()
@@ -235,6 +261,18 @@ pub fn for_catalog(catalog: &Catalog) -> Vec<(&'static str, Object)> {
         ),
         ("PlanId", plan.build()),
         ("Quantity", quantity(max)),
+        (
+            "CheckoutUnits",
+            integer(
+                1,
+                topup_metrics(catalog)
+                    .map(|m| m.max_topup_units)
+                    .max()
+                    .unwrap_or(DEFAULT_MAX_TOPUP_UNITS),
+                "Units of one checkout (at most the metric's `maxTopupUnits`)",
+            )
+            .build(),
+        ),
     ]
 }
 
@@ -242,19 +280,54 @@ pub fn for_catalog(catalog: &Catalog) -> Vec<(&'static str, Object)> {
 /// `maxPerRequest`: one branch per ceiling, naming its metrics (`None` when one bound fits
 /// all, as [`for_catalog`]'s `Quantity` says).
 pub fn quantity_by_metric(catalog: &Catalog) -> Option<Schema> {
+    let bounds = catalog
+        .metrics()
+        .iter()
+        .map(|m| (m.key.as_str(), m.max_per_request));
+    by_metric(
+        bounds,
+        "quantity",
+        "The quantity is bounded by the metric's own `maxPerRequest`",
+    )
+}
+
+/// The per-metric bound of a checkout's `units` when the top-up metrics have different
+/// `maxTopupUnits` (`None` when one bound fits all, as [`for_catalog`]'s `CheckoutUnits`
+/// says).
+pub fn topup_units_by_metric(catalog: &Catalog) -> Option<Schema> {
+    let bounds = topup_metrics(catalog).map(|m| (m.key.as_str(), m.max_topup_units));
+    by_metric(
+        bounds,
+        "units",
+        "The units are bounded by the metric's own `maxTopupUnits`",
+    )
+}
+
+/// The counters some plan sells top-ups of.
+fn topup_metrics(catalog: &Catalog) -> impl Iterator<Item = &quota_core::MetricDef> {
+    catalog.metrics().iter().filter(|m| {
+        m.kind == MetricKind::Counter
+            && catalog
+                .plans()
+                .iter()
+                .any(|p| p.limit(&m.key).is_some_and(|l| l.accepts_topups()))
+    })
+}
+
+/// One `anyOf` branch per distinct bound: `{metric: enum of its metrics, <field>: maximum}`.
+fn by_metric<'a>(
+    bounds: impl Iterator<Item = (&'a str, u64)>,
+    field: &str,
+    description: &str,
+) -> Option<Schema> {
     let mut by_max: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
-    for m in catalog.metrics() {
-        by_max
-            .entry(m.max_per_request)
-            .or_default()
-            .push(m.key.as_str());
+    for (key, max) in bounds {
+        by_max.entry(max).or_default().push(key);
     }
     if by_max.len() < 2 {
         return None;
     }
-    let mut any = AnyOfBuilder::new().description(Some(
-        "The quantity is bounded by the metric's own `maxPerRequest`",
-    ));
+    let mut any = AnyOfBuilder::new().description(Some(description));
     for (max, keys) in by_max {
         any = any.item(
             ObjectBuilder::new()
@@ -265,7 +338,7 @@ pub fn quantity_by_metric(catalog: &Catalog) -> Option<Schema> {
                         .enum_values(Some(keys)),
                 )
                 .property(
-                    "quantity",
+                    field,
                     ObjectBuilder::new()
                         .schema_type(Type::Integer)
                         .maximum(Some(max)),

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::openapi::{
     AuthErrors, BodyErrors, ParamErrors, Problem as ProblemSchema, StoreErrors, UnknownBrand,
 };
-use super::schema::{BrandId, RedirectUrl, StripeSignature, TopUpMetricKey, TopUpUnits};
+use super::schema::{BrandId, CheckoutUnits, RedirectUrl, StripeSignature, TopUpMetricKey};
 use crate::auth::Caller;
 use crate::extract::{ApiBytes, ApiJson, ApiQuery};
 use crate::problem::Problem;
@@ -32,7 +32,7 @@ pub struct CheckoutBody {
     #[schema(value_type = TopUpMetricKey)]
     metric: String,
     #[serde(deserialize_with = "super::whole::number")]
-    #[schema(value_type = TopUpUnits)]
+    #[schema(value_type = CheckoutUnits)]
     units: u64,
     /// Where the buyer lands once paid.
     #[schema(value_type = RedirectUrl)]
