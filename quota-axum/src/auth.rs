@@ -355,7 +355,9 @@ fn derive(secret: &[u8], label: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-fn unix_now() -> u64 {
+/// Seconds since the Unix epoch on the system clock: what token and session lifetimes are
+/// measured against (never the dev clock).
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -13,12 +13,11 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use quota_share::jws::{self, JwsKey};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Secrets;
+use crate::auth::{Secrets, unix_now};
 
 /// Longest lifetime of a sign-in session, seconds: a working day.
 pub const SESSION_TTL_SECS: u64 = 8 * 3600;
@@ -130,12 +129,6 @@ impl Sessions {
         revoked.insert(claims.sid.clone(), claims.exp);
         true
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]
