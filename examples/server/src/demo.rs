@@ -8,7 +8,7 @@ use axum::extract::{Extension, State};
 use axum::{Json, middleware};
 use http::StatusCode;
 use serde::Serialize;
-use utoipa::ToSchema;
+use utoipa::{IntoResponses, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
@@ -59,6 +59,31 @@ pub struct Job {
     status: &'static str,
 }
 
+/// The refusals of a metered demo route.
+#[derive(IntoResponses)]
+#[allow(dead_code)]
+enum MeteredRefusals {
+    /// A malformed Idempotency-Key
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadKey(ProblemSchema),
+    /// No, malformed or unknown API key
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(ProblemSchema),
+    /// An admin token (these routes are metered per brand), or another brand in X-Brand-Id
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(ProblemSchema),
+    /// The idempotency key was first used for another request
+    #[response(status = 409, content_type = "application/problem+json")]
+    KeyReused(ProblemSchema),
+    /// Quota exceeded
+    #[response(
+        status = 429,
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u64, description = "Seconds until the period ends"))
+    )]
+    QuotaExceeded(ProblemSchema),
+}
+
 /// `POST /designs`: one `ai_generations`.
 #[utoipa::path(
     post,
@@ -75,16 +100,7 @@ pub struct Job {
             ("RateLimit-Policy" = String, description = "`\"quota\";q=<limit>;w=<period seconds>`"),
             ("RateLimit" = String, description = "`\"quota\";r=<remaining>;t=<seconds to reset>`"),
         )),
-        (status = 400, description = "A malformed Idempotency-Key", body = ProblemSchema,
-            content_type = "application/problem+json"),
-        (status = 401, description = "No, malformed or unknown API key", body = ProblemSchema,
-            content_type = "application/problem+json"),
-        (status = 403, description = "An admin token (these routes are metered per brand), or another brand in X-Brand-Id",
-            body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "The idempotency key was first used for another request", body = ProblemSchema,
-            content_type = "application/problem+json"),
-        (status = 429, description = "Quota exceeded", body = ProblemSchema, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the period ends"))),
+        MeteredRefusals,
         StoreErrors,
     ),
     security(("apiKey" = []))
@@ -112,16 +128,7 @@ async fn design(
             ("RateLimit-Policy" = String, description = "`\"quota\";q=<limit>;w=<period seconds>`"),
             ("RateLimit" = String, description = "`\"quota\";r=<remaining>;t=<seconds to reset>`"),
         )),
-        (status = 400, description = "A malformed Idempotency-Key", body = ProblemSchema,
-            content_type = "application/problem+json"),
-        (status = 401, description = "No, malformed or unknown API key", body = ProblemSchema,
-            content_type = "application/problem+json"),
-        (status = 403, description = "An admin token (these routes are metered per brand), or another brand in X-Brand-Id",
-            body = ProblemSchema, content_type = "application/problem+json"),
-        (status = 409, description = "The idempotency key was first used for another request", body = ProblemSchema,
-            content_type = "application/problem+json"),
-        (status = 429, description = "Quota exceeded", body = ProblemSchema, content_type = "application/problem+json",
-            headers(("Retry-After" = u64, description = "Seconds until the period ends"))),
+        MeteredRefusals,
         StoreErrors,
     ),
     security(("apiKey" = []))
