@@ -8,45 +8,15 @@
 //! The per-brand cap of open checkouts and their expiry, against a real `QuotaGuard`
 //! (memory store, fake clock).
 
-use std::sync::Arc;
+mod support;
 
-use chrono::{TimeZone, Utc};
-use quota_core::clock::FakeClock;
 use quota_core::topup::TopUpStatus;
-use quota_core::{Catalog, Clock, MemoryStore, QuotaGuard, Subscription};
+use quota_core::{Clock, MemoryStore, QuotaGuard};
 use quota_payments::{
-    CheckoutError, PendingCheckouts, RedirectPolicy, SimulatedCheckoutError, SimulatedError,
-    SimulatedProvider, StartCheckout, settle_simulated, start_checkout,
+    CheckoutError, SimulatedCheckoutError, SimulatedError, StartCheckout, settle_simulated,
+    start_checkout,
 };
-
-const BRAND: &str = "brand_dashboard";
-const METRIC: &str = "ai_generations";
-
-struct Env {
-    clock: FakeClock,
-    guard: QuotaGuard<MemoryStore>,
-    sim: SimulatedProvider,
-    redirects: RedirectPolicy,
-    pending: PendingCheckouts,
-}
-
-async fn env() -> Env {
-    let clock = FakeClock::at(Utc.with_ymd_and_hms(2026, 11, 10, 9, 0, 0).unwrap());
-    let guard = QuotaGuard::builder(Catalog::demo())
-        .clock(Arc::new(clock.clone()))
-        .build(Arc::new(MemoryStore::new()));
-    guard
-        .subscribe(Subscription::new(BRAND, "free", clock.now()))
-        .await
-        .unwrap();
-    Env {
-        guard,
-        sim: SimulatedProvider::new().with_clock(Arc::new(clock.clone())),
-        redirects: RedirectPolicy::new("https://quota.example.com").unwrap(),
-        pending: PendingCheckouts::new(3, std::time::Duration::from_secs(3600)).unwrap(),
-        clock,
-    }
-}
+use support::{BRAND, METRIC, env};
 
 fn request(metric: &str, units: u64) -> StartCheckout {
     StartCheckout::new(BRAND, metric, units, "/ok", "/ko")

@@ -8,48 +8,21 @@
 //! Top-ups end to end against a real `QuotaGuard` (memory store, fake clock): checkout,
 //! simulated page, webhook completion, replays, refusals.
 
+mod support;
+
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeZone, Utc};
-use quota_core::clock::FakeClock;
+use chrono::{DateTime, Utc};
 use quota_core::topup::TopUpStatus;
-use quota_core::{Catalog, Clock, MemoryStore, QuotaGuard, Subscription};
+use quota_core::{Clock, MemoryStore, QuotaGuard};
 use quota_payments::{
-    CheckoutError, CompleteError, PendingCheckouts, RedirectPolicy, SimulatedCheckoutError,
-    SimulatedError, SimulatedProvider, StartCheckout, WebhookError, WebhookOutcome, WebhookSecret,
-    complete_from_webhook, settle_simulated, sign_payload, start_checkout,
+    CheckoutError, CompleteError, SimulatedCheckoutError, SimulatedError, StartCheckout,
+    WebhookError, WebhookOutcome, WebhookSecret, complete_from_webhook, settle_simulated,
+    sign_payload, start_checkout,
 };
+use support::{BRAND, METRIC, ORIGIN, env};
 
-const BRAND: &str = "brand_dashboard";
-const METRIC: &str = "ai_generations"; // free plan: 100 included, 10 cents a unit
 const WHSEC: &str = "whsec_test_secret";
-const ORIGIN: &str = "https://quota.example.com";
-
-struct Env {
-    clock: FakeClock,
-    guard: QuotaGuard<MemoryStore>,
-    sim: SimulatedProvider,
-    redirects: RedirectPolicy,
-    pending: PendingCheckouts,
-}
-
-async fn env() -> Env {
-    let clock = FakeClock::at(Utc.with_ymd_and_hms(2026, 11, 10, 9, 0, 0).unwrap());
-    let guard = QuotaGuard::builder(Catalog::demo())
-        .clock(Arc::new(clock.clone()))
-        .build(Arc::new(MemoryStore::new()));
-    guard
-        .subscribe(Subscription::new(BRAND, "free", clock.now()))
-        .await
-        .unwrap();
-    Env {
-        guard,
-        sim: SimulatedProvider::new().with_clock(Arc::new(clock.clone())),
-        redirects: RedirectPolicy::new(ORIGIN).unwrap(),
-        pending: PendingCheckouts::new(3, std::time::Duration::from_secs(3600)).unwrap(),
-        clock,
-    }
-}
 
 fn request(metric: &str, units: u64) -> StartCheckout {
     StartCheckout::new(
