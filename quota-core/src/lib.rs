@@ -81,7 +81,9 @@ pub use metric::{MetricDef, MetricKind};
 pub use money::{Currency, Money};
 pub use overage::OveragePolicy;
 pub use plan::{Limit, Plan};
-pub use store::traits::{AlertStore, ConsumeNow, Store, SubscriptionStore, TopUpStore, UsageStore};
+pub use store::traits::{
+    AlertStore, ConsumeNow, CounterSlot, Store, SubscriptionStore, TopUpStore, UsageStore,
+};
 pub use subscription::Subscription;
 
 /// The README's quick start, compiled as a doc test so it stays true.

@@ -170,7 +170,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let req = ctx.counter_request(m, brand, metric, quantity, keyed, now_us);
         let store = &self.inner.store;
         match store.in_process() {
-            Some(local) => match local.consume_now(&req) {
+            Some(local) => match m.consume_now(local, &req) {
                 Ok(out) => self.finish_counter(ctx, index, out, quantity, keyed, now_us),
                 Err(e) => ConsumeFuture::ready(Err(e.into())),
             },
@@ -208,7 +208,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let req = ctx.counter_request(m, brand, metric, quantity, keyed, now_us);
         let store = &self.inner.store;
         let out = match store.in_process() {
-            Some(local) => local.consume_now(&req)?,
+            Some(local) => m.consume_now(local, &req)?,
             None => store.consume(&req).await?,
         };
         self.finish_counter(&ctx, index, out, quantity, keyed, now_us)

@@ -1,9 +1,9 @@
 //! What the guard keeps of a brand between store reads, and how it is loaded.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use arrayvec::ArrayVec;
 use chrono::{DateTime, Utc};
-use smallvec::SmallVec;
 
 use crate::domain::{MAX_UNITS, bound_units};
 use crate::error::{QuotaError, Result};
@@ -11,31 +11,32 @@ use crate::ids::validate_brand_id;
 use crate::metric::MetricKind;
 use crate::period::{BillingPeriod, PeriodKey};
 use crate::plan::Limit;
-use crate::store::{ConsumeRequest, CounterKey};
+use crate::store::{ConsumeOutcome, ConsumeRequest, CounterKey, StoreResult};
 use crate::subscription::Subscription;
 use crate::threshold::{Threshold, reached};
-use crate::{LimitState, Store};
+use crate::{ConsumeNow, CounterSlot, LimitState, Store};
 
 use super::QuotaGuard;
 
 /// What the guard knows of a brand between store reads.
 ///
-/// `repr(C)` keeps what every consume reads together at the front (metrics, freshness bounds,
-/// period key, retention), ahead of the period and subscription that only the slow paths
-/// read. The metrics are inline (a catalog has a handful): matching one follows no pointer
-/// past the context.
+/// `repr(C, align(64))` keeps what every consume reads in its first lines: the freshness
+/// bounds, period bounds and key, retention (first line), then the first metrics inline,
+/// each led by its hot fields (see [`ResolvedMetric`]); the subscription, which only the
+/// slow paths read, comes last. Every line a consume reads is at a fixed offset from the
+/// context: none waits on a pointer read from another.
 #[derive(Debug)]
-#[repr(C)]
+#[repr(C, align(64))]
 pub(crate) struct BrandContext {
-    pub(crate) metrics: SmallVec<[ResolvedMetric; INLINE_METRICS]>,
     // Precomputed so the hot path does integer compares instead of calendar math.
     pub(crate) start_us: i64,
     /// The cache entry is used while `start_us <= now < fresh_until_us`.
     pub(crate) fresh_until_us: i64,
-    pub(crate) last_day: i64,
-    pub(crate) key: PeriodKey,
-    pub(crate) retain_until: DateTime<Utc>,
     pub(crate) period: BillingPeriod,
+    pub(crate) retain_until: DateTime<Utc>,
+    pub(crate) key: PeriodKey,
+    pub(crate) last_day: i64,
+    pub(crate) metrics: Metrics,
     /// Its `plan` is the catalog plan the metrics were resolved from (the plan itself is read
     /// from the catalog: no per-brand copy).
     pub(crate) subscription: Subscription,
@@ -43,6 +44,79 @@ pub(crate) struct BrandContext {
     /// or denial computed them while this context was fresh: a client retrying denied
     /// requests in a loop costs one projection per context, not one per request.
     pub(crate) projected: std::sync::Mutex<Option<Vec<u64>>>,
+}
+
+/// Metrics kept inline in a brand's context; the others (a catalog rarely has more) follow
+/// a pointer.
+pub(crate) const INLINE_METRICS: usize = 3;
+
+/// A context's metrics in catalog order: the first [`INLINE_METRICS`] inline.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    first: ArrayVec<ResolvedMetric, INLINE_METRICS>,
+    rest: Box<[ResolvedMetric]>,
+}
+
+impl Metrics {
+    fn new(all: impl IntoIterator<Item = ResolvedMetric>) -> Self {
+        let mut first = ArrayVec::new();
+        let mut rest = Vec::new();
+        for m in all {
+            if let Err(full) = first.try_push(m) {
+                rest.push(full.element());
+            }
+        }
+        Metrics {
+            first,
+            rest: rest.into_boxed_slice(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, index: usize) -> Option<&ResolvedMetric> {
+        match self.first.get(index) {
+            Some(m) => Some(m),
+            None => self.rest.get(index.checked_sub(self.first.len())?),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.first.len().saturating_add(self.rest.len())
+    }
+
+    /// The index of the metric `key`: keys of 8 to 16 bytes compare packed, others as
+    /// strings.
+    #[inline]
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        let packed = PackedKey::of(key);
+        let matches = |m: &ResolvedMetric| match (m.packed, packed) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => m.key == key,
+            _ => false,
+        };
+        if let Some(i) = self.first.iter().position(matches) {
+            return Some(i);
+        }
+        let i = self.rest.iter().position(matches)?;
+        i.checked_add(self.first.len())
+    }
+
+    #[inline]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &ResolvedMetric> {
+        self.first.iter().chain(self.rest.iter())
+    }
+}
+
+impl<'a> IntoIterator for &'a Metrics {
+    type Item = &'a ResolvedMetric;
+    type IntoIter = std::iter::Chain<
+        std::slice::Iter<'a, ResolvedMetric>,
+        std::slice::Iter<'a, ResolvedMetric>,
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.iter().chain(self.rest.iter())
+    }
 }
 
 /// An idempotency key and the fingerprint of the request it came with.
@@ -53,9 +127,6 @@ pub(crate) struct KeyedRequest<'a> {
 }
 
 pub(crate) const DAY_US: i64 = 86_400_000_000;
-
-/// Metrics kept inline in a brand's context; a catalog with more spills them to the heap.
-pub(crate) const INLINE_METRICS: usize = 3;
 
 pub(crate) fn unknown_metric(key: &str) -> QuotaError {
     QuotaError::UnknownMetric(key.chars().take(80).collect())
@@ -91,33 +162,74 @@ pub(crate) const INLINE_THRESHOLDS: usize = 8;
 
 /// A catalog metric resolved for one brand's plan and period.
 ///
-/// `repr(C)` lays it out for the hot path: first what is read before the store call (key
-/// match, ceiling, kind), then what is read after it (allowance, grace, threshold
-/// percents); the rest only the slow paths read.
+/// `repr(C, align(64))` lays it out for the hot path: everything a consume reads (key
+/// match, kind, per-request ceiling, the request's bounds, the allowance, threshold
+/// percents, the counter slot) fills its first two cache lines; the rest only the slow
+/// paths read.
 #[derive(Debug)]
-#[repr(C)]
+#[repr(C, align(64))]
 pub(crate) struct ResolvedMetric {
     /// `key` packed, when its length allows (8 to 16 bytes: nearly always).
     pub(crate) packed: Option<PackedKey>,
-    pub(crate) ceiling: Option<u64>,
+    /// Ascending threshold percents, `0` past the last one, when `percents_inline`.
+    pub(crate) percents: [u16; INLINE_THRESHOLDS],
     pub(crate) kind: MetricKind,
+    /// `limit.overage.charges()`, computed once.
+    pub(crate) charges: bool,
+    /// Whether `percents` holds every threshold (else the list is read).
+    pub(crate) percents_inline: bool,
     /// The catalog's per-request ceiling of the metric.
     pub(crate) max_per_request: u64,
+    pub(crate) ceiling: Option<u64>,
     /// `included + grace`: units past it (and the top-ups) are billed; `None` when the
     /// policy never bills (unlimited, or blocked at the ceiling).
     pub(crate) free: Option<u64>,
-    /// `limit.included`, next to the other fields read after the store call.
+    /// `limit.included`.
     pub(crate) included: Option<u64>,
+    /// The in-process store's handle on this metric's counter of the context's period.
+    pub(crate) slot: SlotCache,
     /// `limit.grace_units()`, computed once.
     pub(crate) grace: u64,
-    /// Ascending threshold percents, `0` past the last one; `None` when there are too many.
-    pub(crate) percents: Option<[u16; INLINE_THRESHOLDS]>,
     pub(crate) key: String,
     pub(crate) limit: Limit,
     pub(crate) thresholds: Vec<Threshold>,
 }
 
+/// The counter slot of a metric (see [`ConsumeNow::counter_slot`]), asked of the store on
+/// the first consume without an idempotency key and kept for the context's life (the
+/// context is per brand and period, so the slot is always the same counter's).
+#[derive(Default)]
+pub(crate) struct SlotCache(OnceLock<Option<Arc<dyn CounterSlot>>>);
+
+impl std::fmt::Debug for SlotCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.0.get() {
+            None => "not asked",
+            Some(None) => "none",
+            Some(Some(_)) => "held",
+        };
+        f.debug_tuple("SlotCache").field(&state).finish()
+    }
+}
+
 impl ResolvedMetric {
+    /// `local.consume_now(req)`, through the counter's slot when the request has no
+    /// idempotency key and the store gives slots (the counter is not looked up again).
+    #[inline(always)]
+    pub(crate) fn consume_now(
+        &self,
+        local: &dyn ConsumeNow,
+        req: &ConsumeRequest<'_>,
+    ) -> StoreResult<ConsumeOutcome> {
+        if req.idempotency_key.is_none() {
+            let slot = self.slot.0.get_or_init(|| local.counter_slot(req.key));
+            if let Some(out) = slot.as_ref().and_then(|s| s.consume(req)) {
+                return Ok(out);
+            }
+        }
+        local.consume_now(req)
+    }
+
     /// Refuses a quantity above the metric's per-request ceiling.
     #[inline]
     pub(crate) fn check_quantity(&self, quantity: u64) -> Result<()> {
@@ -144,16 +256,17 @@ impl ResolvedMetric {
             used,
             allowance,
             Some(self.ceiling_with(topup_units)),
-            self.limit.overage.charges(),
+            self.charges,
         )
     }
 
     /// [`crosses_any`] on the inline percents when there are.
     #[inline]
     pub(crate) fn crosses_any(&self, before: u64, after: u64, allowance: u64) -> bool {
-        match &self.percents {
-            Some(percents) => crosses_inline(percents, before, after, allowance),
-            None => crosses_any(&self.thresholds, before, after, allowance),
+        if self.percents_inline {
+            crosses_inline(&self.percents, before, after, allowance)
+        } else {
+            crosses_any(&self.thresholds, before, after, allowance)
         }
     }
 }
@@ -166,14 +279,8 @@ impl BrandContext {
 
     #[inline]
     pub(crate) fn metric_index(&self, key: &str) -> Result<usize> {
-        let packed = PackedKey::of(key);
         self.metrics
-            .iter()
-            .position(|m| match (m.packed, packed) {
-                (Some(a), Some(b)) => a == b,
-                (None, None) => m.key == key,
-                _ => false,
-            })
+            .position(key)
             .ok_or_else(|| unknown_metric(key))
     }
 
@@ -252,34 +359,34 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let plan = catalog
             .plan(&subscription.plan)
             .ok_or_else(|| QuotaError::UnknownPlan(subscription.plan.clone()))?;
-        let metrics: SmallVec<[ResolvedMetric; INLINE_METRICS]> = catalog
-            .metrics()
-            .iter()
-            .filter_map(|def| {
-                let limit = subscription
-                    .overrides
-                    .get(&def.key)
-                    .or_else(|| plan.limit(&def.key))?
-                    .clone();
-                let thresholds = catalog.thresholds_for(plan, &limit).to_vec();
-                Some(ResolvedMetric {
-                    packed: PackedKey::of(&def.key),
-                    ceiling: limit.ceiling_without_topups(),
-                    kind: def.kind,
-                    max_per_request: def.max_per_request,
-                    free: limit
-                        .included
-                        .filter(|_| limit.overage.charges())
-                        .map(|i| i.saturating_add(limit.grace_units())),
-                    included: limit.included,
-                    grace: limit.grace_units(),
-                    percents: inline_percents(&thresholds),
-                    key: def.key.clone(),
-                    limit,
-                    thresholds,
-                })
+        let metrics = Metrics::new(catalog.metrics().iter().filter_map(|def| {
+            let limit = subscription
+                .overrides
+                .get(&def.key)
+                .or_else(|| plan.limit(&def.key))?
+                .clone();
+            let thresholds = catalog.thresholds_for(plan, &limit).to_vec();
+            let percents = inline_percents(&thresholds);
+            Some(ResolvedMetric {
+                packed: PackedKey::of(&def.key),
+                percents: percents.unwrap_or_default(),
+                charges: limit.overage.charges(),
+                percents_inline: percents.is_some(),
+                ceiling: limit.ceiling_without_topups(),
+                kind: def.kind,
+                slot: SlotCache::default(),
+                max_per_request: def.max_per_request,
+                free: limit
+                    .included
+                    .filter(|_| limit.overage.charges())
+                    .map(|i| i.saturating_add(limit.grace_units())),
+                included: limit.included,
+                grace: limit.grace_units(),
+                key: def.key.clone(),
+                limit,
+                thresholds,
             })
-            .collect();
+        }));
         let period = BillingPeriod::containing(subscription.anchor, now);
         let end_us = period.end.timestamp_micros();
         Ok(BrandContext {

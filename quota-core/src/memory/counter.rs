@@ -1,8 +1,37 @@
 //! One counter of one period: its totals, day buckets and alert claims.
 
 use std::collections::BTreeSet;
+use std::sync::{Mutex, MutexGuard};
 
+use crate::CounterSlot;
 use crate::store::{ConsumeOutcome, ConsumeRequest, Usage};
+
+/// A counter behind its own lock, shared by the brand's data and the guard's
+/// [`CounterSlot`]s: a slot consumes without the brand's lock, every other operation takes
+/// the brand's lock first and then this one (always in that order).
+///
+/// Aligned to a cache line so that a consume reads one line (the lock and the totals), not
+/// the `Arc`'s counts.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub(super) struct CounterCell(Mutex<Counter>);
+
+impl CounterCell {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Counter> {
+        super::lock(&self.0)
+    }
+}
+
+impl CounterSlot for CounterCell {
+    #[inline]
+    fn consume(&self, req: &ConsumeRequest<'_>) -> Option<ConsumeOutcome> {
+        let mut counter = self.lock();
+        if counter.dropped {
+            return None;
+        }
+        Some(counter.check_and_add(req))
+    }
+}
 
 /// A counter: the fields a consume reads and writes (totals, today's bucket) first.
 #[derive(Debug, Default)]
@@ -11,6 +40,9 @@ pub(super) struct Counter {
     pub(super) topup_units: u64,
     pub(super) overage: u64,
     pub(super) days: Days,
+    /// Set when the store drops the counter (its period left the kept window): a slot that
+    /// still holds it must not count into it.
+    pub(super) dropped: bool,
     pub(super) claims: BTreeSet<u16>,
 }
 

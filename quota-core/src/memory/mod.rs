@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 
-use crate::ConsumeNow;
 use crate::outbox::OutboxRecord;
 use crate::period::PeriodKey;
 use crate::report::TimelineEvent;
@@ -31,8 +30,9 @@ use crate::store::{
 };
 use crate::subscription::Subscription;
 use crate::topup::UsageTopUp;
+use crate::{ConsumeNow, CounterSlot};
 
-use counter::Counter;
+use counter::{Counter, CounterCell};
 
 type Hasher = foldhash::fast::RandomState;
 
@@ -84,7 +84,7 @@ struct BrandData {
 #[derive(Debug, Default)]
 struct MetricData {
     /// Counters by period; a handful at most (old periods are pruned).
-    periods: Vec<(PeriodKey, Counter)>,
+    periods: Vec<(PeriodKey, Arc<CounterCell>)>,
     gauge: u64,
 }
 
@@ -94,17 +94,17 @@ const KEPT_PERIODS: usize = 13;
 const SWEEP_AT: usize = 4096;
 
 impl MetricData {
-    fn counter(&self, period: PeriodKey) -> Option<&Counter> {
+    fn counter(&self, period: PeriodKey) -> Option<&CounterCell> {
         self.periods
             .iter()
             .rev()
             .find(|(p, _)| *p == period)
-            .map(|(_, c)| c)
+            .map(|(_, c)| &**c)
     }
 
-    /// The period's counter, created on first use (the oldest is pruned past
+    /// The period's counter, created on first use (the oldest is dropped past
     /// [`KEPT_PERIODS`]).
-    fn counter_mut(&mut self, period: PeriodKey) -> &mut Counter {
+    fn cell(&mut self, period: PeriodKey) -> &Arc<CounterCell> {
         let pos = match self.periods.iter().rposition(|(p, _)| *p == period) {
             Some(pos) => pos,
             None => {
@@ -116,17 +116,22 @@ impl MetricData {
                         .min_by_key(|(_, (p, _))| *p)
                         .map(|(i, _)| i)
                     {
-                        self.periods.swap_remove(oldest);
+                        let (_, dropped) = self.periods.swap_remove(oldest);
+                        dropped.lock().dropped = true;
                     }
                 }
-                self.periods.push((period, Counter::default()));
+                self.periods.push((period, Arc::default()));
                 self.periods.len().saturating_sub(1)
             }
         };
-        match self.periods.get_mut(pos) {
+        match self.periods.get(pos) {
             Some((_, c)) => c,
             None => unreachable!("position is in bounds"),
         }
+    }
+
+    fn counter_mut(&mut self, period: PeriodKey) -> MutexGuard<'_, Counter> {
+        self.cell(period).lock()
     }
 }
 
@@ -142,7 +147,7 @@ impl BrandData {
         metric_mut(&mut self.metrics, metric)
     }
 
-    fn counter_mut(&mut self, key: CounterKey<'_>) -> &mut Counter {
+    fn counter_mut(&mut self, key: CounterKey<'_>) -> MutexGuard<'_, Counter> {
         self.metric_mut(key.metric).counter_mut(key.period)
     }
 }
@@ -193,7 +198,7 @@ impl MemoryStore {
         let data = lock(&brand);
         data.metric(key.metric)
             .and_then(|m| m.counter(key.period))
-            .map(f)
+            .map(|c| f(&c.lock()))
     }
 
     fn existing_brand(&self, brand: &str) -> Option<Arc<Mutex<BrandData>>> {
@@ -229,6 +234,14 @@ impl ConsumeNow for MemoryStore {
     fn consume_now(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome> {
         Ok(self.with_brand(req.key.brand, |data| self.consume_in(data, req)))
     }
+
+    /// The counter's cell itself: a consume through it takes the counter's lock only.
+    fn counter_slot(&self, key: CounterKey<'_>) -> Option<Arc<dyn CounterSlot>> {
+        let cell = self.with_brand(key.brand, |data| {
+            Arc::clone(data.metric_mut(key.metric).cell(key.period))
+        });
+        Some(cell)
+    }
 }
 
 /// The metric's data, created on first use; looked up by `&str` so the hot path does not
@@ -250,7 +263,7 @@ fn metric_mut<'a>(
     }
 }
 
-fn lock(m: &Mutex<BrandData>) -> MutexGuard<'_, BrandData> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing panics while holding the lock; if something ever did, the data is still
     // consistent (every update is a single assignment), so keep serving.
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -294,6 +307,38 @@ mod tests {
         assert_eq!(store.usage(key).await.unwrap().used, 0);
         let newest = CounterKey::new("b", "m", PeriodKey(2));
         assert_eq!(store.usage(newest).await.unwrap().used, 1);
+    }
+
+    #[tokio::test]
+    async fn a_counter_slot_counts_into_the_counter_every_operation_sees() {
+        let store = MemoryStore::new();
+        let key = CounterKey::new("b", "m", PeriodKey(1));
+        let slot = store
+            .counter_slot(key)
+            .expect("the memory store gives slots");
+        assert_eq!(slot.consume(&req(1, 3, Some(5))).unwrap().used, 3);
+        assert_eq!(store.consume_now(&req(1, 1, Some(5))).unwrap().used, 4);
+        assert!(!slot.consume(&req(1, 2, Some(5))).unwrap().admitted);
+        assert_eq!(store.usage(key).await.unwrap().used, 4);
+        assert_eq!(store.daily_usage(key).await.unwrap(), [4]);
+        // A reset clears the counter the slot holds, in place.
+        store.reset_period("b", None, PeriodKey(1)).await.unwrap();
+        assert_eq!(slot.consume(&req(1, 2, Some(5))).unwrap().used, 2);
+        assert_eq!(store.usage(key).await.unwrap().used, 2);
+    }
+
+    #[test]
+    fn a_slot_of_a_dropped_period_refuses_to_decide() {
+        let store = MemoryStore::new();
+        let slot = store
+            .counter_slot(CounterKey::new("b", "m", PeriodKey(1)))
+            .unwrap();
+        for p in 2..=u32::try_from(KEPT_PERIODS).unwrap() + 1 {
+            store.consume_now(&req(p, 1, None)).unwrap();
+        }
+        assert!(slot.consume(&req(1, 1, None)).is_none());
+        // The store itself starts the period again from zero.
+        assert_eq!(store.consume_now(&req(1, 1, None)).unwrap().used, 1);
     }
 
     #[test]

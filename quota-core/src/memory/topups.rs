@@ -76,7 +76,8 @@ impl TopUpStore for MemoryStore {
             to
         };
         if target == TopUpStatus::Completed {
-            let counter = metric_mut(&mut data.metrics, &topup.metric).counter_mut(topup.period);
+            let mut counter =
+                metric_mut(&mut data.metrics, &topup.metric).counter_mut(topup.period);
             counter.topup_units = add_units(counter.topup_units, topup.units).ok_or_else(|| {
                 StoreError::OutOfRange(format!(
                     "top-up {id:?} would take the period's top-up units past {MAX_UNITS}"

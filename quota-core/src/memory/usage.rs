@@ -102,8 +102,8 @@ impl UsageStore for MemoryStore {
             .iter_mut()
             .filter(|(k, _)| metric.is_none_or(|m| &**k == m));
         for (_, m) in chosen {
-            if let Some((_, counter)) = m.periods.iter_mut().find(|(p, _)| *p == period) {
-                counter.clear_usage();
+            if let Some((_, counter)) = m.periods.iter().find(|(p, _)| *p == period) {
+                counter.lock().clear_usage();
             }
         }
         Ok(())
@@ -140,14 +140,16 @@ impl UsageStore for MemoryStore {
                 }
                 data.topups.push(t.clone());
             }
-            let counter = data.counter_mut(key);
-            counter.clear_usage();
-            counter.topup_units = topup_units;
-            counter.used = reset.used;
-            if reset.used > 0 {
-                *counter.days.bucket_mut(reset.day) = reset.used;
-            }
-            let usage = counter.usage();
+            let usage = {
+                let mut counter = data.counter_mut(key);
+                counter.clear_usage();
+                counter.topup_units = topup_units;
+                counter.used = reset.used;
+                if reset.used > 0 {
+                    *counter.days.bucket_mut(reset.day) = reset.used;
+                }
+                counter.usage()
+            };
             for event in reset.events {
                 push_event(data, event);
             }

@@ -1,6 +1,8 @@
 //! The store traits, re-exported at the crate root (see [`crate::store`] for the types they
 //! take and return).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -18,6 +20,25 @@ use crate::topup::{TopUpStatus, TopUpTransition, UsageTopUp};
 pub trait ConsumeNow: Send + Sync {
     /// [`UsageStore::consume`], decided at once.
     fn consume_now(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome>;
+
+    /// A handle on the counter of `key` that consumes without finding the counter again,
+    /// when the store keeps one (the default: `None`). The guard asks once per brand,
+    /// metric and period it caches and then sends that counter's consumes without an
+    /// idempotency key through the handle; keyed consumes always go through
+    /// [`ConsumeNow::consume_now`].
+    fn counter_slot(&self, key: CounterKey<'_>) -> Option<Arc<dyn CounterSlot>> {
+        let _ = key;
+        None
+    }
+}
+
+/// One counter of an in-process store, held by the guard (see [`ConsumeNow::counter_slot`]).
+pub trait CounterSlot: Send + Sync {
+    /// [`ConsumeNow::consume_now`] for a request on this slot's counter without an
+    /// idempotency key, with the same atomicity. `None` when the slot cannot decide (for
+    /// example the store has dropped the counter since): the guard then calls
+    /// [`ConsumeNow::consume_now`].
+    fn consume(&self, req: &ConsumeRequest<'_>) -> Option<ConsumeOutcome>;
 }
 
 /// Counters, daily buckets and gauges.

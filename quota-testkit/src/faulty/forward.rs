@@ -20,7 +20,9 @@ use quota_core::{
 use super::{Fault, FaultyStore, Op, unavailable};
 
 /// The wrapped store's synchronous consume, behind the faults of [`Op::ConsumeNow`]; reached
-/// only through [`UsageStore::in_process`] of a wrapped in-process store.
+/// only through [`UsageStore::in_process`] of a wrapped in-process store. Counter slots
+/// ([`ConsumeNow::counter_slot`]) are not forwarded: every consume goes through
+/// `consume_now`, where the faults apply.
 impl<S: UsageStore> ConsumeNow for FaultyStore<S> {
     fn consume_now(&self, req: &ConsumeRequest<'_>) -> StoreResult<ConsumeOutcome> {
         match self.gate_now(Op::ConsumeNow) {
