@@ -82,6 +82,8 @@ pub struct ServeConfig {
     pub notify: Option<NotifyConfig>,
     /// `QUOTA_METRICS_TOKEN`: the bearer token `/metrics` asks for; open when `None`.
     pub metrics_token: Option<String>,
+    /// `QUOTA_EXPERT_URL`: where the cockpit's "Talk to an expert" leads; hidden when `None`.
+    pub expert_url: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -109,6 +111,7 @@ impl Default for ServeConfig {
             webhook_secret: None,
             notify: None,
             metrics_token: None,
+            expert_url: None,
         }
     }
 }

@@ -25,6 +25,10 @@ pub struct ServeSettings {
     /// is open when unset.
     #[arg(long, env = "QUOTA_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Where the cockpit's "Talk to an expert" leads: an `https://` page or a `mailto:`
+    /// address; the button is hidden when unset.
+    #[arg(long, env = "QUOTA_EXPERT_URL")]
+    pub expert_url: Option<String>,
     /// Share-link signing keys, `kid:secret,...`, the active one first; generated for the run
     /// when unset.
     #[arg(long, env = "QUOTA_SHARE_KEYS", hide_env_values = true)]
@@ -94,6 +98,11 @@ impl ServeSettings {
     /// The `/metrics` token, when set.
     pub fn metrics_token(&self) -> Option<String> {
         set(self.metrics_token.as_ref())
+    }
+
+    /// The expert URL, when set.
+    pub fn expert_url(&self) -> Option<String> {
+        set(self.expert_url.as_ref())
     }
 
     /// The share keys, when set.

@@ -50,6 +50,8 @@ struct Extras {
     toast: Option<(&'static str, &'static str)>,
     error: Option<String>,
     share: Option<ShareLink>,
+    /// "Talk to an expert" for this brand (`QUOTA_EXPERT_URL`), when configured.
+    expert: Option<String>,
 }
 
 /// `GET /analytics`.
@@ -249,6 +251,10 @@ async fn render(
         }
     };
     state.track_brand(brand);
+    let extras = Extras {
+        expert: state.config.expert_url.as_ref().map(|u| u.link_for(brand)),
+        ..extras
+    };
     let title = format!("{} — {brand}", l.cockpit_title);
     Page {
         lang,
@@ -278,7 +284,7 @@ fn cockpit_main(snap: &Snapshot, lang: &str, extras: &Extras) -> Markup {
         @if let Some(e) = &extras.error {
             div class="error" role="alert" data-testid="error" { (e) }
         }
-        (sections(snap, lang, Mode::Cockpit))
+        (sections(snap, lang, Mode::Cockpit, extras.expert.as_deref()))
         div class="grid" {
             (topup_card(snap, lang))
             (share_card(snap, lang, extras.share.as_ref()))

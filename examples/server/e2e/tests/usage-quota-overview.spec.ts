@@ -231,7 +231,7 @@ for (const lang of LANGS) {
     await expect(compare).toHaveText(t.compare);
     const expert = reco.getByTestId('cta-expert');
     await expect(expert).toHaveText(t.expert);
-    expect(await expert.getAttribute('href')).toMatch(/^mailto:/);
+    expect(await expert.getAttribute('href')).toMatch(/^mailto:experts@example\.com\?subject=/);
 
     // Metric cards: what the snapshot says, one card per metric, in catalog order.
     const cards = page.getByTestId('metric-card');
