@@ -227,6 +227,11 @@ for (const lang of LANGS) {
     const reco = page.getByTestId('recommendation-card');
     await expect(reco.getByRole('heading', { name: t.recommendedPlan })).toBeVisible();
     await expect(reco.getByTestId('recommended-plan')).toHaveText(before.recommendation.recommended.name);
+    // Its price and the projected totals behind the advice.
+    await expect(reco.getByTestId('recommended-price')).toContainText(lang === 'fr' ? '/ mois' : '/ month');
+    await expect(reco.getByTestId('recommendation-current-total')).toContainText(
+      before.recommendation.current.name,
+    );
     const compare = reco.getByTestId('cta-compare');
     await expect(compare).toHaveText(t.compare);
     const expert = reco.getByTestId('cta-expert');
