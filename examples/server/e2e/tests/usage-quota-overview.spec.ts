@@ -388,6 +388,10 @@ for (const lang of LANGS) {
     expect(await input.getAttribute('readonly')).not.toBeNull();
     const url = await input.inputValue();
     expect(url).toMatch(new RegExp(`^${server.url.replace(/[.]/g, '\\.')}/share/quota/[^/?#]+$`));
+    // Post/redirect/get: the address is the cockpit's, a reload shows the same link.
+    await expect(page).toHaveURL(/\/analytics\?brandId=[^&]+&lang=(fr|en)&shared=/);
+    await page.reload();
+    await expect(page.getByTestId('share-url')).toHaveValue(url);
 
     // Copy to the clipboard.
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
