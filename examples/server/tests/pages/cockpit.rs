@@ -379,6 +379,9 @@ async fn a_blocked_gauge_shows_the_red_blocked_badge_and_an_upgrade() {
     assert_eq!(r.status, 200);
     assert_eq!(count(&r.text, "plan-row"), 4);
     assert!(r.text.contains("€99.00"), "{}", r.text);
+    assert!(r.text.contains("(overage charged: "), "{}", r.text);
+    let r = b.get("/plans?lang=fr").await;
+    assert!(r.text.contains("(dépassement facturé : "), "{}", r.text);
     h.server.stop().await.unwrap();
 }
 
