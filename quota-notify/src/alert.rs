@@ -94,15 +94,16 @@ impl Alert {
         })
     }
 
-    /// A one-line title, e.g. `[critical] acme: renders_2d at 91 % (threshold 90 %)`.
+    /// A one-line title, e.g. `[critical] acme: renders_2d at 91 % (threshold 90 %)`, or in
+    /// French `[critique] acme : renders_2d à 91 % (seuil 90 %)`.
     pub fn title(&self, lang: Lang) -> String {
         let Alert {
             brand,
             metric,
             percent,
-            severity,
             ..
         } = self;
+        let severity = self.severity_label(lang);
         match (self.kind, self.threshold, lang) {
             ("blocked", _, Lang::En) => {
                 format!("[{severity}] {brand}: {metric} is blocked ({percent} % used)")
@@ -127,6 +128,38 @@ impl Alert {
         }
     }
 
+    /// The severity in `lang` (`critical` / `critique`).
+    pub fn severity_label(&self, lang: Lang) -> &'static str {
+        match (lang, self.severity) {
+            (Lang::Fr, "warning") => "avertissement",
+            (Lang::Fr, "critical") => "critique",
+            (Lang::Fr, "blocked") => "bloqué",
+            (Lang::Fr, "overage") => "dépassement",
+            (_, s) => s,
+        }
+    }
+
+    /// The period as its start date: `from 2026-12-01` / `depuis le 01/12/2026` (the key as
+    /// is when it is not a date).
+    pub fn period_label(&self, lang: Lang) -> String {
+        match (
+            chrono::NaiveDate::parse_from_str(&self.period, "%Y%m%d"),
+            lang,
+        ) {
+            (Ok(d), Lang::En) => format!("from {}", d.format("%Y-%m-%d")),
+            (Ok(d), Lang::Fr) => format!("depuis le {}", d.format("%d/%m/%Y")),
+            (Err(_), _) => self.period.clone(),
+        }
+    }
+
+    /// When it happened, in `lang`: `2026-12-03 14:05 UTC` / `03/12/2026 14:05 UTC`.
+    pub fn at_label(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            Lang::Fr => self.at.format("%d/%m/%Y %H:%M UTC").to_string(),
+        }
+    }
+
     /// The full text: title, figures and the cockpit link.
     pub fn body(&self, lang: Lang) -> String {
         let details = match lang {
@@ -137,9 +170,9 @@ impl Alert {
                 self.used,
                 self.limit,
                 self.percent,
-                self.severity,
-                self.period,
-                self.at.to_rfc3339(),
+                self.severity_label(lang),
+                self.period_label(lang),
+                self.at_label(lang),
                 self.cockpit_url
             ),
             Lang::Fr => format!(
@@ -149,9 +182,9 @@ impl Alert {
                 self.used,
                 self.limit,
                 self.percent,
-                self.severity,
-                self.period,
-                self.at.to_rfc3339(),
+                self.severity_label(lang),
+                self.period_label(lang),
+                self.at_label(lang),
                 self.cockpit_url
             ),
         };
@@ -215,12 +248,19 @@ mod tests {
         );
         assert_eq!(
             a.title(Lang::Fr),
-            "[critical] acme@eu : renders_2d à 91 % (seuil 90 %)"
+            "[critique] acme@eu : renders_2d à 91 % (seuil 90 %)"
         );
-        assert!(
-            a.body(Lang::Fr)
-                .contains("Cockpit : https://app.example/analytics")
-        );
+        let fr = a.body(Lang::Fr);
+        assert!(fr.contains("Cockpit : https://app.example/analytics"));
+        assert!(fr.contains("Sévérité : critique\n"), "{fr}");
+        let en = a.body(Lang::En);
+        assert!(en.contains("Severity: critical\n"), "{en}");
+        let (period_fr, period_en) = (a.period_label(Lang::Fr), a.period_label(Lang::En));
+        assert!(fr.contains(&format!("Période : {period_fr}\n")), "{fr}");
+        assert!(en.contains(&format!("Period: {period_en}\n")), "{en}");
+        assert!(period_fr.starts_with("depuis le ") && !period_fr.contains(&a.period));
+        assert!(period_en.starts_with("from ") && !period_en.contains(&a.period));
+        assert!(fr.contains(&format!("Date : {}\n", a.at.format("%d/%m/%Y %H:%M UTC"))));
     }
 
     #[test]

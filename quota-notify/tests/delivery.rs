@@ -491,8 +491,8 @@ async fn resolutions_and_blocks_are_delivered_in_french() {
     assert_eq!(
         texts,
         vec![
-            "[blocked] fr : renders_2d est bloqué (100 % consommés)",
-            "[blocked] fr : renders_2d à 100 % (seuil 100 %)",
+            "[bloqué] fr : renders_2d est bloqué (100 % consommés)",
+            "[bloqué] fr : renders_2d à 100 % (seuil 100 %)",
             "[résolu] fr : renders_2d repassé sous 100 % (50 % consommés)",
         ]
     );

@@ -83,7 +83,7 @@ pub fn slack_payload(d: &Delivery<'_>) -> serde_json::Value {
                 { "type": "mrkdwn", "text": format!("*{brand}*\n{}", a.brand) },
                 { "type": "mrkdwn", "text": format!("*{metric}*\n{}", a.metric) },
                 { "type": "mrkdwn", "text": format!("*{usage}*\n{} / {} ({} %)", a.used, a.limit, a.percent) },
-                { "type": "mrkdwn", "text": format!("*{severity}*\n{}", a.severity) },
+                { "type": "mrkdwn", "text": format!("*{severity}*\n{}", a.severity_label(d.lang)) },
             ] },
             { "type": "actions", "elements": [
                 { "type": "button", "text": { "type": "plain_text", "text": open }, "url": a.cockpit_url },
