@@ -112,6 +112,7 @@ impl Catalog {
                     ),
                 });
             }
+            validate_metric_names(m)?;
             if !seen.insert(m.key.as_str()) {
                 return Err(CatalogError::DuplicateMetric(m.key.clone()));
             }
@@ -294,6 +295,8 @@ struct RawMetric {
     max_per_request: Option<u64>,
     #[serde(default, alias = "maxTopupUnits")]
     max_topup_units: Option<u64>,
+    #[serde(default)]
+    names: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -343,6 +346,37 @@ enum RawOverage {
     },
 }
 
+/// A metric's names: each 1 to [`MAX_METRIC_NAME`](crate::domain::MAX_METRIC_NAME) characters, not blank, by 2-letter
+/// lowercase language tags.
+fn validate_metric_names(m: &MetricDef) -> Result<(), CatalogError> {
+    use crate::domain::MAX_METRIC_NAME;
+    let bad = |reason: String| CatalogError::InvalidPlan {
+        plan: "(catalog)".into(),
+        reason: format!("metric {:?}: {reason}", m.key),
+    };
+    let name_ok = |name: &str| !name.trim().is_empty() && name.chars().count() <= MAX_METRIC_NAME;
+    let too_long = || {
+        bad(format!(
+            "a name must be 1 to {MAX_METRIC_NAME} characters, not blank"
+        ))
+    };
+    if !name_ok(&m.name) {
+        return Err(too_long());
+    }
+    for (lang, name) in &m.names {
+        if !(lang.len() == 2 && lang.bytes().all(|b| b.is_ascii_lowercase())) {
+            return Err(bad(format!(
+                "names: {:?} is not a 2-letter lowercase language tag",
+                lang.chars().take(20).collect::<String>()
+            )));
+        }
+        if !name_ok(name) {
+            return Err(too_long());
+        }
+    }
+    Ok(())
+}
+
 fn one() -> u64 {
     1
 }
@@ -355,9 +389,11 @@ impl RawCatalog {
             .into_iter()
             .map(|m| {
                 let name = m.name.unwrap_or_else(|| m.key.clone());
-                MetricDef::new(m.key, m.kind, name)
+                let mut def = MetricDef::new(m.key, m.kind, name)
                     .with_max_per_request(m.max_per_request.unwrap_or(DEFAULT_MAX_PER_REQUEST))
-                    .with_max_topup_units(m.max_topup_units.unwrap_or(DEFAULT_MAX_TOPUP_UNITS))
+                    .with_max_topup_units(m.max_topup_units.unwrap_or(DEFAULT_MAX_TOPUP_UNITS));
+                def.names = m.names;
+                def
             })
             .collect();
         let plans = self
@@ -443,6 +479,46 @@ mod tests {
             );
         }
         assert_eq!(c.metric("team_members").unwrap().kind, MetricKind::Gauge);
+        let ai = c.metric("ai_generations").unwrap();
+        assert_eq!(ai.name_in("fr"), "Générations IA");
+        assert_eq!(ai.name_in("en"), "AI generations");
+        assert_eq!(ai.name_in("de"), "AI generations");
+    }
+
+    #[test]
+    fn metric_names_by_language_are_checked() {
+        let catalog = |names: &str| {
+            Catalog::from_toml(&format!(
+                r#"
+                currency = "EUR"
+                [[metrics]]
+                key = "api_calls"
+                kind = "counter"
+                name = "API calls"
+                names = {names}
+                [[plans]]
+                id = "p"
+                price = 0
+                [plans.limits.api_calls]
+                included = 10
+                "#
+            ))
+        };
+        let ok = catalog(r#"{ fr = "Appels API" }"#).unwrap();
+        assert_eq!(ok.metric("api_calls").unwrap().name_in("fr"), "Appels API");
+        for bad in [
+            r#"{ FR = "Appels" }"#,
+            r#"{ fra = "Appels" }"#,
+            r#"{ fr = "  " }"#,
+            r#"{ "" = "Appels" }"#,
+        ] {
+            let err = catalog(bad).unwrap_err().to_string();
+            assert!(err.contains("api_calls"), "{bad}: {err}");
+        }
+        let long = format!(r#"{{ fr = "{}" }}"#, "é".repeat(121));
+        assert!(catalog(&long).is_err());
+        let longest = format!(r#"{{ fr = "{}" }}"#, "é".repeat(120));
+        assert!(catalog(&longest).is_ok());
     }
 
     const MINIMAL: &str = r#"

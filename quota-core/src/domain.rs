@@ -37,6 +37,9 @@ pub const MAX_TOPUP_UNITS: u64 = 1_000_000_000;
 /// `maxTopupUnits`: 10^6 units.
 pub const DEFAULT_MAX_TOPUP_UNITS: u64 = 1_000_000;
 
+/// Longest metric name (in any language of the catalog's `names`), in characters.
+pub const MAX_METRIC_NAME: usize = 120;
+
 /// The highest amount in minor units of a price, a unit price, a spend cap, and of one
 /// metric's overage charge in a period (a charge without a spend cap is capped here): 10^15.
 pub const MAX_MONEY_MINOR: u64 = 1_000_000_000_000_000;

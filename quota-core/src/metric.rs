@@ -1,5 +1,7 @@
 //! Metrics: what is measured, and whether it is consumed per period or held as a level.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{DEFAULT_MAX_PER_REQUEST, DEFAULT_MAX_TOPUP_UNITS};
@@ -48,6 +50,11 @@ pub struct MetricDef {
     /// refused, changing nothing.
     #[serde(default = "default_max_topup_units")]
     pub max_topup_units: u64,
+    /// The name in other languages, by language tag (`names = { fr = "Générations IA" }` in
+    /// the catalog): what the cockpit shows in that language instead of `name`. Tags are 2
+    /// lowercase letters; names are 1 to [`MAX_METRIC_NAME`](crate::domain::MAX_METRIC_NAME) characters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub names: BTreeMap<String, String>,
 }
 
 fn default_max_per_request() -> u64 {
@@ -67,7 +74,20 @@ impl MetricDef {
             name: name.into(),
             max_per_request: DEFAULT_MAX_PER_REQUEST,
             max_topup_units: DEFAULT_MAX_TOPUP_UNITS,
+            names: BTreeMap::new(),
         }
+    }
+
+    /// Adds the metric's name in language `lang` (a 2-letter tag such as `fr`).
+    #[must_use]
+    pub fn with_name_in(mut self, lang: impl Into<String>, name: impl Into<String>) -> Self {
+        self.names.insert(lang.into(), name.into());
+        self
+    }
+
+    /// The name in `lang`: its translation when the catalog has one, else `name`.
+    pub fn name_in(&self, lang: &str) -> &str {
+        self.names.get(lang).map_or(&self.name, String::as_str)
     }
 
     /// Sets the per-request ceiling.

@@ -124,7 +124,12 @@ fn coord(v: f64) -> String {
 /// The chart of `m` and its legend, or `None` when it has no curve (gauges). SVG elements
 /// are written with an explicit end tag: inside `<svg>` the HTML parser does not close
 /// void-looking tags.
-pub(crate) fn usage_chart(m: &MetricSnapshot, frame: Frame, l: &Labels) -> Option<Markup> {
+pub(crate) fn usage_chart(
+    m: &MetricSnapshot,
+    name: &str,
+    frame: Frame,
+    l: &Labels,
+) -> Option<Markup> {
     if m.curve.is_empty() {
         return None;
     }
@@ -144,7 +149,7 @@ pub(crate) fn usage_chart(m: &MetricSnapshot, frame: Frame, l: &Labels) -> Optio
         top: ax.top as f64,
     };
     let now = frame.now_days();
-    let label = aria_label(m, l);
+    let label = aria_label(m, name, l);
     let (left, right) = (coord(scale.x(0.0)), coord(scale.x(scale.days)));
     let (bottom, top) = (coord(scale.y(0)), coord(scale.y(ax.top)));
     let clip = format!("plot-{}", m.metric);
@@ -243,11 +248,11 @@ fn curve_points(m: &MetricSnapshot, scale: &Scale, now: f64) -> String {
 }
 
 /// The chart as one sentence: usage, allowance, the median and the band.
-fn aria_label(m: &MetricSnapshot, l: &Labels) -> String {
+fn aria_label(m: &MetricSnapshot, name: &str, l: &Labels) -> String {
     let limit = m
         .limit
         .map_or_else(|| l.unlimited.to_owned(), |v| v.to_string());
-    let mut label = format!("{} — {}{}{} / {limit}", l.chart, m.name, l.colon, m.used);
+    let mut label = format!("{} — {name}{}{} / {limit}", l.chart, l.colon, m.used);
     if let Some(p) = &m.projection {
         let _ = write!(
             label,

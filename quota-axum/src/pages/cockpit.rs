@@ -18,7 +18,7 @@ use crate::pages::PageForm;
 use crate::pages::admin::{cross_origin_page, require_admin, same_origin};
 use crate::pages::i18n::{labels, topup_status};
 use crate::pages::layout::{Audience, Page, admin_header, message_page, page_lang, with_query};
-use crate::pages::snapshot_view::{Mode, fmt_datetime, sections};
+use crate::pages::snapshot_view::{Mode, fmt_datetime, metric_name, sections};
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -342,7 +342,7 @@ fn topup_card(snap: &Snapshot, lang: &str) -> Markup {
                         (l.metric)
                         select name="metric" data-testid="topup-metric" {
                             @for m in &metrics {
-                                option value=(m.metric) { (m.name) }
+                                option value=(m.metric) { (m.name_in(lang)) }
                             }
                         }
                     }
@@ -399,7 +399,7 @@ fn topup_history(snap: &Snapshot, lang: &str) -> Markup {
                         @for t in &snap.topups {
                             tr data-testid="topup-row" data-status=(t.status.as_str()) {
                                 td { (fmt_datetime(t.created_at, lang)) }
-                                td { (t.metric) }
+                                td { (metric_name(snap, &t.metric, lang)) }
                                 td { (t.units) }
                                 td { (topup_status(t.status, lang)) }
                             }

@@ -422,7 +422,6 @@ pub(crate) fn event_text(e: &TimelineEvent, lang: &str) -> String {
     }
 }
 
-/// Why a plan is recommended (plain text).
 /// The risk note of a recommendation: the metrics it would block at the 90th percentile of
 /// the projection, and the safer plan when one holds it.
 pub(crate) fn risk_text(blocked: &[String], safer: Option<&str>, lang: &str) -> String {
@@ -443,6 +442,7 @@ pub(crate) fn risk_text(blocked: &[String], safer: Option<&str>, lang: &str) -> 
     }
 }
 
+/// Why a plan is recommended (plain text).
 pub(crate) fn reason_text(
     reason: RecommendationReason,
     recommended: Option<&str>,

@@ -80,7 +80,7 @@ pub async fn page(
                             th scope="col" { (l.plan) }
                             th scope="col" { (l.price) }
                             @for m in catalog.metrics() {
-                                th scope="col" { (m.name) }
+                                th scope="col" { (m.name_in(lang)) }
                             }
                         }
                     }

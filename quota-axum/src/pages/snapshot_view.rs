@@ -150,7 +150,7 @@ fn metric_card(m: &MetricSnapshot, frame: Frame, lang: &str, mode: Mode) -> Mark
         article class="card metric" data-testid="metric-card" data-metric=(m.metric)
             aria-labelledby=(heading) {
             div class="row" {
-                h3 id=(heading) { (m.name) }
+                h3 id=(heading) { (m.name_in(lang)) }
                 span class={ "badge b-" (sev) } data-testid="metric-badge" data-severity=(sev) {
                     (severity_label(m.badge, lang))
                 }
@@ -179,7 +179,7 @@ fn metric_card(m: &MetricSnapshot, frame: Frame, lang: &str, mode: Mode) -> Mark
             @if let Some(p) = &m.projection {
                 (projection(p, lang, l))
             }
-            @if let Some(svg) = usage_chart(m, frame, l) {
+            @if let Some(svg) = usage_chart(m, m.name_in(lang), frame, l) {
                 (svg)
             }
         }
@@ -245,14 +245,14 @@ fn timeline(snap: &Snapshot, lang: &str) -> Markup {
                     }
                 }
                 @for e in snap.timeline.iter().take(TIMELINE_ITEMS) {
-                    (timeline_item(e, lang))
+                    (timeline_item(snap, e, lang))
                 }
             }
         }
     }
 }
 
-fn timeline_item(e: &TimelineEvent, lang: &str) -> Markup {
+fn timeline_item(snap: &Snapshot, e: &TimelineEvent, lang: &str) -> Markup {
     let sev = e.severity.as_str();
     html! {
         li data-testid="timeline-item" data-type=(event_type(e)) data-seq=(e.seq) {
@@ -264,7 +264,7 @@ fn timeline_item(e: &TimelineEvent, lang: &str) -> Markup {
             }
             span { (event_text(e, lang)) }
             @if let Some(m) = &e.metric {
-                span class="muted" { (m) }
+                span class="muted" { (metric_name(snap, m, lang)) }
             }
         }
     }
@@ -275,7 +275,8 @@ fn recommendation_card(snap: &Snapshot, lang: &str, mode: Mode, expert: Option<&
     let (name, reason, saving) = match &snap.recommendation {
         Some(r) => {
             let name = r.recommended.as_ref().map(|p| p.name.clone());
-            let reason = reason_text(r.reason, name.as_deref(), &r.current.blocked_metrics, lang);
+            let blocked = metric_names(snap, &r.current.blocked_metrics, lang);
+            let reason = reason_text(r.reason, name.as_deref(), &blocked, lang);
             (
                 name.unwrap_or_else(|| "—".to_owned()),
                 reason,
@@ -343,7 +344,11 @@ fn recommendation_card(snap: &Snapshot, lang: &str, mode: Mode, expert: Option<&
             }
             @if let Some(risk) = risk {
                 p class="note" data-testid="recommendation-risk" {
-                    (risk_text(&risk.blocked_metrics, risk.safer_plan.as_deref(), lang))
+                    (risk_text(
+                        &metric_names(snap, &risk.blocked_metrics, lang),
+                        risk.safer_plan.as_deref(),
+                        lang,
+                    ))
                 }
             }
             @if mode == Mode::Cockpit {
@@ -359,4 +364,20 @@ fn recommendation_card(snap: &Snapshot, lang: &str, mode: Mode, expert: Option<&
             }
         }
     }
+}
+
+/// The display name of metric `key` in `lang`, as the snapshot has it (the key itself for a
+/// metric the plan no longer has).
+pub(crate) fn metric_name<'a>(snap: &'a Snapshot, key: &'a str, lang: &str) -> &'a str {
+    snap.metrics
+        .iter()
+        .find(|m| m.metric == key)
+        .map_or(key, |m| m.name_in(lang))
+}
+
+/// [`metric_name`] of each key.
+fn metric_names(snap: &Snapshot, keys: &[String], lang: &str) -> Vec<String> {
+    keys.iter()
+        .map(|k| metric_name(snap, k, lang).to_owned())
+        .collect()
 }

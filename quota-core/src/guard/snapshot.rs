@@ -81,9 +81,9 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let mut overage_so_far = Money::zero(currency);
         let mut estimated_overage = Money::zero(currency);
         for (m, r) in ctx.metrics.iter().zip(readings) {
-            let name = catalog
-                .metric(&m.key)
-                .map_or_else(|| m.key.clone(), |d| d.name.clone());
+            let def = catalog.metric(&m.key);
+            let name = def.map_or_else(|| m.key.clone(), |d| d.name.clone());
+            let names = def.map(|d| d.names.clone()).unwrap_or_default();
             let usage = r.usage;
             let policy = &m.limit.overage;
             let over_charge = policy.charge(usage.overage_units, currency);
@@ -97,6 +97,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             metrics.push(MetricSnapshot {
                 metric: m.key.clone(),
                 name,
+                names,
                 kind: m.kind,
                 used: usage.used,
                 included: m.limit.included,

@@ -46,6 +46,9 @@ pub struct MetricSnapshot {
     pub metric: String,
     /// Display name.
     pub name: String,
+    /// The display name in other languages, by language tag (from the catalog's `names`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub names: std::collections::BTreeMap<String, String>,
     /// Counter or gauge.
     pub kind: MetricKind,
     /// Usage this period (counter) or level (gauge).
@@ -104,4 +107,11 @@ pub struct Snapshot {
     pub stable: bool,
     /// This period's top-ups, newest first.
     pub topups: Vec<UsageTopUp>,
+}
+
+impl MetricSnapshot {
+    /// The display name in `lang`: its translation when the catalog has one, else `name`.
+    pub fn name_in(&self, lang: &str) -> &str {
+        self.names.get(lang).map_or(&self.name, String::as_str)
+    }
 }

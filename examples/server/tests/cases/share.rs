@@ -209,7 +209,7 @@ pub(crate) async fn share_links_show_the_snapshot_and_refuse_every_bad_token(sto
 
 /// The cockpit, the share page it issues and the monitoring page render from this store.
 pub(crate) async fn the_pages_render_from_the_store(store: &str) {
-    use crate::common::html::{Browser, attr, metric_card, text};
+    use crate::common::html::{Browser, attr, location, metric_card, text};
     let h = Harness::start(store).await;
     let (brand, _) = h.brand("starter").await;
     assert_eq!(h.record(&brand, "ai_generations", 120).await.status, 200);
@@ -226,6 +226,8 @@ pub(crate) async fn the_pages_render_from_the_store(store: &str) {
             &[],
         )
         .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let r = b.get(&location(&r)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let url = attr(&r.text, "share-url", "value").unwrap();
     let path = url.strip_prefix(h.base.as_str()).unwrap();

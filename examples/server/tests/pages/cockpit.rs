@@ -191,8 +191,26 @@ async fn every_contract_element_is_there_with_the_runbook_labels_in_french_and_e
             attr(p, &format!("lang-{other}"), "href").unwrap(),
             format!("/analytics?lang={other}")
         );
-        // The counter's card: numbers, chart, projection; the gauge has no chart.
+        // The counter's card: numbers, chart, projection; the gauge has no chart. Metric
+        // names in the page's language (the catalog's `names`).
         let ai = metric_card(p, "ai_generations");
+        let (ai_name, team_name) = if lang == "fr" {
+            ("Générations IA", "Membres de l'équipe")
+        } else {
+            ("AI generations", "Team members")
+        };
+        assert!(ai.contains(&format!(">{ai_name}</h3>")), "{ai}");
+        assert!(
+            attr(ai, "usage-chart", "aria-label")
+                .unwrap()
+                .contains(ai_name)
+        );
+        let team_heading = metric_card(p, "team_members");
+        assert!(
+            team_heading.contains(&format!(">{}</h3>", team_name.replace('\'', "&#39;")))
+                || team_heading.contains(&format!(">{team_name}</h3>")),
+            "{team_heading}"
+        );
         assert_eq!(text(ai, "metric-used").unwrap(), "460");
         assert_eq!(text(ai, "metric-limit").unwrap(), "500");
         assert_eq!(text(ai, "metric-remaining").unwrap(), "40");

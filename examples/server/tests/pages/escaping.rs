@@ -14,6 +14,10 @@ async fn every_dynamic_value_is_escaped() {
         .replace(
             "name = \"AI generations\"",
             "name = \"AI <img src=x onerror=alert(2)>\"",
+        )
+        .replace(
+            "names = { fr = \"Générations IA\" }",
+            "names = { fr = \"AI <img src=x onerror=alert(2)>\" }",
         );
     let path = std::env::temp_dir().join(format!("{}.toml", crate::common::unique("plans")));
     std::fs::write(&path, demo).unwrap();
@@ -105,6 +109,10 @@ async fn markup_characters_in_names_are_escaped_on_the_cockpit_and_the_share_pag
         .replace(
             "name = \"AI generations\"",
             &format!("name = \"AI {toml_raw}\""),
+        )
+        .replace(
+            "names = { fr = \"Générations IA\" }",
+            &format!("names = {{ fr = \"AI {toml_raw}\" }}"),
         );
     let path = std::env::temp_dir().join(format!("{}.toml", crate::common::unique("plans")));
     std::fs::write(&path, demo).unwrap();
