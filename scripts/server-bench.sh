@@ -77,4 +77,4 @@ for _ in $(seq 1 "$N"); do
     call -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
         -d '{"brandId":"brand_dashboard","metric":"ai_generations"}' "$BASE/usage-billing/record"
 done | stats record
-curl -sS "$ROOT/metrics" | grep -E '^quota_summary_latency_(count|sum)'
+curl -sS "$ROOT/metrics" | grep -E '^quota_summary_latency_seconds_(count|sum)'
