@@ -158,7 +158,7 @@ impl AppState {
                     .await
                 {
                     Ok(list) => {
-                        metrics::gauge!(name, "sink" => sink.clone()).set(list.len() as f64)
+                        metrics::gauge!(name, "sink" => sink.clone()).set(list.len() as f64);
                     }
                     Err(e) => tracing::debug!(sink, error = %e, "outbox count skipped"),
                 }
