@@ -1,6 +1,6 @@
 //! What the routes need to know about the deployment: the public URL every absolute link is
-//! built from, the body limit, the brand the pages open on, the store's name, and the token
-//! that guards `/metrics`.
+//! built from, the body limit, the brand the pages open on, the store's name, the token
+//! that guards `/metrics`, and where "Talk to an expert" leads.
 
 use sha2::{Digest, Sha256};
 
@@ -22,6 +22,57 @@ pub struct AppConfig {
     pub store_name: &'static str,
     /// The bearer token `/metrics` asks for; open to anyone when `None`.
     pub metrics_token: Option<MetricsToken>,
+    /// Where the cockpit's "Talk to an expert" leads; the button is not shown when `None`.
+    pub expert_url: Option<ExpertUrl>,
+}
+
+/// Longest accepted expert URL, bytes.
+pub const MAX_EXPERT_URL: usize = 2048;
+
+/// Where the cockpit's "Talk to an expert" button leads (`QUOTA_EXPERT_URL`): an `https://`
+/// or `http://` page, or a `mailto:` address (the cockpit adds the brand as the subject when
+/// the address has none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpertUrl(url::Url);
+
+impl ExpertUrl {
+    /// Checks the URL: absolute, `https`, `http` or `mailto`, at most [`MAX_EXPERT_URL`]
+    /// bytes.
+    ///
+    /// ```
+    /// use quota_axum::config::ExpertUrl;
+    /// assert!(ExpertUrl::new("mailto:experts@example.com").is_ok());
+    /// assert!(ExpertUrl::new("https://example.com/contact").is_ok());
+    /// assert!(ExpertUrl::new("javascript:alert(1)").is_err());
+    /// ```
+    pub fn new(raw: &str) -> Result<Self, String> {
+        if raw.len() > MAX_EXPERT_URL {
+            return Err(format!(
+                "QUOTA_EXPERT_URL must be at most {MAX_EXPERT_URL} bytes"
+            ));
+        }
+        let url = url::Url::parse(raw)
+            .map_err(|e| format!("QUOTA_EXPERT_URL is not an absolute URL: {e}"))?;
+        match url.scheme() {
+            "https" | "http" if url.host().is_some() => Ok(ExpertUrl(url)),
+            "mailto" if url.path().contains('@') => Ok(ExpertUrl(url)),
+            _ => Err(
+                "QUOTA_EXPERT_URL must be an https:// or http:// page or a mailto: address"
+                    .to_owned(),
+            ),
+        }
+    }
+
+    /// The link for `brand`'s cockpit: the URL as configured, with the brand as the subject of
+    /// a `mailto:` address that has none.
+    pub fn link_for(&self, brand: &str) -> String {
+        let mut url = self.0.clone();
+        if url.scheme() == "mailto" && !url.query_pairs().any(|(k, _)| k == "subject") {
+            url.query_pairs_mut()
+                .append_pair("subject", &format!("Usage Quota Guardian — {brand}"));
+        }
+        url.into()
+    }
 }
 
 /// The bearer token that guards `/metrics` (`QUOTA_METRICS_TOKEN`): 16 to 512 visible ASCII
@@ -74,7 +125,15 @@ impl AppConfig {
             default_brand: "brand_dashboard".into(),
             store_name: "memory",
             metrics_token: None,
+            expert_url: None,
         }
+    }
+
+    /// Shows "Talk to an expert", leading to `url`.
+    #[must_use]
+    pub fn expert_url(mut self, url: ExpertUrl) -> Self {
+        self.expert_url = Some(url);
+        self
     }
 
     /// Guards `/metrics` with a bearer token.
@@ -118,6 +177,34 @@ impl AppConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expert_urls_are_pages_or_mail_addresses() {
+        for bad in [
+            "",
+            "/contact",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "mailto:",
+            "ftp://example.com/",
+            "https://",
+        ] {
+            assert!(ExpertUrl::new(bad).is_err(), "{bad}");
+        }
+        assert!(ExpertUrl::new(&format!("https://example.com/{}", "a".repeat(3000))).is_err());
+        let mail = ExpertUrl::new("mailto:experts@example.com").unwrap();
+        assert_eq!(
+            mail.link_for("brand_a"),
+            "mailto:experts@example.com?subject=Usage+Quota+Guardian+%E2%80%94+brand_a"
+        );
+        let with_subject = ExpertUrl::new("mailto:experts@example.com?subject=Hi").unwrap();
+        assert_eq!(
+            with_subject.link_for("b"),
+            "mailto:experts@example.com?subject=Hi"
+        );
+        let page = ExpertUrl::new("https://example.com/contact").unwrap();
+        assert_eq!(page.link_for("b"), "https://example.com/contact");
+    }
 
     #[test]
     fn the_metrics_token_matches_itself_only_and_stays_hidden() {

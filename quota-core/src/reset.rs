@@ -218,7 +218,10 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             key.period,
             Some(req.metric.clone()),
             Severity::Info,
-            EventKind::PeriodReset { reason },
+            EventKind::PeriodReset {
+                reason,
+                level: Some(plan.target_units),
+            },
         ));
         let mut op = CounterReset::new(
             key,
@@ -269,6 +272,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             Severity::Info,
             EventKind::PeriodReset {
                 reason: reason.chars().take(200).collect(),
+                level: Some(0),
             },
         ))
         .await;

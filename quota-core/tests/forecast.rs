@@ -95,6 +95,7 @@ proptest! {
             allowance,
             limit: &limit,
             currency: Currency::EUR,
+            reset: None,
         });
         prop_assert!(p.projected_low <= p.projected_used, "{p:?}");
         prop_assert!(p.projected_used <= p.projected_high, "{p:?}");
@@ -143,6 +144,7 @@ fn input<'a>(
         allowance: None,
         limit,
         currency: Currency::EUR,
+        reset: None,
     }
 }
 
@@ -193,6 +195,52 @@ async fn two_days_after_a_reset_to_92_percent_the_pace_is_the_usual_one() {
         (4.0..5.0).contains(&p.days_until_exhaustion.unwrap()),
         "{p:?}"
     );
+    assert_eq!(p.status, ProjectionStatus::ImmediateAction, "{p:?}");
+}
+
+/// Right after `quota reset --target 92` (nothing used since), the projection is the level
+/// the reset set, read from the timeline: not the naive line through it (that showed 1182 %).
+#[tokio::test]
+async fn right_after_a_reset_the_projection_is_its_level() {
+    let clock = FakeClock::at(at(1, 12));
+    let g = guard("starter", &clock).await;
+    for day in 1..=12 {
+        clock.set(at(day, 12));
+        g.consume(B, "ai_generations", 10, None).await.unwrap();
+    }
+    clock.set(at(13, 12));
+    g.apply_reset(&ResetRequest::new(B, "ai_generations", 92))
+        .await
+        .unwrap();
+    clock.set(at(13, 12) + chrono::Duration::minutes(1));
+    let s = g.snapshot(B).await.unwrap();
+    let ai = &s.metrics[0];
+    assert_eq!((ai.used, ai.limit), (460, Some(500)));
+    let p = ai.projection.as_ref().unwrap();
+    assert_eq!(p.projected_used, 460, "{p:?}");
+    assert_eq!(p.projected_low, 460, "{p:?}");
+    assert_eq!(p.status, ProjectionStatus::UnderStrain, "{p:?}"); // 92 % > 90 %
+    // The timeline says so: the event carries the level.
+    let reset = s
+        .timeline
+        .iter()
+        .find(|e| e.kind.name() == "period_reset")
+        .unwrap();
+    assert!(matches!(
+        reset.kind,
+        quota_core::report::EventKind::PeriodReset {
+            level: Some(460),
+            ..
+        }
+    ));
+    // Usage after it is pace again: 20 units in the next 6 hours.
+    clock.set(at(13, 18));
+    g.consume(B, "ai_generations", 20, None).await.unwrap();
+    let p = g.snapshot(B).await.unwrap().metrics[0]
+        .projection
+        .clone()
+        .unwrap();
+    assert!(p.projected_used > 480 + 500, "{p:?}"); // 80 a day for 17.25 days
     assert_eq!(p.status, ProjectionStatus::ImmediateAction, "{p:?}");
 }
 

@@ -186,6 +186,7 @@ proptest! {
             allowance: Some(u64::MAX / 4),
             limit: &Limit::block(u64::MAX / 4),
             currency: Currency::EUR,
+            reset: None,
         });
         prop_assert_eq!(p.projected_used, pace * len);
     }

@@ -228,6 +228,7 @@ mod tests {
         let e = event(
             EventKind::PeriodReset {
                 reason: "support".into(),
+                level: None,
             },
             Severity::Info,
         );

@@ -251,6 +251,7 @@ async fn random_operations_match_the_memory_store() {
                         Severity::Info,
                         EventKind::PeriodReset {
                             reason: format!("step {step}"),
+                            level: None,
                         },
                     ),
                 ];

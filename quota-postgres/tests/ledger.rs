@@ -169,6 +169,7 @@ async fn a_refused_reset_counter_writes_nothing_anywhere() {
         Severity::Info,
         EventKind::PeriodReset {
             reason: "test".into(),
+            level: None,
         },
     )];
     let err = store

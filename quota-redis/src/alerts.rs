@@ -144,7 +144,10 @@ mod tests {
             PeriodKey(20261101),
             None,
             Severity::Info,
-            EventKind::PeriodReset { reason: "r".into() },
+            EventKind::PeriodReset {
+                reason: "r".into(),
+                level: None,
+            },
         )
         .with_seq(77);
         let (score, json) = stored_event(&event).unwrap();

@@ -163,6 +163,7 @@ fn event(brand: &str, at: DateTime<Utc>) -> TimelineEvent {
         Severity::Info,
         EventKind::PeriodReset {
             reason: "test".into(),
+            level: None,
         },
     )
 }

@@ -121,6 +121,17 @@ impl ShareIssuer {
         })
     }
 
+    /// The link of `token`, whose `claims` [`ShareIssuer::verify`] returned: what
+    /// [`ShareIssuer::issue`] gave when it issued the token (`None` past chrono's range).
+    pub fn link_of(&self, token: &str, claims: &ShareClaims) -> Option<ShareLink> {
+        Some(ShareLink {
+            id: claims.jti.clone(),
+            token: token.to_owned(),
+            url: format!("{}{SHARE_PATH}{token}", self.frontend_url),
+            expires_at: DateTime::from_timestamp(claims.exp, 0)?,
+        })
+    }
+
     /// [`verify_and_check`] at the issuer's clock.
     pub async fn verify(
         &self,

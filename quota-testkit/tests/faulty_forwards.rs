@@ -209,6 +209,7 @@ async fn call(store: &FaultyStore<Recorder>, op: Op) -> String {
         Severity::Info,
         EventKind::PeriodReset {
             reason: "test".into(),
+            level: None,
         },
     );
     let lease = OutboxLease {

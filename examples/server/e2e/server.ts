@@ -60,6 +60,8 @@ export function serverEnv(): NodeJS.ProcessEnv {
     if (!drop.test(k)) env[k] = v;
   }
   env.QUOTA_ADMIN_JWT_SECRET = ADMIN_SECRET;
+  // "Parler à un expert" is shown only with a configured address.
+  env.QUOTA_EXPERT_URL = 'mailto:experts@example.com';
   env.RUST_LOG = process.env.QUOTA_E2E_RUST_LOG ?? 'warn';
   return env;
 }

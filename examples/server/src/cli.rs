@@ -232,6 +232,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         notify: Some(settings.notify(a.frontend_url.as_deref())?),
         metrics_token: settings.metrics_token(),
         metrics_brand_series: settings.metrics_brand_series()?,
+        expert_url: settings.expert_url(),
     };
     let json = a.log.log_format == crate::logging::LogFormat::Json;
     // Listening for the signals before the banner says the server is up: a SIGTERM sent as

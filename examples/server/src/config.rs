@@ -84,6 +84,8 @@ pub struct ServeConfig {
     pub metrics_token: Option<String>,
     /// Brands with usage series on `/metrics` (`QUOTA_METRICS_BRAND_SERIES`; 0: none).
     pub metrics_brand_series: usize,
+    /// `QUOTA_EXPERT_URL`: where the cockpit's "Talk to an expert" leads; hidden when `None`.
+    pub expert_url: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -112,6 +114,7 @@ impl Default for ServeConfig {
             notify: None,
             metrics_token: None,
             metrics_brand_series: quota_axum::metrics::DEFAULT_BRAND_SERIES,
+            expert_url: None,
         }
     }
 }

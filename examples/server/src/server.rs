@@ -126,6 +126,10 @@ pub async fn build_state(
         let token = quota_axum::config::MetricsToken::new(token).map_err(ServerError::Config)?;
         app_config = app_config.metrics_token(token);
     }
+    if let Some(url) = &config.expert_url {
+        let url = quota_axum::config::ExpertUrl::new(url).map_err(ServerError::Config)?;
+        app_config = app_config.expert_url(url);
+    }
     let secrets = Arc::new(secrets);
     let state = AppState {
         guard,

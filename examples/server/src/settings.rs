@@ -30,6 +30,10 @@ pub struct ServeSettings {
     /// (1000 when unset).
     #[arg(long, env = "QUOTA_METRICS_BRAND_SERIES")]
     pub metrics_brand_series: Option<String>,
+    /// Where the cockpit's "Talk to an expert" leads: an `https://` page or a `mailto:`
+    /// address; the button is hidden when unset.
+    #[arg(long, env = "QUOTA_EXPERT_URL")]
+    pub expert_url: Option<String>,
     /// Share-link signing keys, `kid:secret,...`, the active one first; generated for the run
     /// when unset.
     #[arg(long, env = "QUOTA_SHARE_KEYS", hide_env_values = true)]
@@ -118,6 +122,11 @@ impl ServeSettings {
                     "QUOTA_METRICS_BRAND_SERIES: {raw:?} is not a number of brands from 0 to {MAX_BRAND_SERIES}"
                 )
             })
+    }
+
+    /// The expert URL, when set.
+    pub fn expert_url(&self) -> Option<String> {
+        set(self.expert_url.as_ref())
     }
 
     /// The share keys, when set.

@@ -57,6 +57,7 @@ pub async fn page(
         .unwrap_or_default();
     let lang = page_lang(q.lang.as_deref(), &headers);
     let en = lang == "en";
+    let colon = if en { ": " } else { " : " };
     let respond = |status: StatusCode, title: &str, main: maud::Markup| {
         Page {
             lang,
@@ -98,10 +99,13 @@ pub async fn page(
                 (if en { "Development server: nobody is charged." } else { "Serveur de développement : personne n'est débité." })
             }
             p {
-                (if en { "Top-up" } else { "Recharge" }) " : " strong { (r.units) } " × " (r.metric)
+                (if en { "Top-up" } else { "Recharge" }) (colon) strong { (r.units) } " × " (r.metric)
                 " (" (r.brand) ")"
                 br;
-                (if en { "Amount" } else { "Montant" }) " : " strong { (r.amount.to_string()) }
+                (if en { "Amount" } else { "Montant" }) (colon)
+                strong data-testid="checkout-amount" {
+                    (crate::pages::money::format_money(r.amount, if en { "en" } else { "fr" }))
+                }
             }
             @if expired {
                 p data-testid="checkout-expired" { (if en { "This checkout has expired." } else { "Ce paiement a expiré." }) }

@@ -32,7 +32,13 @@ pub struct CockpitQuery {
     brand_id: Option<String>,
     lang: Option<String>,
     topup: Option<String>,
+    /// The token of a link the share form just issued (post/redirect/get): the card shows it
+    /// again once the token checks out for this brand.
+    shared: Option<String>,
 }
+
+/// Longest `shared` token the cockpit checks, bytes (issued tokens are far shorter).
+const MAX_SHARED_TOKEN: usize = 2048;
 
 /// Body of the cockpit's forms.
 #[derive(Debug, Deserialize)]
@@ -50,6 +56,8 @@ struct Extras {
     toast: Option<(&'static str, &'static str)>,
     error: Option<String>,
     share: Option<ShareLink>,
+    /// "Talk to an expert" for this brand (`QUOTA_EXPERT_URL`), when configured.
+    expert: Option<String>,
 }
 
 /// `GET /analytics`.
@@ -70,7 +78,7 @@ pub async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -
             StatusCode::BAD_REQUEST,
             lang,
             l.bad_request_title,
-            "brandId, lang, topup",
+            "brandId, lang, topup, shared",
             Audience::Admin,
         );
     };
@@ -82,12 +90,35 @@ pub async fn page(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -
         Some("cancel") => Some(("cancel", l.topup_cancel)),
         _ => None,
     };
+    let brand = q.brand_id.as_deref().unwrap_or(&state.config.default_brand);
+    let share = match q.shared.as_deref() {
+        Some(token) => shared_link(&state, brand, token).await,
+        None => None,
+    };
+    // The token stays out of the page's other links (language switch).
+    let pairs: Vec<(String, String)> = pairs.into_iter().filter(|(k, _)| k != "shared").collect();
     let extras = Extras {
         toast,
+        share,
         ..Extras::default()
     };
-    let brand = q.brand_id.as_deref().unwrap_or(&state.config.default_brand);
     render(&state, brand, lang, &pairs, extras, StatusCode::OK).await
+}
+
+/// The link the share form issued, back from its token: shown only when the token verifies
+/// (signature, expiry, not revoked) and names this brand.
+async fn shared_link(state: &AppState, brand: &str, token: &str) -> Option<ShareLink> {
+    if token.len() > MAX_SHARED_TOKEN {
+        return None;
+    }
+    let claims = state
+        .share
+        .issuer
+        .verify(state.share.revocations.as_ref(), token)
+        .await
+        .ok()
+        .filter(|c| c.brand == brand)?;
+    state.share.issuer.link_of(token, &claims)
 }
 
 /// The form's language and brand, after the same-origin and admin checks.
@@ -172,7 +203,7 @@ pub async fn topup(
     }
 }
 
-/// `POST /analytics/share`: the cockpit with the new link.
+/// `POST /analytics/share`: 303 to the cockpit showing the new link.
 pub async fn share(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -182,17 +213,15 @@ pub async fn share(
         Ok(c) => c,
         Err(res) => return *res,
     };
-    let (extras, status) = match issue_link(&state, &crate::auth::Caller::Admin, brand, None).await
-    {
-        Ok(link) => (
-            Extras {
-                share: Some(link),
-                ..Extras::default()
-            },
-            StatusCode::OK,
-        ),
-        Err(p) => (
-            Extras {
+    match issue_link(&state, &crate::auth::Caller::Admin, brand, None).await {
+        // Post/redirect/get: a refresh shows the link again instead of issuing another.
+        Ok(link) => Redirect::to(&with_query(
+            "/analytics",
+            &[("brandId", brand), ("lang", lang), ("shared", &link.token)],
+        ))
+        .into_response(),
+        Err(p) => {
+            let extras = Extras {
                 error: Some(format!(
                     "{}{}{}",
                     labels(lang).share_failed,
@@ -200,11 +229,10 @@ pub async fn share(
                     p.detail
                 )),
                 ..Extras::default()
-            },
-            p.status,
-        ),
-    };
-    render(&state, brand, lang, &form_pairs(brand), extras, status).await
+            };
+            render(&state, brand, lang, &form_pairs(brand), extras, p.status).await
+        }
+    }
 }
 
 /// The cockpit of `brand`, or the 400 / 404 / 503 page.
@@ -249,6 +277,10 @@ async fn render(
         }
     };
     state.track_brand(brand);
+    let extras = Extras {
+        expert: state.config.expert_url.as_ref().map(|u| u.link_for(brand)),
+        ..extras
+    };
     let title = format!("{} — {brand}", l.cockpit_title);
     Page {
         lang,
@@ -278,7 +310,7 @@ fn cockpit_main(snap: &Snapshot, lang: &str, extras: &Extras) -> Markup {
         @if let Some(e) = &extras.error {
             div class="error" role="alert" data-testid="error" { (e) }
         }
-        (sections(snap, lang, Mode::Cockpit))
+        (sections(snap, lang, Mode::Cockpit, extras.expert.as_deref()))
         div class="grid" {
             (topup_card(snap, lang))
             (share_card(snap, lang, extras.share.as_ref()))

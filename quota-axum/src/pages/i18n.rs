@@ -52,6 +52,8 @@ pub(crate) struct Labels {
     pub(crate) talk_to_expert: &'static str,
     pub(crate) monthly_saving: &'static str,
     pub(crate) extra_cost: &'static str,
+    /// "Total prévu avec": followed by a plan name and its projected total.
+    pub(crate) projected_total_on: &'static str,
     pub(crate) buy_credits_title: &'static str,
     pub(crate) buy_credits: &'static str,
     pub(crate) metric: &'static str,
@@ -158,6 +160,7 @@ pub(crate) const FR: Labels = Labels {
     talk_to_expert: "Parler à un expert",
     monthly_saving: "Économie mensuelle estimée",
     extra_cost: "Surcoût mensuel estimé",
+    projected_total_on: "Total prévu avec",
     buy_credits_title: "Recharger des crédits",
     buy_credits: "Acheter des crédits",
     metric: "Métrique",
@@ -264,6 +267,7 @@ pub(crate) const EN: Labels = Labels {
     talk_to_expert: "Talk to an expert",
     monthly_saving: "Estimated monthly saving",
     extra_cost: "Estimated extra monthly cost",
+    projected_total_on: "Projected total on",
     buy_credits_title: "Top up credits",
     buy_credits: "Buy credits",
     metric: "Metric",
@@ -419,6 +423,26 @@ pub(crate) fn event_text(e: &TimelineEvent, lang: &str) -> String {
 }
 
 /// Why a plan is recommended (plain text).
+/// The risk note of a recommendation: the metrics it would block at the 90th percentile of
+/// the projection, and the safer plan when one holds it.
+pub(crate) fn risk_text(blocked: &[String], safer: Option<&str>, lang: &str) -> String {
+    let blocked = blocked.join(", ");
+    match (lang == "en", safer) {
+        (true, Some(plan)) => format!(
+            "One chance in ten that usage goes past this plan ({blocked} would be blocked at the high end of the projection): {plan} would hold it."
+        ),
+        (true, None) => format!(
+            "One chance in ten that usage goes past this plan ({blocked} would be blocked at the high end of the projection)."
+        ),
+        (false, Some(plan)) => format!(
+            "Une chance sur dix que la consommation dépasse ce plan ({blocked} serait bloqué en haut de la fourchette prévue) : {plan} la couvrirait."
+        ),
+        (false, None) => format!(
+            "Une chance sur dix que la consommation dépasse ce plan ({blocked} serait bloqué en haut de la fourchette prévue)."
+        ),
+    }
+}
+
 pub(crate) fn reason_text(
     reason: RecommendationReason,
     recommended: Option<&str>,

@@ -52,7 +52,10 @@ fn limit_text(limit: Option<&Limit>, catalog: &Catalog, lang: &str) -> String {
                     )
                 )
             });
-            format!("{included} ({}: {price}{per}{cap})", l.overage_charged)
+            format!(
+                "{included} ({}{}{price}{per}{cap})",
+                l.overage_charged, l.colon
+            )
         }
         _ => format!("{included} ({})", l.overage_blocked),
     }

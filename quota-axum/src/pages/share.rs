@@ -115,7 +115,7 @@ fn render_snapshot(
     let main = html! {
         h1 { (l.share_title) " — " (snap.brand_id) }
         p class="muted" { (l.read_only_until) " " (fmt_datetime(link_expires, lang)) }
-        (sections(snap, lang, Mode::Share))
+        (sections(snap, lang, Mode::Share, None))
     };
     let path = format!("/share/quota/{token}");
     Page {

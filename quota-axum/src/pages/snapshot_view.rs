@@ -7,12 +7,11 @@ use maud::{Markup, html};
 use quota_core::report::{MetricSnapshot, ProjectionStatus, Snapshot, TimelineEvent};
 
 use crate::pages::chart::{Frame, usage_chart};
-use crate::pages::i18n::{Labels, event_text, labels, reason_text, severity_label, severity_name};
-use crate::pages::layout::{url_encode, with_query};
+use crate::pages::i18n::{
+    Labels, event_text, labels, reason_text, risk_text, severity_label, severity_name,
+};
+use crate::pages::layout::with_query;
 use crate::pages::money::format_money;
-
-/// Where the experts answer ("Parler à un expert").
-pub const EXPERT_EMAIL: &str = "experts@example.com";
 
 /// Most timeline events shown.
 const TIMELINE_ITEMS: usize = 50;
@@ -74,11 +73,14 @@ fn period_line(snap: &Snapshot, lang: &str) -> String {
 }
 
 /// Every section of the snapshot.
-pub(crate) fn sections(snap: &Snapshot, lang: &str, mode: Mode) -> Markup {
+///
+/// `expert` is where "Talk to an expert" leads on the cockpit (`QUOTA_EXPERT_URL`); the button
+/// is not shown without it.
+pub(crate) fn sections(snap: &Snapshot, lang: &str, mode: Mode, expert: Option<&str>) -> Markup {
     html! {
         div class="grid" {
             (plan_card(snap, lang))
-            (recommendation_card(snap, lang, mode))
+            (recommendation_card(snap, lang, mode, expert))
         }
         (metric_cards(snap, lang, mode))
         (timeline(snap, lang))
@@ -268,7 +270,7 @@ fn timeline_item(e: &TimelineEvent, lang: &str) -> Markup {
     }
 }
 
-fn recommendation_card(snap: &Snapshot, lang: &str, mode: Mode) -> Markup {
+fn recommendation_card(snap: &Snapshot, lang: &str, mode: Mode, expert: Option<&str>) -> Markup {
     let l = labels(lang);
     let (name, reason, saving) = match &snap.recommendation {
         Some(r) => {
@@ -301,26 +303,57 @@ fn recommendation_card(snap: &Snapshot, lang: &str, mode: Mode) -> Markup {
             )
         }
     });
-    let expert = format!(
-        "mailto:{EXPERT_EMAIL}?subject={}",
-        url_encode(&format!("Usage Quota Guardian — {}", snap.brand_id))
-    );
+    // The numbers behind the advice: the recommended plan's price, the projected total on the
+    // current plan and on the recommended one (when it is another plan).
+    let reco = snap.recommendation.as_ref();
+    let recommended = reco.and_then(|r| r.recommended.as_ref());
+    let current_total = reco.map(|r| (&r.current.name, r.current.total));
+    let other_total = reco
+        .and_then(|r| r.recommended.as_ref().filter(|p| p.plan != r.current.plan))
+        .map(|p| (&p.name, p.total));
+    let risk = reco.and_then(|r| r.risk.as_ref());
     html! {
         section class="card" data-testid="recommendation-card" aria-labelledby="reco-h" {
             h2 id="reco-h" { (l.recommended_plan) }
-            p { strong data-testid="recommended-plan" { (name) } }
+            p {
+                strong data-testid="recommended-plan" { (name) }
+                @if let Some(p) = recommended {
+                    " — " span class="money" data-testid="recommended-price" {
+                        (format_money(p.price, lang)) " " (l.per_month)
+                    }
+                }
+            }
             p data-testid="recommendation-reason" { (reason) }
+            @if let Some((plan, total)) = current_total {
+                p data-testid="recommendation-current-total" {
+                    (l.projected_total_on) " " (plan) (l.colon)
+                    strong class="money" { (format_money(total, lang)) }
+                }
+            }
+            @if let Some((plan, total)) = other_total {
+                p data-testid="recommendation-recommended-total" {
+                    (l.projected_total_on) " " (plan) (l.colon)
+                    strong class="money" { (format_money(total, lang)) }
+                }
+            }
             @if let Some((label, amount)) = saving {
                 p data-testid="recommendation-saving" {
                     (label) (l.colon) strong class="money" { (format_money(amount, lang)) }
+                }
+            }
+            @if let Some(risk) = risk {
+                p class="note" data-testid="recommendation-risk" {
+                    (risk_text(&risk.blocked_metrics, risk.safer_plan.as_deref(), lang))
                 }
             }
             @if mode == Mode::Cockpit {
                 div class="row" {
                     a class="button" data-testid="cta-compare"
                         href=(with_query("/plans", &[("lang", lang)])) { (l.compare_plans) }
-                    a class="button secondary" data-testid="cta-expert" href=(expert) {
-                        (l.talk_to_expert)
+                    @if let Some(expert) = expert {
+                        a class="button secondary" data-testid="cta-expert" href=(expert) {
+                            (l.talk_to_expert)
+                        }
                     }
                 }
             }

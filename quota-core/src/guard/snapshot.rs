@@ -6,10 +6,11 @@ use crate::domain::bound_units;
 use crate::error::{QuotaError, Result};
 use crate::metric::MetricKind;
 use crate::money::Money;
-use crate::period::BillingPeriod;
+use crate::period::{BillingPeriod, PeriodKey};
 use crate::report::{
-    MetricSnapshot, PlanCard, Projection, ProjectionInput, SNAPSHOT_TIMELINE_LEN, SNAPSHOT_TOPUPS,
-    Snapshot, TimelineEvent, cumulative_curve, project, recommend, recommend_for_band,
+    EventKind, MetricSnapshot, PlanCard, Projection, ProjectionInput, ResetPoint,
+    SNAPSHOT_TIMELINE_LEN, SNAPSHOT_TOPUPS, Snapshot, TimelineEvent, cumulative_curve, project,
+    recommend, recommend_for_band,
 };
 use crate::store::{CounterKey, Usage};
 use crate::threshold::{badge, percent_of};
@@ -61,7 +62,13 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let period = ctx.period;
         let pkey = period.key();
         let days_elapsed = period.day_index(now).saturating_add(1);
-        let readings = self.readings(&ctx, now).await?;
+        let timeline: Vec<TimelineEvent> = store
+            .events(brand, SNAPSHOT_TIMELINE_LEN)
+            .await?
+            .into_iter()
+            .filter(|e| e.period == pkey)
+            .collect();
+        let readings = self.readings(&ctx, now, &timeline).await?;
         self.remember_projection(&ctx, &readings);
         let high: Vec<(&str, u64)> = ctx
             .metrics
@@ -130,12 +137,6 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             &projected,
             &high,
         );
-        let timeline: Vec<TimelineEvent> = store
-            .events(brand, SNAPSHOT_TIMELINE_LEN)
-            .await?
-            .into_iter()
-            .filter(|e| e.period == pkey)
-            .collect();
         // The newest top-ups only: abandoned checkouts must not slow every snapshot down.
         let topups = store
             .recent_topups(brand, SNAPSHOT_TOPUPS)
@@ -171,11 +172,13 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
 
     /// Reads and projects every metric of the brand's plan, in the context's order. The
     /// previous period's daily usage (kept by the stores for the retention period) is a
-    /// prior early in the period.
+    /// prior early in the period; a reset in `timeline` (the brand's latest events, newest
+    /// first) tells the projection which units a reset set.
     pub(crate) async fn readings(
         &self,
         ctx: &BrandContext,
         now: DateTime<Utc>,
+        timeline: &[TimelineEvent],
     ) -> Result<Vec<Reading>> {
         let store = &self.inner.store;
         let brand = ctx.subscription.brand.as_str();
@@ -217,6 +220,7 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
                     allowance,
                     limit: &m.limit,
                     currency,
+                    reset: latest_reset(timeline, ctx.period.key(), &m.key),
                 });
                 // Priced like the store bills: the overage already counted, plus the
                 // projected units that neither the free units, the top-ups nor the overage
@@ -258,7 +262,14 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         let mut units = match cached {
             Some(units) => units,
             None => {
-                let readings = self.readings(ctx, now).await.ok()?;
+                let brand = ctx.subscription.brand.as_str();
+                let timeline = self
+                    .inner
+                    .store
+                    .events(brand, SNAPSHOT_TIMELINE_LEN)
+                    .await
+                    .unwrap_or_default();
+                let readings = self.readings(ctx, now, &timeline).await.ok()?;
                 self.remember_projection(ctx, &readings);
                 readings.iter().map(Reading::projected).collect()
             }
@@ -282,4 +293,21 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             .map(|p| p.plan)
             .filter(|p| *p != ctx.subscription.plan)
     }
+}
+
+/// The latest reset of `metric` in `period` among `timeline` (newest first): a reset of that
+/// metric or of all metrics, with the level it set (events without one are skipped).
+fn latest_reset(timeline: &[TimelineEvent], period: PeriodKey, metric: &str) -> Option<ResetPoint> {
+    timeline
+        .iter()
+        .filter(|e| e.period == period)
+        .find_map(|e| match &e.kind {
+            EventKind::PeriodReset {
+                level: Some(level), ..
+            } if e.metric.as_deref().is_none_or(|m| m == metric) => Some(ResetPoint {
+                at: e.at,
+                level: *level,
+            }),
+            _ => None,
+        })
 }

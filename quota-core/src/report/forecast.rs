@@ -84,6 +84,18 @@ pub(crate) struct History<'a> {
     pub(crate) elapsed: f64,
     /// Units used so far.
     pub(crate) used: f64,
+    /// The counter's reset in the period, if any.
+    pub(crate) reset: Option<Reset>,
+}
+
+/// A reset of the counter during the period: the days before it were cleared and `level`
+/// units written in the bucket of its day.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reset {
+    /// Days elapsed at the reset (fractional, within the elapsed time).
+    pub(crate) at: f64,
+    /// Units the reset set.
+    pub(crate) level: f64,
 }
 
 /// The forecast of the rest of the period.
@@ -190,11 +202,25 @@ pub(crate) fn forecast(history: &History<'_>, tuning: &Tuning) -> Forecast {
     slots.push(1.0 - done_today);
     slots.resize(period.saturating_sub(full), 1.0);
 
-    let seen: Vec<f64> = (0..full)
+    // After a reset, the pace is read from the whole days after its day only: the days
+    // before were cleared and its day holds the level it set plus part of a day's usage.
+    let reset = history
+        .reset
+        .filter(|r| r.at.is_finite() && r.level.is_finite() && (0.0..=elapsed).contains(&r.at));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let reset_day = reset.map(|r| (r.at.floor() as usize).min(period));
+    let from = reset_day.map_or(0, |d| d.saturating_add(1)).min(full);
+    let seen: Vec<f64> = (from..full)
         .map(|d| units(history.daily.get(d).copied().unwrap_or(0)))
         .collect();
     let mut cleaned = clean::clean(&seen);
-    let today = units(history.daily.get(full).copied().unwrap_or(0));
+    cleaned.start = cleaned.start.saturating_add(from);
+    let mut today = units(history.daily.get(full).copied().unwrap_or(0));
+    if let (Some(r), Some(day)) = (reset, reset_day) {
+        if day == full {
+            today = (today - r.level).max(0.0);
+        }
+    }
     if today > 0.0 && cleaned.values.iter().all(|v| *v <= 0.0) {
         // Nothing since the period started (or since a reset) but usage today: a brand
         // starting, or a reset today. The silent days say nothing about the pace.
@@ -220,7 +246,7 @@ pub(crate) fn forecast(history: &History<'_>, tuning: &Tuning) -> Forecast {
     }
     let fits = trend::fit(&z, &w, prior, &tuning.trend);
     build(&fits, &slots, full, cleaned.start, &weekly, tuning)
-        .unwrap_or_else(|| naive(history, elapsed, slots, tuning))
+        .unwrap_or_else(|| naive(history, reset, elapsed, slots, tuning))
 }
 
 /// The forecast from the fitted level models, averaged by their weights.
@@ -300,15 +326,27 @@ fn spread_of(median: f64, variance: f64) -> f64 {
     (1.0 + variance.max(0.0) / (median * median)).ln().sqrt()
 }
 
-/// The naive line, for when nothing better is known: used / elapsed × period.
-fn naive(history: &History<'_>, elapsed: f64, slots: Vec<f64>, tuning: &Tuning) -> Forecast {
+/// The naive line, for when nothing better is known: used / elapsed × period; after a reset,
+/// the units since it over the time since it (the level it set is not pace).
+fn naive(
+    history: &History<'_>,
+    reset: Option<Reset>,
+    elapsed: f64,
+    slots: Vec<f64>,
+    tuning: &Tuning,
+) -> Forecast {
     let used = if history.used.is_finite() {
         history.used.max(0.0)
     } else {
         0.0
     };
-    // A few minutes into a period the linear pace explodes; count at least one hour.
-    let pace = used / elapsed.max(1.0 / 24.0);
+    let (units, time) = match reset {
+        Some(r) => ((used - r.level).max(0.0), elapsed - r.at),
+        None => (used, elapsed),
+    };
+    // A few minutes into a period (or after a reset) the linear pace explodes; count at
+    // least one hour.
+    let pace = units / time.max(1.0 / 24.0);
     let mut cumulative = 0.0;
     let mut rates = Vec::with_capacity(slots.len());
     let mut median = Vec::with_capacity(slots.len());
@@ -410,6 +448,7 @@ mod tests {
                 period_days: 30,
                 elapsed,
                 used: units(daily.iter().sum()),
+                reset: None,
             },
             &TUNING,
         )

@@ -21,7 +21,7 @@ mod timeline;
 
 pub use projection::{
     CurvePoint, IMMEDIATE_HORIZON_DAYS, Projection, ProjectionInput, ProjectionStatus,
-    RECENT_WINDOW_DAYS, STRAIN_RATIO, cumulative_curve, project,
+    RECENT_WINDOW_DAYS, ResetPoint, STRAIN_RATIO, cumulative_curve, project,
 };
 pub use recommendation::{
     PlanCost, Recommendation, RecommendationReason, RecommendationRisk, plan_cost, recommend,

@@ -27,7 +27,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::forecast::{History, TUNING, Z90, forecast};
+use super::forecast::{History, Reset, TUNING, Z90, forecast};
 use crate::domain::MAX_UNITS;
 use crate::overage::overage_units;
 use crate::period::BillingPeriod;
@@ -122,6 +122,22 @@ pub struct ProjectionInput<'a> {
     pub limit: &'a Limit,
     /// Catalog currency.
     pub currency: crate::money::Currency,
+    /// The counter's latest reset in the period, if any: the usage it set is a level, not
+    /// pace (see [`ResetPoint`]).
+    pub reset: Option<ResetPoint>,
+}
+
+/// A reset of a counter during its period (a support reset to a target, or to zero), as the
+/// brand's timeline records it. The store cleared the days before it and wrote `level` in
+/// the bucket of its day: the projection counts those units as used, reads the pace only from
+/// what came after, and right after the reset (nothing seen since) projects the level itself
+/// plus what a previous period suggests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResetPoint {
+    /// When the counter was reset.
+    pub at: DateTime<Utc>,
+    /// The usage the reset left in the counter.
+    pub level: u64,
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -161,7 +177,7 @@ fn total(used: u64, extra: f64) -> u64 {
 /// let now = Utc.with_ymd_and_hms(2026, 11, 11, 0, 0, 0).unwrap(); // 10 days in, 30-day month
 /// let daily = [10u64; 10];
 /// let p = project(&ProjectionInput { period, now, daily: &daily, previous: &[], used: 100,
-///     allowance: Some(310), limit: &Limit::block(310), currency: Currency::EUR });
+///     allowance: Some(310), limit: &Limit::block(310), currency: Currency::EUR, reset: None });
 /// assert_eq!(p.projected_used, 300);
 /// assert!(p.projected_low < 300 && 300 < p.projected_high);
 /// assert_eq!(p.status, ProjectionStatus::UnderStrain); // 300 / 310 > 90 %
@@ -203,6 +219,13 @@ pub fn project(input: &ProjectionInput<'_>) -> Projection {
             period_days: period.length_days(),
             elapsed,
             used,
+            reset: input.reset.and_then(|r| {
+                let at = period.elapsed_days(r.at);
+                (r.at >= period.start && at <= elapsed).then_some(Reset {
+                    at,
+                    level: f(r.level),
+                })
+            }),
         },
         &TUNING,
     );
@@ -309,6 +332,7 @@ mod tests {
             allowance: Some(allowance),
             limit,
             currency: Currency::EUR,
+            reset: None,
         })
     }
 
@@ -378,6 +402,7 @@ mod tests {
             allowance: Some(525),
             limit: &Limit::block(525),
             currency: Currency::EUR,
+            reset: None,
         });
         assert_eq!(p.projected_used, 468); // 460 + 460 / 29.5 / 2
         assert_eq!(p.status, ProjectionStatus::Stable); // 89 % of 525
@@ -386,6 +411,54 @@ mod tests {
         daily.extend([460, 10, 10]);
         let p = run(&daily, 15, 525, &Limit::block(525));
         assert_eq!(p.projected_used, 480 + 150);
+    }
+
+    #[test]
+    fn a_reset_known_from_the_timeline_is_a_level_from_its_first_minute() {
+        // `quota reset --target 92` on day 10 at 06:00 of a brand without history (460 of
+        // 500), read one minute later: the level itself, nothing seen since.
+        let period = nov();
+        let at = period.start + Duration::hours(10 * 24 + 6);
+        let mut daily = vec![0u64; 10];
+        daily.push(460);
+        let input = |now, daily: &[u64], used| {
+            project(&ProjectionInput {
+                period,
+                now,
+                daily,
+                previous: &[],
+                used,
+                allowance: Some(500),
+                limit: &Limit::block(500),
+                currency: Currency::EUR,
+                reset: Some(ResetPoint { at, level: 460 }),
+            })
+        };
+        let p = input(at + Duration::minutes(1), &daily, 460);
+        assert_eq!(p.projected_used, 460);
+        assert_eq!(p.projected_low, 460);
+        assert!(p.projected_high < 470, "{p:?}");
+        assert_eq!(p.status, ProjectionStatus::UnderStrain); // 92 % > 90 %
+        // Without the timeline the target reads as pace: the naive line explodes.
+        let blind = project(&ProjectionInput {
+            period,
+            now: at + Duration::minutes(1),
+            daily: &daily,
+            previous: &[],
+            used: 460,
+            allowance: Some(500),
+            limit: &Limit::block(500),
+            currency: Currency::EUR,
+            reset: None,
+        });
+        assert!(blind.projected_used > 1000, "{blind:?}");
+        // A day and a half later (18 units since, 10 of them today; no whole day after the
+        // reset's yet): the pace since the reset, 12 a day, for the 18.25 days left.
+        daily[10] = 468;
+        daily.push(10);
+        let p = input(at + Duration::hours(36), &daily, 478);
+        assert_eq!(p.projected_used, 478 + 219);
+        assert_eq!(p.status, ProjectionStatus::ImmediateAction, "{p:?}"); // 697 of 500
     }
 
     #[test]

@@ -66,6 +66,11 @@ pub enum EventKind {
     PeriodReset {
         /// Who or what reset it.
         reason: String,
+        /// The usage the reset left in the counter (a support reset's target; `0` for a reset
+        /// to zero). The projection reads it as a level, not as pace. Absent in events
+        /// written without it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        level: Option<u64>,
     },
     /// Usage went back under a threshold that had fired (after a top-up, upgrade or refund).
     #[serde(rename_all = "camelCase")]

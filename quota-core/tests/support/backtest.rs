@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, TimeZone, Utc};
 use quota_core::period::{BillingAnchor, BillingPeriod};
 use quota_core::report::{
-    Projection, ProjectionInput, Recommendation, project, recommend_for_band,
+    Projection, ProjectionInput, Recommendation, ResetPoint, project, recommend_for_band,
 };
 use quota_core::{Catalog, OveragePolicy};
 
@@ -425,6 +425,13 @@ pub fn project_at(
         allowance: limit.included,
         limit: &limit,
         currency: catalog.currency(),
+        // What the timeline of a real brand records: when the reset happened (its share of
+        // the day's usage, read as time) and the level it set.
+        reset: trace.reset.filter(|r| r.day < t).map(|r| ResetPoint {
+            at: trace.period.start
+                + Duration::seconds(((r.day as f64 + r.share_before) * 86_400.0) as i64),
+            level: r.target,
+        }),
     })
 }
 

@@ -227,11 +227,16 @@ for (const lang of LANGS) {
     const reco = page.getByTestId('recommendation-card');
     await expect(reco.getByRole('heading', { name: t.recommendedPlan })).toBeVisible();
     await expect(reco.getByTestId('recommended-plan')).toHaveText(before.recommendation.recommended.name);
+    // Its price and the projected totals behind the advice.
+    await expect(reco.getByTestId('recommended-price')).toContainText(lang === 'fr' ? '/ mois' : '/ month');
+    await expect(reco.getByTestId('recommendation-current-total')).toContainText(
+      before.recommendation.current.name,
+    );
     const compare = reco.getByTestId('cta-compare');
     await expect(compare).toHaveText(t.compare);
     const expert = reco.getByTestId('cta-expert');
     await expect(expert).toHaveText(t.expert);
-    expect(await expert.getAttribute('href')).toMatch(/^mailto:/);
+    expect(await expert.getAttribute('href')).toMatch(/^mailto:experts@example\.com\?subject=/);
 
     // Metric cards: what the snapshot says, one card per metric, in catalog order.
     const cards = page.getByTestId('metric-card');
@@ -383,6 +388,10 @@ for (const lang of LANGS) {
     expect(await input.getAttribute('readonly')).not.toBeNull();
     const url = await input.inputValue();
     expect(url).toMatch(new RegExp(`^${server.url.replace(/[.]/g, '\\.')}/share/quota/[^/?#]+$`));
+    // Post/redirect/get: the address is the cockpit's, a reload shows the same link.
+    await expect(page).toHaveURL(/\/analytics\?brandId=[^&]+&lang=(fr|en)&shared=/);
+    await page.reload();
+    await expect(page.getByTestId('share-url')).toHaveValue(url);
 
     // Copy to the clipboard.
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });

@@ -180,8 +180,10 @@ async fn a_cross_origin_post_is_refused_and_changes_nothing() {
         )
         .await;
     assert_eq!(
-        r.status, 200,
-        "a same-origin post with a no-referrer Origin"
+        r.status, 303,
+        "a same-origin post with a no-referrer Origin: {}",
+        r.text
     );
+    assert!(location(&r).contains("&shared="));
     h.server.stop().await.unwrap();
 }

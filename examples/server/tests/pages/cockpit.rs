@@ -1,7 +1,7 @@
 //! The cockpit's contract in French and English and the runbook's cases as it shows them:
 //! 92 % under strain, the blocked gauge, month-end reset.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::STORE;
 use crate::common::html::{
@@ -50,7 +50,10 @@ const COCKPIT_IDS: [&str; 35] = [
 
 #[tokio::test]
 async fn every_contract_element_is_there_with_the_runbook_labels_in_french_and_english() {
-    let h = Harness::start(STORE).await;
+    let h = Harness::start_with(STORE, |c| {
+        c.expert_url = Some("mailto:experts@example.com".into());
+    })
+    .await;
     // 460 of 500 late in the month: the counter runs out within days.
     assert_eq!(
         h.record("brand_dashboard", "ai_generations", 420)
@@ -89,6 +92,7 @@ async fn every_contract_element_is_there_with_the_runbook_labels_in_french_and_e
     ];
     let events = timeline_len(&h, "brand_dashboard").await;
     assert!(events > 0, "the seed and the 420 generations leave events");
+    let summary = h.summary("brand_dashboard").await;
     for (lang, labels, price) in cases {
         let r = b.get(&format!("/analytics?lang={lang}")).await;
         assert_eq!(r.status, 200, "{}", r.text);
@@ -125,10 +129,55 @@ async fn every_contract_element_is_there_with_the_runbook_labels_in_french_and_e
         assert_eq!(text(p, "share-button").unwrap(), labels[6]);
         assert_eq!(text(p, "plan-name").unwrap(), "Starter");
         assert_eq!(text(p, "plan-price").unwrap(), price);
-        assert!(
-            attr(p, "cta-expert", "href")
-                .unwrap()
-                .starts_with("mailto:")
+        assert_eq!(
+            attr(p, "cta-expert", "href").unwrap(),
+            "mailto:experts@example.com?subject=Usage+Quota+Guardian+%E2%80%94+brand_dashboard"
+        );
+        // The numbers behind the advice, as the summary has them.
+        let reco = &summary["recommendation"];
+        let money = |v: &Value| {
+            let minor = v["amountMinor"].as_i64().unwrap();
+            if lang == "fr" {
+                format!("{},{:02} €", minor / 100, minor % 100)
+            } else {
+                format!("€{}.{:02}", minor / 100, minor % 100)
+            }
+        };
+        let on = if lang == "fr" {
+            "Total prévu avec"
+        } else {
+            "Projected total on"
+        };
+        let colon = if lang == "fr" { " : " } else { ": " };
+        assert_eq!(
+            text(p, "recommendation-current-total").unwrap(),
+            format!("{on} Starter{colon}{}", money(&reco["current"]["total"]))
+        );
+        let recommended = &reco["recommended"];
+        assert_eq!(
+            text(p, "recommended-plan").unwrap(),
+            recommended["name"].as_str().unwrap()
+        );
+        let per = if lang == "fr" { "/ mois" } else { "/ month" };
+        assert_eq!(
+            text(p, "recommended-price").unwrap(),
+            format!("{} {per}", money(&recommended["price"]))
+        );
+        if recommended["plan"] != reco["current"]["plan"] {
+            assert_eq!(
+                text(p, "recommendation-recommended-total").unwrap(),
+                format!(
+                    "{on} {}{colon}{}",
+                    recommended["name"].as_str().unwrap(),
+                    money(&recommended["total"])
+                )
+            );
+        } else {
+            assert_eq!(count(p, "recommendation-recommended-total"), 0);
+        }
+        assert_eq!(
+            count(p, "recommendation-risk"),
+            usize::from(!reco["risk"].is_null())
         );
         assert_eq!(
             attr(p, "cta-compare", "href").unwrap(),
@@ -210,6 +259,39 @@ async fn every_contract_element_is_there_with_the_runbook_labels_in_french_and_e
         assert_eq!(times, sorted, "timeline not newest first");
     }
     h.server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn talk_to_an_expert_needs_an_address_and_only_takes_pages_or_mail() {
+    let h = Harness::start(STORE).await;
+    let b = Browser::admin(&h);
+    for lang in ["fr", "en"] {
+        let r = b.get(&format!("/analytics?lang={lang}")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(
+            count(&r.text, "cta-expert"),
+            0,
+            "[{lang}] shown without QUOTA_EXPERT_URL"
+        );
+        assert_eq!(count(&r.text, "cta-compare"), 1);
+    }
+    h.server.stop().await.unwrap();
+    let page = Harness::start_with(STORE, |c| {
+        c.expert_url = Some("https://example.com/contact".into());
+    })
+    .await;
+    let r = Browser::admin(&page).get("/analytics?lang=en").await;
+    assert_eq!(
+        attr(&r.text, "cta-expert", "href").unwrap(),
+        "https://example.com/contact"
+    );
+    page.server.stop().await.unwrap();
+    let mut cfg = quota_server::ServeConfig::for_tests();
+    cfg.expert_url = Some("javascript:alert(1)".into());
+    let Err(err) = quota_server::spawn(cfg).await else {
+        panic!("a javascript: expert URL was accepted");
+    };
+    assert!(err.to_string().contains("QUOTA_EXPERT_URL"), "{err}");
 }
 
 #[tokio::test]
@@ -297,6 +379,9 @@ async fn a_blocked_gauge_shows_the_red_blocked_badge_and_an_upgrade() {
     assert_eq!(r.status, 200);
     assert_eq!(count(&r.text, "plan-row"), 4);
     assert!(r.text.contains("€99.00"), "{}", r.text);
+    assert!(r.text.contains("(overage charged: "), "{}", r.text);
+    let r = b.get("/plans?lang=fr").await;
+    assert!(r.text.contains("(dépassement facturé : "), "{}", r.text);
     h.server.stop().await.unwrap();
 }
 

@@ -2,7 +2,7 @@
 
 use crate::STORE;
 use crate::common::Harness;
-use crate::common::html::{Browser, attr, metric_card, outer, text};
+use crate::common::html::{Browser, attr, location, metric_card, outer, text};
 
 #[tokio::test]
 async fn every_dynamic_value_is_escaped() {
@@ -132,6 +132,8 @@ async fn markup_characters_in_names_are_escaped_on_the_cockpit_and_the_share_pag
             &[],
         )
         .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let r = b.get(&location(&r)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_names_escaped(&r.text, "cockpit with its share link");
     let url = attr(&r.text, "share-url", "value").unwrap();

@@ -3,7 +3,7 @@
 use crate::STORE;
 use crate::common::Harness;
 use crate::common::html::{
-    Browser, attr, count, expected_count, metric_card, outer, text, timeline_len,
+    Browser, attr, count, expected_count, location, metric_card, outer, text, timeline_len,
 };
 
 #[tokio::test]
@@ -19,9 +19,39 @@ async fn a_share_link_from_the_cockpit_opens_a_read_only_page() {
             &[],
         )
         .await;
+    // Post/redirect/get: the cockpit shows the link at an address a refresh can reload.
+    assert_eq!(r.status, 303, "{}", r.text);
+    let back = location(&r);
+    assert!(
+        back.starts_with(&format!("/analytics?brandId={brand}&lang=en&shared=")),
+        "{back}"
+    );
+    let r = b.get(&back).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let url = attr(&r.text, "share-url", "value").unwrap();
     assert!(outer(&r.text, "share-url").unwrap().contains(" readonly"));
+    // Reloading shows the same link; the language links leave the token out.
+    let again = b.get(&back).await;
+    assert_eq!(attr(&again.text, "share-url", "value").unwrap(), url);
+    assert!(
+        !attr(&again.text, "lang-fr", "href")
+            .unwrap()
+            .contains("shared")
+    );
+    // A token for another brand, a forged one or an oversized one shows no link.
+    let token = back.rsplit("shared=").next().unwrap();
+    for bad in [
+        format!("/analytics?brandId=brand_dashboard&lang=en&shared={token}"),
+        format!("/analytics?brandId={brand}&lang=en&shared={token}x"),
+        format!(
+            "/analytics?brandId={brand}&lang=en&shared={}",
+            "a".repeat(5000)
+        ),
+    ] {
+        let r = b.get(&bad).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(count(&r.text, "share-url"), 0, "{bad}");
+    }
     assert_eq!(text(&r.text, "copy-button").unwrap(), "Copy");
     assert_eq!(
         attr(&r.text, "copy-button", "data-copied").unwrap(),

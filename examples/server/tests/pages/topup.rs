@@ -36,6 +36,14 @@ async fn a_topup_goes_through_the_simulated_checkout_and_comes_back_with_a_toast
     let page = b.get(&checkout).await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("/confirm"));
+    // The amount in the page's language: `3,20 €` in French, `€3.20` in English.
+    let amount = text(&page.text, "checkout-amount").unwrap();
+    if page.text.contains("Montant : ") {
+        assert!(amount.ends_with(" €") && amount.contains(','), "{amount}");
+    } else {
+        assert!(page.text.contains("Amount: "), "{}", page.text);
+        assert!(amount.starts_with('€') && amount.contains('.'), "{amount}");
+    }
     // The same security headers as every page.
     let csp = page.header("content-security-policy").unwrap();
     for part in [

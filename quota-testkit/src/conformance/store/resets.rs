@@ -138,6 +138,7 @@ pub async fn reset_counter_is_all_or_nothing(store: Arc<dyn Store>) {
         Severity::Info,
         EventKind::PeriodReset {
             reason: "test".into(),
+            level: None,
         },
     );
     // The injected failure: the top-up id exists, so the last write cannot happen.
