@@ -5,7 +5,7 @@
 # quota work). Client and server share the machine's cores.
 #   bash scripts/server-bench.sh [N]        # N calls per endpoint, default 300
 # Prints one line per endpoint, `NAME n=N p50=X.XXXms p90=X.XXXms p99=X.XXXms` (healthz, summary,
-# record), then the server's own quota_summary_latency count and sum. Exits non-zero when the
+# record), then the server's own quota_summary_latency_seconds count and sum. Exits non-zero when the
 # server does not start or a call does not answer 2xx.
 # QUOTA_BIN: a built `quota` binary to run (default: `cargo build --profile bench -p
 # quota-server`, the release profile with line tables).
@@ -77,4 +77,4 @@ for _ in $(seq 1 "$N"); do
     call -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
         -d '{"brandId":"brand_dashboard","metric":"ai_generations"}' "$BASE/usage-billing/record"
 done | stats record
-curl -sS "$ROOT/metrics" | grep -E '^quota_summary_latency_(count|sum)'
+curl -sS "$ROOT/metrics" | grep -E '^quota_summary_latency_seconds_(count|sum)'

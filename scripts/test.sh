@@ -4,7 +4,8 @@
 # document (scripts/schemathesis.sh) and the load smoke run. Starts — and on a fresh Debian
 # machine installs — the services and tools the tests need (Redis standalone + cluster,
 # Postgres, a Prometheus parser, Chromium and Node.js, a Python venv with Schemathesis) through
-# scripts/*-env.sh and scripts/schemathesis.sh.
+# scripts/*-env.sh and scripts/schemathesis.sh; scripts/ops-check.sh checks deploy/ and the
+# Dockerfile (installing promtool and systemd-analyze).
 #
 # Skips: a test whose service is missing calls quota_testkit::skip, which appends a line to
 # $QUOTA_SKIP_LOG (set here; scripts/e2e.sh and scripts/schemathesis.sh record a skipped suite
@@ -77,6 +78,9 @@ cargo fmt --all -- --check
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "deploy files: Prometheus rules (promtool), Grafana dashboard, systemd unit, Dockerfile"
+bash scripts/ops-check.sh
 
 step "cargo test"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$TEST_LOG"

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use quota_core::QuotaGuard;
-use quota_core::outbox::OutboxStore;
+use quota_core::outbox::{OutboxStatus, OutboxStore};
 
 use crate::SetupError;
 use crate::auth::{Authenticator, Secrets};
@@ -123,13 +123,51 @@ impl AppState {
             .unwrap_or_default()
     }
 
-    /// Refreshes the gauges of every tracked brand from its snapshot.
+    /// Refreshes the gauges of every tracked brand that has usage series (see
+    /// [`Metrics::brand_series`]) from its snapshot.
     pub async fn refresh_gauges(&self) {
         for brand in self.tracked_brands() {
+            if !self.metrics.admit(&brand) {
+                continue;
+            }
             match self.guard.snapshot(&brand).await {
-                Ok(s) => crate::metrics::observe_snapshot(&s),
+                Ok(s) => self.metrics.observe_snapshot(&s),
                 Err(e) => tracing::debug!(brand, error = %e, "gauge refresh skipped"),
             }
         }
+    }
+
+    /// Refreshes the operator gauges: whether the store answers a ping, and with alert
+    /// delivery the outbox's pending and dead-letter counts per sink and the dispatcher's
+    /// and listener's counters.
+    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+    pub async fn refresh_ops_gauges(&self) {
+        use crate::metrics as m;
+        m::store::probe(self.guard.store().as_ref()).await;
+        let Some(alerts) = &self.alerts else {
+            return;
+        };
+        for sink in &alerts.sinks {
+            for (name, status) in [
+                (m::OUTBOX_PENDING, OutboxStatus::Pending),
+                (m::OUTBOX_DEAD_LETTERS, OutboxStatus::Dead),
+            ] {
+                match alerts
+                    .outbox
+                    .outbox_records(sink, status, m::OUTBOX_COUNT_LIMIT)
+                    .await
+                {
+                    Ok(list) => {
+                        metrics::gauge!(name, "sink" => sink.clone()).set(list.len() as f64);
+                    }
+                    Err(e) => tracing::debug!(sink, error = %e, "outbox count skipped"),
+                }
+            }
+        }
+        let stats = alerts.delivery.stats();
+        metrics::counter!(m::OUTBOX_DELIVERED).absolute(stats.delivered());
+        metrics::counter!(m::OUTBOX_RETRIED).absolute(stats.retried());
+        metrics::counter!(m::OUTBOX_DEAD_LETTERED).absolute(stats.dead_lettered());
+        metrics::counter!(m::ALERTS_LOST).absolute(alerts.listener.lost());
     }
 }

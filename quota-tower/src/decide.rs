@@ -23,8 +23,12 @@ use crate::refund::Refund;
 pub(crate) const DECISIONS_TOTAL: &str = "quota_decisions_total";
 pub(crate) const STORE_ERRORS_TOTAL: &str = "quota_store_errors_total";
 
+/// The `source` label of this crate's decisions: the record route of quota-axum counts its
+/// own under `source="api"`, so each label set of `quota_decisions_total` has one meaning.
+pub(crate) const SOURCE: &str = "layer";
+
 fn count(outcome: &'static str) {
-    metrics::counter!(DECISIONS_TOTAL, "outcome" => outcome).increment(1);
+    metrics::counter!(DECISIONS_TOTAL, "outcome" => outcome, "source" => SOURCE).increment(1);
 }
 
 /// What an admitted request's answer gets.

@@ -57,10 +57,10 @@
 //! | store down or slow | 503 | fail-closed (default); fail-open lets the request through unmetered |
 //! | route/metric misconfigured | 500 | problem `configuration`, logged with `tracing::error!` |
 //!
-//! Counters (the `metrics` crate): `quota_decisions_total{outcome}` with outcomes `allowed`,
-//! `overage`, `denied`, `burst`, `unresolved`, `unknown_brand`, `invalid`, `fail_open`,
-//! `fail_closed`, `lookup_failed`, `misconfigured`; and `quota_store_errors_total{policy}`
-//! with `open` / `closed`.
+//! Counters (the `metrics` crate): `quota_decisions_total{outcome, source="layer"}` with
+//! outcomes `allowed`, `overage`, `denied`, `burst`, `unresolved`, `unknown_brand`,
+//! `invalid`, `fail_open`, `fail_closed`, `lookup_failed`, `misconfigured`; and
+//! `quota_store_errors_total{policy}` with `open` / `closed`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![deny(unreachable_pub)]
@@ -96,7 +96,7 @@ pub use service::QuotaService;
 
 /// The metric names this crate records.
 pub mod metric_names {
-    /// Counter of decisions, label `outcome`.
+    /// Counter of decisions, labels `outcome` and `source` (always `layer` here).
     pub const DECISIONS_TOTAL: &str = crate::decide::DECISIONS_TOTAL;
     /// Counter of store failures, label `policy` (`open` / `closed`).
     pub const STORE_ERRORS_TOTAL: &str = crate::decide::STORE_ERRORS_TOTAL;

@@ -231,6 +231,7 @@ async fn serve(a: ServeArgs) -> Result<(), String> {
         // The cockpit links in alerts follow --frontend-url like the rest of the server.
         notify: Some(settings.notify(a.frontend_url.as_deref())?),
         metrics_token: settings.metrics_token(),
+        metrics_brand_series: settings.metrics_brand_series()?,
         expert_url: settings.expert_url(),
     };
     let json = a.log.log_format == crate::logging::LogFormat::Json;

@@ -82,6 +82,8 @@ pub struct ServeConfig {
     pub notify: Option<NotifyConfig>,
     /// `QUOTA_METRICS_TOKEN`: the bearer token `/metrics` asks for; open when `None`.
     pub metrics_token: Option<String>,
+    /// Brands with usage series on `/metrics` (`QUOTA_METRICS_BRAND_SERIES`; 0: none).
+    pub metrics_brand_series: usize,
     /// `QUOTA_EXPERT_URL`: where the cockpit's "Talk to an expert" leads; hidden when `None`.
     pub expert_url: Option<String>,
 }
@@ -111,6 +113,7 @@ impl Default for ServeConfig {
             webhook_secret: None,
             notify: None,
             metrics_token: None,
+            metrics_brand_series: quota_axum::metrics::DEFAULT_BRAND_SERIES,
             expert_url: None,
         }
     }

@@ -81,7 +81,11 @@ pub async fn serve(
     stop: oneshot::Receiver<()>,
 ) -> std::io::Result<()> {
     // The span is outside the deadline: a request that times out is logged with its 503.
-    let app = crate::request_log::layer(with_request_timeout(app, limits.request_timeout));
+    // The HTTP metrics sit over the request deadline so its 503s are counted too.
+    let app = crate::request_log::layer(quota_axum::metrics::http::layer(with_request_timeout(
+        app,
+        limits.request_timeout,
+    )));
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();

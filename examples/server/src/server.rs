@@ -15,6 +15,7 @@ use quota_axum::AppConfig;
 use quota_axum::auth::Secrets;
 use quota_axum::devclock::DevClock;
 use quota_axum::metrics::Metrics;
+use quota_axum::metrics::store::TimedStore;
 use quota_axum::state::{Alerts, AppState};
 use quota_notify::{Dispatcher, QuotaAlertListener};
 
@@ -102,13 +103,17 @@ pub async fn build_state(
             outbox: Arc::clone(&opened.outbox),
         });
     }
-    let guard = builder.build(Arc::clone(&opened.store));
+    // Every store operation of the guard is timed (`quota_store_latency_seconds{op}`).
+    let timed: Arc<dyn quota_core::Store> = Arc::new(TimedStore::new(Arc::clone(&opened.store)));
+    let guard = builder.build(timed);
     let secrets = match &config.admin_secret {
         Some(s) => Secrets::from_config(s, config.api_key_secret.as_deref()),
         None => Secrets::generate(),
     }
     .map_err(|e| ServerError::Config(e.to_string()))?;
-    let metrics = Metrics::install().map_err(ServerError::Config)?;
+    let metrics = Metrics::install()
+        .map_err(ServerError::Config)?
+        .with_brand_series(config.metrics_brand_series);
     let share =
         crate::wiring::share(&config, &opened, Arc::clone(&clock)).map_err(ServerError::Config)?;
     let payments = crate::wiring::payments(&config, &public_url, Arc::clone(&clock))

@@ -25,6 +25,11 @@ pub struct ServeSettings {
     /// is open when unset.
     #[arg(long, env = "QUOTA_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Brands with usage series (`quota_usage`, `quota_limit`, `quota_usage_ratio`) on
+    /// `/metrics`, first come first served, 0 to 100000; 0 turns the per-brand series off
+    /// (1000 when unset).
+    #[arg(long, env = "QUOTA_METRICS_BRAND_SERIES")]
+    pub metrics_brand_series: Option<String>,
     /// Where the cockpit's "Talk to an expert" leads: an `https://` page or a `mailto:`
     /// address; the button is hidden when unset.
     #[arg(long, env = "QUOTA_EXPERT_URL")]
@@ -76,6 +81,9 @@ pub struct ServeSettings {
     pub alert_max_attempts: Option<String>,
 }
 
+/// Most brands `QUOTA_METRICS_BRAND_SERIES` may allow: each one adds three series per metric.
+pub const MAX_BRAND_SERIES: usize = 100_000;
+
 /// A setting's value, `None` when unset or blank.
 fn set(value: Option<&String>) -> Option<String> {
     value
@@ -98,6 +106,22 @@ impl ServeSettings {
     /// The `/metrics` token, when set.
     pub fn metrics_token(&self) -> Option<String> {
         set(self.metrics_token.as_ref())
+    }
+
+    /// The brand-series cap of `/metrics` ([`quota_axum::metrics::DEFAULT_BRAND_SERIES`] when
+    /// unset).
+    pub fn metrics_brand_series(&self) -> Result<usize, String> {
+        let Some(raw) = set(self.metrics_brand_series.as_ref()) else {
+            return Ok(quota_axum::metrics::DEFAULT_BRAND_SERIES);
+        };
+        raw.parse::<usize>()
+            .ok()
+            .filter(|n| *n <= MAX_BRAND_SERIES)
+            .ok_or_else(|| {
+                format!(
+                    "QUOTA_METRICS_BRAND_SERIES: {raw:?} is not a number of brands from 0 to {MAX_BRAND_SERIES}"
+                )
+            })
     }
 
     /// The expert URL, when set.

@@ -421,3 +421,321 @@ async fn json_logs_are_one_object_per_line_with_the_request_fields() {
         .unwrap();
     assert_eq!(stdout, "", "JSON mode writes logs only");
 }
+
+/// The value of the first sample of `name` whose labels include every one of `labels` (in
+/// any order).
+fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?;
+        let (set, value) = match rest.strip_prefix('{') {
+            Some(r) => r.split_once("} ")?,
+            None => ("", rest.strip_prefix(' ')?),
+        };
+        labels
+            .iter()
+            .all(|(k, v)| {
+                set.split("\",")
+                    .any(|kv| kv.trim_end_matches('"') == format!("{k}=\"{v}"))
+            })
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    })
+}
+
+/// The families `/metrics` declares (`# TYPE name kind`), with their kind.
+fn families(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(n, k)| (n.to_owned(), k.to_owned()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_http_requests_by_route_template_and_time_in_seconds() {
+    let h = Harness::start("memory").await;
+    let (brand, key) = h.brand("free").await;
+    assert_eq!(h.record(&brand, "ai_generations", 3).await.status, 200);
+    h.summary(&brand).await;
+    assert_eq!(
+        h.post("/renders", json!({}), Auth::Key(&key)).await.status,
+        202
+    );
+    let raw_token = "not-a-share-token-4c1d";
+    let share = h
+        .get(&format!("/share/quota/{raw_token}"), Auth::None)
+        .await;
+    assert!((400..500).contains(&share.status), "{}", share.status);
+    assert_eq!(
+        h.get("/no/such/metric-route-77", Auth::None).await.status,
+        404
+    );
+    let m = h.metrics_text().await;
+
+    // Requests by method, matched route template and status class; raw paths never appear.
+    let count = |labels: &[(&str, &str)]| series(&m, "quota_http_requests_total", labels);
+    assert!(count(&[("method", "POST"), ("route", "/renders"), ("status", "2xx")]) >= Some(1.0));
+    assert!(
+        count(&[
+            ("method", "POST"),
+            ("route", "/api/v1/usage-billing/record"),
+            ("status", "2xx")
+        ]) >= Some(1.0)
+    );
+    assert!(
+        count(&[
+            ("method", "GET"),
+            ("route", "/share/quota/{token}"),
+            ("status", "4xx")
+        ]) >= Some(1.0),
+        "{m}"
+    );
+    assert!(count(&[("method", "GET"), ("route", "unmatched"), ("status", "4xx")]) >= Some(1.0));
+    assert!(!m.contains(raw_token), "a raw path is a label value");
+    assert!(
+        !m.contains("metric-route-77"),
+        "a raw path is a label value"
+    );
+    assert!(
+        series(
+            &m,
+            "quota_http_request_duration_seconds_count",
+            &[("method", "POST"), ("route", "/renders"), ("status", "2xx")]
+        ) >= Some(1.0)
+    );
+
+    // Latency histograms are in seconds, under their `_seconds` names only.
+    let kinds = families(&m);
+    for name in [
+        "quota_summary_latency_seconds",
+        "quota_render_queue_latency_seconds",
+        "quota_http_request_duration_seconds",
+        "quota_store_latency_seconds",
+    ] {
+        assert!(
+            kinds.iter().any(|(n, k)| n == name && k == "histogram"),
+            "{name} is no histogram: {kinds:?}"
+        );
+    }
+    for old in [
+        "quota_summary_latency",
+        "render_queue_latency",
+        "design_queue_latency",
+    ] {
+        assert!(!kinds.iter().any(|(n, _)| n == old), "{old} still exported");
+    }
+    assert!(series(&m, "quota_summary_latency_seconds_count", &[]) >= Some(1.0));
+    assert!(series(&m, "quota_summary_latency_seconds_bucket", &[("le", "0.4")]).is_some());
+    assert!(series(&m, "quota_render_queue_latency_seconds_count", &[]) >= Some(1.0));
+    // The store behind the guard is timed per operation; its ping answers.
+    assert!(
+        series(
+            &m,
+            "quota_store_latency_seconds_count",
+            &[("op", "put_subscription")]
+        ) >= Some(1.0)
+    );
+    assert_eq!(series(&m, "quota_store_up", &[]), Some(1.0));
+    // One meaning per label set: the record route and the quota layer count apart.
+    assert!(
+        series(
+            &m,
+            "quota_decisions_total",
+            &[("outcome", "allowed"), ("source", "api")]
+        ) >= Some(1.0)
+    );
+    assert!(
+        series(
+            &m,
+            "quota_decisions_total",
+            &[("outcome", "allowed"), ("source", "layer")]
+        ) >= Some(1.0)
+    );
+    assert!(
+        !m.lines()
+            .any(|l| l.starts_with("quota_decisions_total{") && !l.contains("source=")),
+        "a decision without its source"
+    );
+    h.server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brands_past_the_series_cap_get_no_usage_series() {
+    let h = Harness::start_with("memory", |c| {
+        c.metrics_brand_series = 2;
+        c.seed = false;
+    })
+    .await;
+    let mut brands = Vec::new();
+    for _ in 0..3 {
+        let (brand, _) = h.brand("starter").await;
+        assert_eq!(h.record(&brand, "ai_generations", 5).await.status, 200);
+        brands.push(brand);
+    }
+    let refused_before = series(
+        &h.metrics_text().await,
+        "quota_brand_series_refused_total",
+        &[],
+    );
+    assert!(refused_before >= Some(1.0), "the third brand was refused");
+    let m = h.metrics_text().await;
+    let used = |b: &str| {
+        series(
+            &m,
+            "quota_usage",
+            &[("brand", b), ("metric", "ai_generations")],
+        )
+    };
+    assert_eq!(used(&brands[0]), Some(5.0));
+    assert_eq!(used(&brands[1]), Some(5.0));
+    assert_eq!(used(&brands[2]), None, "past the cap of 2");
+    assert!(
+        !m.contains(brands[2].as_str()),
+        "no series names the third brand"
+    );
+    // Its usage is still recorded: only the series are capped.
+    assert_eq!(h.used(&brands[2], "ai_generations").await, 5);
+    h.server.stop().await.unwrap();
+
+    // 0 turns the per-brand series off.
+    let off = Harness::start_with("memory", |c| c.metrics_brand_series = 0).await;
+    let (brand, _) = off.brand("starter").await;
+    assert_eq!(off.record(&brand, "ai_generations", 1).await.status, 200);
+    off.summary(&brand).await;
+    assert!(!off.metrics_text().await.contains(brand.as_str()));
+    off.server.stop().await.unwrap();
+}
+
+/// The `quota_*` names of the PromQL expressions of the dashboard and the alert rules.
+fn deploy_metric_names() -> Vec<String> {
+    fn names(expr: &str, out: &mut Vec<String>) {
+        let mut rest = expr;
+        while let Some(at) = rest.find("quota_") {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            out.push(tail[..end].to_owned());
+            rest = &tail[end..];
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("grafana/quota.json")).unwrap())
+            .expect("deploy/grafana/quota.json is JSON");
+    let mut out = Vec::new();
+    let panels = dashboard["panels"].as_array().expect("panels");
+    assert!(!panels.is_empty());
+    for panel in panels {
+        let targets = panel["targets"].as_array().expect("targets");
+        assert!(!targets.is_empty(), "{panel}");
+        for t in targets {
+            names(t["expr"].as_str().expect("expr"), &mut out);
+        }
+    }
+    for var in dashboard["templating"]["list"]
+        .as_array()
+        .expect("templating")
+    {
+        if let Some(q) = var["definition"].as_str() {
+            names(q, &mut out);
+        }
+    }
+    // alerts.yml: the lines of each `expr:` (its first line and the ones indented deeper).
+    let rules = std::fs::read_to_string(root.join("prometheus/alerts.yml")).unwrap();
+    let mut expr_indent = None;
+    let mut exprs = 0;
+    for line in rules.lines() {
+        let indent = line.len() - line.trim_start().len();
+        match expr_indent {
+            Some(i) if indent > i || line.trim().is_empty() => names(line, &mut out),
+            _ => expr_indent = None,
+        }
+        if let Some(e) = line.trim_start().strip_prefix("expr:") {
+            exprs += 1;
+            names(e, &mut out);
+            expr_indent = Some(indent);
+        }
+    }
+    assert_eq!(exprs, 4, "alerts.yml holds the four rules");
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_and_the_alert_rules_name_only_exported_metrics() {
+    use quota_notify::testing::{HttpReceiver, wait_quiet};
+    use quota_notify::{NotifyConfig, RetryPolicy};
+
+    // A Slack sink that refuses connections, one attempt per alert: they dead-letter.
+    let down = HttpReceiver::reserve();
+    let cfg = NotifyConfig::builder()
+        .slack(down.url("/slack"))
+        .min_threshold(90)
+        .poll_interval(Duration::from_millis(50))
+        .retry(RetryPolicy::new(
+            1,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        ))
+        .build()
+        .unwrap();
+    let h = Harness::start_with("memory", |c| c.notify = Some(cfg)).await;
+    let (brand, key) = h.brand("starter").await;
+    assert_eq!(h.record(&brand, "ai_generations", 460).await.status, 200);
+    assert_eq!(
+        h.post("/designs", json!({}), Auth::Key(&key)).await.status,
+        202
+    );
+    h.summary(&brand).await;
+    let alerts = h.server.state.alerts.as_ref().unwrap();
+    wait_quiet(&alerts.delivery, &alerts.listener, Duration::from_secs(30)).await;
+    assert!(alerts.delivery.stats().dead_lettered() >= 1);
+    let m = h.metrics_text().await;
+    let exported: Vec<String> = families(&m).into_iter().map(|(n, _)| n).collect();
+
+    assert!(
+        series(&m, "quota_outbox_dead_letters", &[("sink", "slack")]) >= Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        series(&m, "quota_outbox_pending", &[("sink", "slack")]),
+        Some(0.0)
+    );
+    assert!(series(&m, "quota_outbox_dead_lettered_total", &[]) >= Some(1.0));
+    // Every family the server names is exported, but those waiting for their event.
+    let waiting = [
+        "quota_brand_series_refused_total",
+        "quota_store_errors_total",
+        "quota_store_operation_errors_total",
+    ];
+    for name in quota_axum::metrics::NAMES {
+        assert!(
+            exported.iter().any(|e| e == name) || waiting.contains(name),
+            "{name} not exported: {exported:?}"
+        );
+    }
+    for name in waiting {
+        assert!(quota_axum::metrics::CONDITIONAL_NAMES.contains(&name));
+    }
+
+    let referenced = deploy_metric_names();
+    assert!(referenced.len() >= 15, "{referenced:?}");
+    for name in &referenced {
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s))
+            .filter(|base| quota_axum::metrics::NAMES.contains(base))
+            .unwrap_or(name);
+        assert!(
+            quota_axum::metrics::NAMES.contains(&family),
+            "deploy/ names {name}, which the server does not export"
+        );
+        assert!(
+            exported.iter().any(|e| e == family) || waiting.contains(&family),
+            "{name} missing from /metrics"
+        );
+    }
+    h.server.stop().await.unwrap();
+}

@@ -109,6 +109,7 @@ async fn metrics(
 ) -> Result<impl IntoResponse, Problem> {
     ops::metrics_allowed(&state, &headers)?;
     state.refresh_gauges().await;
+    state.refresh_ops_gauges().await;
     Ok((
         [(
             header::CONTENT_TYPE,

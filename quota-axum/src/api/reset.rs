@@ -11,7 +11,6 @@ use super::schema::{BrandId, CounterMetricKey, TargetPercent, TopUpUnits};
 use super::usage::validate_ids;
 use crate::auth::Caller;
 use crate::extract::ApiJson;
-use crate::metrics;
 use crate::problem::Problem;
 use crate::reset::{ResetReport, run_reset};
 use crate::state::AppState;
@@ -66,7 +65,7 @@ pub async fn reset(
         state.track_brand(&body.brand_id);
         // The gauges follow the reset at once (no stale series).
         if let Ok(snap) = state.guard.snapshot(&body.brand_id).await {
-            metrics::observe_snapshot(&snap);
+            state.metrics.observe_snapshot(&snap);
         }
     }
     Ok(Json(report))

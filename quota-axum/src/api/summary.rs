@@ -156,7 +156,7 @@ pub async fn summary(
     let snap = state.guard.snapshot(&q.brand_id).await?;
     metrics::latency(metrics::SUMMARY_LATENCY, started.elapsed().as_secs_f64());
     state.track_brand(&q.brand_id);
-    metrics::observe_snapshot(&snap);
+    state.metrics.observe_snapshot(&snap);
     Ok(Json(SummaryView::new(snap, q.lang.unwrap_or_default())))
 }
 

@@ -330,7 +330,9 @@ pub async fn record(
     };
     state.track_brand(&body.brand_id);
     metrics::count_decision(&d);
-    metrics::observe_usage(&body.brand_id, &body.metric, d.used, d.limit);
+    state
+        .metrics
+        .observe_usage(&body.brand_id, &body.metric, d.used, d.limit);
     let v = view(&state, &body.brand_id, &body.metric, body.quantity, &d).await?;
     if !v.allowed {
         return Err(denied_problem(&v, state.guard.clock().now()));

@@ -107,9 +107,18 @@ fn store_failures_and_decisions_are_counted_per_policy() {
     let get = |name: &str, label: &str| counters.get(&(name.to_owned(), label.to_owned())).copied();
     assert_eq!(get("quota_store_errors_total", "policy=closed"), Some(1));
     assert_eq!(get("quota_store_errors_total", "policy=open"), Some(2));
-    assert_eq!(get("quota_decisions_total", "outcome=allowed"), Some(1));
-    assert_eq!(get("quota_decisions_total", "outcome=fail_closed"), Some(1));
-    assert_eq!(get("quota_decisions_total", "outcome=fail_open"), Some(2));
+    assert_eq!(
+        get("quota_decisions_total", "outcome=allowed,source=layer"),
+        Some(1)
+    );
+    assert_eq!(
+        get("quota_decisions_total", "outcome=fail_closed,source=layer"),
+        Some(1)
+    );
+    assert_eq!(
+        get("quota_decisions_total", "outcome=fail_open,source=layer"),
+        Some(2)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -159,7 +159,13 @@ pub(crate) async fn public_routes_carry_ratelimit_headers_and_deny_past_the_hard
     }
     // `quota_decisions_total` has no brand label and every server of this test process
     // shares the recorder: only the increase this denial causes is known (at least one).
-    let denied = |m: &str| sample(m, "quota_decisions_total{outcome=\"denied\"}").unwrap_or(0.0);
+    let denied = |m: &str| {
+        sample(
+            m,
+            "quota_decisions_total{outcome=\"denied\",source=\"layer\"}",
+        )
+        .unwrap_or(0.0)
+    };
     let denied_before = denied(&h.metrics_text().await);
     let r = h.post("/renders", json!({}), Auth::Key(&key)).await;
     let p = r.assert_problem(429);
@@ -179,8 +185,8 @@ pub(crate) async fn public_routes_carry_ratelimit_headers_and_deny_past_the_hard
     assert!(denied(&m) >= denied_before + 1.0);
     let renders = format!("quota_usage{{brand=\"{brand}\",metric=\"renders_2d\"}}");
     assert_eq!(sample(&m, &renders), Some(20.0));
-    assert!(m.contains("render_queue_latency_bucket"));
-    assert!(m.contains("design_queue_latency_bucket"));
+    assert!(m.contains("quota_render_queue_latency_seconds_bucket"));
+    assert!(m.contains("quota_design_queue_latency_seconds_bucket"));
 }
 
 pub(crate) async fn a_brand_key_never_reads_or_writes_another_brand(store: &str) {
