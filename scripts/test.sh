@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Runs every check and test of the workspace: formatting, clippy (warnings are errors) and all
-# tests, then the Playwright browser suite (scripts/e2e.sh), the API fuzzing against the OpenAPI
-# document (scripts/schemathesis.sh) and the load smoke run. Starts — and on a fresh Debian
-# machine installs — the services and tools the tests need (Redis standalone + cluster,
-# Postgres, a Prometheus parser, Chromium and Node.js, a Python venv with Schemathesis) through
-# scripts/*-env.sh and scripts/schemathesis.sh.
+# Runs every check and test of the workspace: formatting, clippy (warnings are errors), the
+# supply-chain checks (scripts/supply-chain.sh: MSRV, licences, bans, sources, unused
+# dependencies, packaging, rustdoc) and all tests, then the Playwright browser suite
+# (scripts/e2e.sh), the API fuzzing against the OpenAPI document (scripts/schemathesis.sh) and
+# the load smoke run. Starts — and on a fresh Debian machine installs — the services and tools
+# the tests need (Redis standalone + cluster, Postgres, a Prometheus parser, cargo-deny and
+# cargo-machete, Chromium and Node.js, a Python venv with Schemathesis) through
+# scripts/*-env.sh, scripts/supply-chain.sh and scripts/schemathesis.sh.
 #
 # Skips: a test whose service is missing calls quota_testkit::skip, which appends a line to
 # $QUOTA_SKIP_LOG (set here; scripts/e2e.sh and scripts/schemathesis.sh record a skipped suite
@@ -77,6 +79,9 @@ cargo fmt --all -- --check
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "supply chain: MSRV, cargo-deny (licenses, bans, sources), unused deps, cargo package, cargo doc"
+bash scripts/supply-chain.sh
 
 step "cargo test"
 cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$TEST_LOG"
