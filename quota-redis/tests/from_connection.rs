@@ -118,7 +118,9 @@ async fn a_key_prefix_with_braces_is_refused_before_any_command() {
     };
     let opts = RedisOptions::new().set_key_prefix("q{x}");
     match RedisStore::from_manager(manager, opts) {
-        Err(StoreError::Backend { message, .. }) => assert!(message.contains("braces"), "{message}"),
+        Err(StoreError::Backend { message, .. }) => {
+            assert!(message.contains("braces"), "{message}")
+        }
         other => panic!("expected a refused key prefix, got {other:?}"),
     }
 }
