@@ -6,7 +6,8 @@
 #      requirements) and sources (crates.io only). Advisories need the RustSec database from
 #      GitHub: run `cargo deny check advisories` where GitHub is reachable.
 #   3. cargo-machete: no unused dependency in any member.
-#   4. cargo package: the published crates' manifests and file lists are valid.
+#   4. cargo package (no build): the published crates' manifests are valid and each package holds
+#      its README and both licence files.
 #   5. cargo doc with warnings as errors (broken intra-doc links, bare URLs, ...).
 #
 #   bash scripts/supply-chain.sh
@@ -98,18 +99,27 @@ step "cargo-machete $CARGO_MACHETE_VERSION: unused dependencies"
 ensure_tool cargo-machete cargo-machete "$CARGO_MACHETE_VERSION"
 cargo machete
 
-step "cargo package: the published crates' manifests"
-cargo package --workspace --no-verify --locked --allow-dirty --quiet
-# The file list of each published crate (what crates.io would receive).
-for dir in quota-core quota-tower quota-redis quota-postgres quota-share quota-payments quota-notify quota-axum; do
-  files=$(cargo package --list --locked --allow-dirty --quiet --manifest-path "$dir/Cargo.toml")
-  for f in Cargo.toml README.md LICENSE-MIT LICENSE-APACHE src/lib.rs; do
+step "cargo package: the published crates' manifests and file lists"
+# The crates of crates.io; quota-testkit, quota-server and quota-load have `publish = false`.
+PUBLISHED=(quota-core quota-tower quota-redis quota-postgres quota-share quota-payments quota-notify quota-axum)
+# Packaged together, so the path dependencies between them resolve to each other's packages.
+# --offline: the index cache already holds every version Cargo.lock names (cargo metadata
+# above fetched them), and each package's lock file is resolved from it.
+cargo package --no-verify --locked --offline --allow-dirty --quiet "${PUBLISHED[@]/#/--package=}"
+versions=$(cargo metadata --format-version 1 --locked --offline --no-deps |
+  python3 -c 'import json, sys; [print(p["name"], p["version"]) for p in json.load(sys.stdin)["packages"]]')
+for crate in "${PUBLISHED[@]}"; do
+  version=$(awk -v c="$crate" '$1 == c { print $2 }' <<<"$versions")
+  archive="$CARGO_TARGET_DIR/package/$crate-$version.crate"
+  files=$(tar -tzf "$archive" | sed "s|^$crate-$version/||")
+  for f in Cargo.toml Cargo.toml.orig Cargo.lock README.md LICENSE-MIT LICENSE-APACHE src/lib.rs; do
     if ! grep -qxF "$f" <<<"$files"; then
-      echo "FAILED: the $dir package lacks $f" >&2
+      echo "FAILED: $archive lacks $f" >&2
       exit 1
     fi
   done
 done
+echo "packaged: ${PUBLISHED[*]}"
 
 step "cargo doc -D warnings"
 RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -D warnings" cargo doc --workspace --no-deps --locked --quiet

@@ -1,7 +1,13 @@
 //! A store built on the caller's connection (`RedisStore::from_manager`,
 //! `RedisStore::from_cluster_connection`) decides like one that connected itself, and the
 //! caller keeps using the same connection alongside it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    missing_docs
+)]
 
 mod common;
 
@@ -119,7 +125,7 @@ async fn a_key_prefix_with_braces_is_refused_before_any_command() {
     let opts = RedisOptions::new().set_key_prefix("q{x}");
     match RedisStore::from_manager(manager, opts) {
         Err(StoreError::Backend { message, .. }) => {
-            assert!(message.contains("braces"), "{message}")
+            assert!(message.contains("braces"), "{message}");
         }
         other => panic!("expected a refused key prefix, got {other:?}"),
     }
