@@ -6,8 +6,8 @@
 #      requirements) and sources (crates.io only). Advisories need the RustSec database from
 #      GitHub: run `cargo deny check advisories` where GitHub is reachable.
 #   3. cargo-machete: no unused dependency in any member.
-#   4. cargo package (no build): the published crates' manifests are valid and each package holds
-#      its README and both licence files.
+#   4. cargo package (no build): every member without `publish = false` has the metadata
+#      crates.io shows, a valid manifest, and its README and both licence files in its package.
 #   5. cargo doc with warnings as errors (broken intra-doc links, bare URLs, ...).
 #
 #   bash scripts/supply-chain.sh
@@ -30,7 +30,13 @@ CARGO_MACHETE_VERSION=0.9.2
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
 export PATH="$CARGO_BIN:$PATH"
 
-step() { printf '\n--> supply chain: %s\n' "$*"; }
+# Each step's duration is printed when the next one starts (CI budget).
+STEP_START=""
+step() {
+  [ -z "$STEP_START" ] || printf '(%ss)\n' "$((SECONDS - STEP_START))"
+  STEP_START=$SECONDS
+  printf '\n--> supply chain: %s\n' "$*"
+}
 
 # ensure_tool BINARY CRATE VERSION: installs CRATE@VERSION unless BINARY reports VERSION.
 ensure_tool() {
@@ -99,29 +105,45 @@ step "cargo-machete $CARGO_MACHETE_VERSION: unused dependencies"
 ensure_tool cargo-machete cargo-machete "$CARGO_MACHETE_VERSION"
 cargo machete
 
-step "cargo package: the published crates' manifests and file lists"
-# The crates of crates.io; quota-testkit, quota-server and quota-load have `publish = false`.
-PUBLISHED=(quota-core quota-tower quota-redis quota-postgres quota-share quota-payments quota-notify quota-axum)
-# Packaged together, so the path dependencies between them resolve to each other's packages.
+step "cargo package: the published crates' metadata, manifests and file lists"
+# The members to publish (no `publish = false`) as "name version" lines, after checking that each
+# carries the metadata crates.io shows.
+published=$(cargo metadata --format-version 1 --locked --offline --no-deps | python3 -c '
+import json, sys
+meta = json.load(sys.stdin)
+members = set(meta["workspace_members"])
+failed = False
+for p in meta["packages"]:
+    if p["id"] not in members or p.get("publish") == []:
+        continue
+    for field in ("description", "license", "repository", "documentation", "readme",
+                  "keywords", "categories", "rust_version"):
+        if not p.get(field):
+            print("FAILED: %s has no %s" % (p["name"], field), file=sys.stderr)
+            failed = True
+    print(p["name"], p["version"])
+sys.exit(1 if failed else 0)
+')
+mapfile -t names < <(awk '{ print "--package=" $1 }' <<<"$published")
+# Packaged together, so the path dependencies between them resolve to each other's packages
+# (quota-testkit, a dev-dependency only, is left out of the packages, as crates.io requires).
 # --offline: the index cache already holds every version Cargo.lock names (cargo metadata
 # above fetched them), and each package's lock file is resolved from it.
-cargo package --no-verify --locked --offline --allow-dirty --quiet "${PUBLISHED[@]/#/--package=}"
-versions=$(cargo metadata --format-version 1 --locked --offline --no-deps |
-  python3 -c 'import json, sys; [print(p["name"], p["version"]) for p in json.load(sys.stdin)["packages"]]')
-for crate in "${PUBLISHED[@]}"; do
-  version=$(awk -v c="$crate" '$1 == c { print $2 }' <<<"$versions")
+cargo package --no-verify --locked --offline --allow-dirty --quiet "${names[@]}"
+while read -r crate version; do
   archive="$CARGO_TARGET_DIR/package/$crate-$version.crate"
   files=$(tar -tzf "$archive" | sed "s|^$crate-$version/||")
-  for f in Cargo.toml Cargo.toml.orig Cargo.lock README.md LICENSE-MIT LICENSE-APACHE src/lib.rs; do
+  for f in Cargo.toml Cargo.lock README.md LICENSE-MIT LICENSE-APACHE src/lib.rs; do
     if ! grep -qxF "$f" <<<"$files"; then
       echo "FAILED: $archive lacks $f" >&2
       exit 1
     fi
   done
-done
-echo "packaged: ${PUBLISHED[*]}"
+done <<<"$published"
+echo "packaged:" $(awk '{ print $1 }' <<<"$published")
 
 step "cargo doc -D warnings"
 RUSTDOCFLAGS="${RUSTDOCFLAGS:-} -D warnings" cargo doc --workspace --no-deps --locked --quiet
 
-echo "supply chain: all checks passed"
+echo "($((SECONDS - STEP_START))s)"
+echo "supply chain: all checks passed in ${SECONDS}s"
