@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs every check and test of the workspace: formatting, clippy (warnings are errors) and all
-# tests, then the Playwright browser suite (scripts/e2e.sh), the API fuzzing against the OpenAPI
-# document (scripts/schemathesis.sh) and the load smoke run. Starts — and on a fresh Debian
-# machine installs — the services and tools the tests need (Redis standalone + cluster,
-# Postgres, a Prometheus parser, Chromium and Node.js, a Python venv with Schemathesis) through
-# scripts/*-env.sh and scripts/schemathesis.sh; scripts/ops-check.sh checks deploy/ and the
-# Dockerfile (installing promtool and systemd-analyze).
+# Runs every check and test of the workspace: formatting, clippy (warnings are errors), the
+# supply-chain checks (scripts/supply-chain.sh: MSRV, licences, bans, sources, unused
+# dependencies, packaging, rustdoc), the deploy files (scripts/ops-check.sh: Prometheus rules,
+# Grafana dashboard, systemd unit, Dockerfile) and all tests, then the Playwright browser suite
+# (scripts/e2e.sh), the API fuzzing against the OpenAPI document (scripts/schemathesis.sh) and
+# the load smoke run. Starts — and on a fresh Debian machine installs — the services and tools
+# the tests need (Redis standalone + cluster, Postgres, a Prometheus parser, promtool and
+# systemd-analyze, cargo-deny and cargo-machete, Chromium and Node.js, a Python venv with
+# Schemathesis) through scripts/*-env.sh, scripts/ops-check.sh, scripts/supply-chain.sh and
+# scripts/schemathesis.sh.
 #
 # Skips: a test whose service is missing calls quota_testkit::skip, which appends a line to
 # $QUOTA_SKIP_LOG (set here; scripts/e2e.sh and scripts/schemathesis.sh record a skipped suite
@@ -78,6 +81,9 @@ cargo fmt --all -- --check
 
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "supply chain: MSRV, cargo-deny (licenses, bans, sources), unused deps, cargo package, cargo doc"
+bash scripts/supply-chain.sh
 
 step "deploy files: Prometheus rules (promtool), Grafana dashboard, systemd unit, Dockerfile"
 bash scripts/ops-check.sh

@@ -6,7 +6,7 @@
 //! [`quota_core::QuotaGuard`], the auth secrets and the deployment settings. Every error is an
 //! RFC 9457 problem ([`Problem`]).
 //!
-//! Mount the parts an app wants: [`api`] under a prefix, [`cockpit`] at the root, or
+//! Mount the parts an app wants: [`api()`] under a prefix, [`cockpit`] at the root, or
 //! [`router`] for everything the `quota` server serves.
 //!
 //! ```

@@ -99,19 +99,19 @@ impl AppState {
 
     /// Stops the alert dispatcher (what is still in the outbox waits for the next start).
     pub async fn stop_alerts(&self) {
-        if let Some(alerts) = &self.alerts {
-            if let Some(handle) = alerts.dispatcher.lock().await.take() {
-                handle.shutdown().await;
-            }
+        if let Some(alerts) = &self.alerts
+            && let Some(handle) = alerts.dispatcher.lock().await.take()
+        {
+            handle.shutdown().await;
         }
     }
 
     /// Remembers a brand for gauge refreshes (bounded).
     pub fn track_brand(&self, brand: &str) {
-        if let Ok(mut set) = self.brands.lock() {
-            if set.len() < MAX_TRACKED_BRANDS || set.contains(brand) {
-                set.insert(brand.to_owned());
-            }
+        if let Ok(mut set) = self.brands.lock()
+            && (set.len() < MAX_TRACKED_BRANDS || set.contains(brand))
+        {
+            set.insert(brand.to_owned());
         }
     }
 

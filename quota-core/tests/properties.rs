@@ -241,11 +241,10 @@ proptest! {
         if let OveragePolicy::Charge { cap: Some(cap), .. } = p {
             prop_assert!(c_hi as u64 <= cap);
         }
-        if let Some(max) = p.max_billable_units() {
-            if let OveragePolicy::Charge { cap: Some(cap), .. } = p {
+        if let Some(max) = p.max_billable_units()
+            && let OveragePolicy::Charge { cap: Some(cap), .. } = p {
                 prop_assert!(p.charge(max, Currency::EUR).amount_minor as u64 <= cap);
             }
-        }
     }
 }
 

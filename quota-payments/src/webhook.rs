@@ -175,10 +175,10 @@ impl<'a> SignatureHeader<'a> {
                 // A v1 that is not 64 hex digits cannot match; it is skipped, not fatal,
                 // so one bad entry does not hide a good one.
                 "v1" => {
-                    if let Ok(sig) = hex::decode(v) {
-                        if sig.len() == 32 {
-                            v1.push(sig);
-                        }
+                    if let Ok(sig) = hex::decode(v)
+                        && sig.len() == 32
+                    {
+                        v1.push(sig);
                     }
                 }
                 _ => {}

@@ -45,7 +45,10 @@
 //! # }
 //! ```
 //!
-//! For a cluster, use [`RedisStore::connect_cluster`] with the nodes' URLs.
+//! For a cluster, use [`RedisStore::connect_cluster`] with the nodes' URLs. An application
+//! that already holds a connection (its own TLS, credentials, timeouts) hands it over instead:
+//! [`RedisStore::from_manager`] for one server, [`RedisStore::from_cluster_connection`] for a
+//! cluster.
 //!
 //! # Key layout
 //!

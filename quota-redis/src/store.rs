@@ -12,6 +12,7 @@ use quota_core::period::PeriodKey;
 use quota_core::store::StoreResult;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, Script};
 
 use crate::conn::{Conn, bounded};
@@ -100,6 +101,44 @@ impl RedisStore {
             client.get_async_connection(),
         )
         .await?;
+        Ok(RedisStore::from_conn(Conn::Cluster(conn), opts))
+    }
+
+    /// A store on the caller's connection to one Redis server, for an application that already
+    /// holds a [`ConnectionManager`] (its own TLS, credentials, reconnection and timeouts) and
+    /// shares it: the store's calls are pipelined on it with the caller's. The store bounds
+    /// each of its calls by [`RedisOptions::response_timeout`]; the connect timeout of `opts`
+    /// is not used (the connection already exists).
+    ///
+    /// Fails only on invalid `opts` (a key prefix with braces); nothing is sent to Redis.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use quota_redis::{RedisOptions, RedisStore};
+    /// let client = redis::Client::open("redis://127.0.0.1:6379")?;
+    /// let manager = redis::aio::ConnectionManager::new(client).await?;
+    /// let store = RedisStore::from_manager(manager, RedisOptions::new())?;
+    /// # let _ = store; Ok(()) }
+    /// ```
+    pub fn from_manager(manager: ConnectionManager, opts: RedisOptions) -> StoreResult<Self> {
+        check_options(&opts)?;
+        Ok(RedisStore::from_conn(Conn::Single(manager), opts))
+    }
+
+    /// A store on the caller's connection to a Redis Cluster
+    /// ([`redis::cluster_async::ClusterConnection`], from
+    /// [`redis::cluster::ClusterClient::get_async_connection`]), shared as
+    /// [`RedisStore::from_manager`] shares a single server's. The client's own retry setting
+    /// applies, not [`RedisOptions::cluster_retries`]: build the client with
+    /// `.retries(0)` unless double counting after a network fault is acceptable (a re-sent
+    /// script whose first run did happen counts twice).
+    ///
+    /// Fails only on invalid `opts` (a key prefix with braces); nothing is sent to Redis.
+    pub fn from_cluster_connection(
+        conn: ClusterConnection,
+        opts: RedisOptions,
+    ) -> StoreResult<Self> {
+        check_options(&opts)?;
         Ok(RedisStore::from_conn(Conn::Cluster(conn), opts))
     }
 

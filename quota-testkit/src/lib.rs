@@ -5,7 +5,7 @@
 //! - [`FaultyStore`]: wraps any store, forwards every call and lets a test make chosen
 //!   operations fail (`Unavailable`), hang, or fail on their n-th call.
 //! - [`ci`]: the one rule that says whether the tests run in CI.
-//! - [`skip`]: what a test does when a service it needs (Redis, Postgres, a tool) is missing:
+//! - [`mod@skip`]: what a test does when a service it needs (Redis, Postgres, a tool) is missing:
 //!   in CI it fails; elsewhere it says so on stderr and records the skip in the file named by
 //!   `QUOTA_SKIP_LOG`, so that `scripts/test.sh` counts the skips in its summary and fails a
 //!   CI run that recorded any.

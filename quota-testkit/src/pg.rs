@@ -20,10 +20,10 @@ use sqlx::Connection as _;
 pub fn server_url() -> Result<String, String> {
     static URL: OnceLock<Result<String, String>> = OnceLock::new();
     URL.get_or_init(|| {
-        if let Ok(url) = std::env::var("DATABASE_URL") {
-            if !url.trim().is_empty() {
-                return Ok(url);
-            }
+        if let Ok(url) = std::env::var("DATABASE_URL")
+            && !url.trim().is_empty()
+        {
+            return Ok(url);
         }
         let local = SocketAddr::from(([127, 0, 0, 1], 5432));
         if TcpStream::connect_timeout(&local, Duration::from_millis(500)).is_ok() {

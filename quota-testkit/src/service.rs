@@ -7,7 +7,7 @@ use std::time::Duration;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The URL in `var` (else `default`) when every `host:port` it names accepts a TCP
-/// connection; otherwise [`crate::skip`]s `test` with the reason and `hint` (how to start the
+/// connection; otherwise [skips](crate::skip()) `test` with the reason and `hint` (how to start the
 /// service) and returns `None`. A comma-separated list of URLs (a Redis cluster) is checked
 /// node by node.
 pub fn url_or_skip(test: &str, var: &str, default: &str, hint: &str) -> Option<String> {

@@ -4,7 +4,7 @@
 //! today to the period end the median projection (dashed) inside its 80 % band (shaded),
 //! followed by an HTML legend. No script, no external resource.
 //!
-//! The vertical axis stops at [`Y_CAP`] times the highest of the allowance and the real
+//! The vertical axis stops at `Y_CAP` (2) times the highest of the allowance and the real
 //! usage, so a projection far above the limit cannot flatten the real curve; the chart then
 //! says where it stops and where the band goes. The SVG's `aria-label` carries the same
 //! figures as text.

@@ -150,10 +150,9 @@ pub async fn logout(
     }
     if let Some(Ok(claims)) =
         cookie_token(&headers).map(|t| state.sessions.check(&state.secrets, t))
+        && !state.sessions.revoke(&claims)
     {
-        if !state.sessions.revoke(&claims) {
-            tracing::warn!("too many revoked sessions: this one ends at its expiry only");
-        }
+        tracing::warn!("too many revoked sessions: this one ends at its expiry only");
     }
     let mut res = Redirect::to(&format!("/login?lang={lang}")).into_response();
     if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, "", 0)) {

@@ -1,6 +1,6 @@
 //! The snapshot as HTML: plan card, one card per metric (usage, badge, projection, chart),
 //! timeline and recommendation. The cockpit and the share page both render it from here; in
-//! [`Mode::Share`] nothing acts (no link that buys, upgrades or mails).
+//! share mode nothing acts (no link that buys, upgrades or mails).
 
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};

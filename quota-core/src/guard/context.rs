@@ -324,10 +324,11 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
         now: DateTime<Utc>,
     ) -> Result<Arc<BrandContext>> {
         let now_us = now.timestamp_micros();
-        if let Some(ctx) = self.inner.cache.get(brand) {
-            if ctx.start_us <= now_us && now_us < ctx.fresh_until_us {
-                return Ok(Arc::clone(ctx.value()));
-            }
+        if let Some(ctx) = self.inner.cache.get(brand)
+            && ctx.start_us <= now_us
+            && now_us < ctx.fresh_until_us
+        {
+            return Ok(Arc::clone(ctx.value()));
         }
         Box::pin(self.load_context(brand, now)).await
     }

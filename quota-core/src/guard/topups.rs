@@ -128,10 +128,10 @@ impl<S: Store + ?Sized> QuotaGuard<S> {
             ))
             .await;
             let ctx = self.context(&t.brand, now).await?;
-            if ctx.period.key() == t.period {
-                if let Ok(m) = ctx.metric(&t.metric) {
-                    self.resolve_alerts(&ctx, m, now).await?;
-                }
+            if ctx.period.key() == t.period
+                && let Ok(m) = ctx.metric(&t.metric)
+            {
+                self.resolve_alerts(&ctx, m, now).await?;
             }
         }
         Ok(tr.topup)

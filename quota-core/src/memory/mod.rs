@@ -108,17 +108,16 @@ impl MetricData {
         let pos = match self.periods.iter().rposition(|(p, _)| *p == period) {
             Some(pos) => pos,
             None => {
-                if self.periods.len() >= KEPT_PERIODS {
-                    if let Some(oldest) = self
+                if self.periods.len() >= KEPT_PERIODS
+                    && let Some(oldest) = self
                         .periods
                         .iter()
                         .enumerate()
                         .min_by_key(|(_, (p, _))| *p)
                         .map(|(i, _)| i)
-                    {
-                        let (_, dropped) = self.periods.swap_remove(oldest);
-                        dropped.lock().dropped = true;
-                    }
+                {
+                    let (_, dropped) = self.periods.swap_remove(oldest);
+                    dropped.lock().dropped = true;
                 }
                 self.periods.push((period, Arc::default()));
                 self.periods.len().saturating_sub(1)
@@ -207,15 +206,14 @@ impl MemoryStore {
 
     /// The check-and-add on a brand's data, under its lock.
     fn consume_in(&self, data: &mut BrandData, req: &ConsumeRequest<'_>) -> ConsumeOutcome {
-        if let Some(key) = req.idempotency_key {
-            if let Some((outcome, expires, fingerprint)) = data.idempotency.get(key) {
-                if *expires > req.at_us {
-                    if *fingerprint != req.fingerprint {
-                        return ConsumeOutcome::key_reused();
-                    }
-                    return outcome.as_replay();
-                }
+        if let Some(key) = req.idempotency_key
+            && let Some((outcome, expires, fingerprint)) = data.idempotency.get(key)
+            && *expires > req.at_us
+        {
+            if *fingerprint != req.fingerprint {
+                return ConsumeOutcome::key_reused();
             }
+            return outcome.as_replay();
         }
         let outcome = data.counter_mut(req.key).check_and_add(req);
         if let (true, Some(key)) = (outcome.admitted, req.idempotency_key) {

@@ -216,10 +216,10 @@ pub(crate) fn forecast(history: &History<'_>, tuning: &Tuning) -> Forecast {
     let mut cleaned = clean::clean(&seen);
     cleaned.start = cleaned.start.saturating_add(from);
     let mut today = units(history.daily.get(full).copied().unwrap_or(0));
-    if let (Some(r), Some(day)) = (reset, reset_day) {
-        if day == full {
-            today = (today - r.level).max(0.0);
-        }
+    if let (Some(r), Some(day)) = (reset, reset_day)
+        && day == full
+    {
+        today = (today - r.level).max(0.0);
     }
     if today > 0.0 && cleaned.values.iter().all(|v| *v <= 0.0) {
         // Nothing since the period started (or since a reset) but usage today: a brand

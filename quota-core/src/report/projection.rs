@@ -166,7 +166,7 @@ fn total(used: u64, extra: f64) -> u64 {
 }
 
 /// Projects a counter to the end of its period: the median, the 80 % band, the days until
-/// the allowance runs out and the status (see the [module](self) for the rules).
+/// the allowance runs out and the status (the rules: the header of `src/report/projection.rs`).
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};

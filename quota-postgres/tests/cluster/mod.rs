@@ -222,10 +222,10 @@ impl Cluster {
             let pid = entry
                 .ok()
                 .and_then(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()));
-            if let Some(pid) = pid {
-                if parent_of(pid) == Some(postmaster) {
-                    pids.push(pid);
-                }
+            if let Some(pid) = pid
+                && parent_of(pid) == Some(postmaster)
+            {
+                pids.push(pid);
             }
         }
         Ok(pids)
