@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Makes sure a Prometheus text parser is available for quota-server's /metrics test
-# (tests/cli.rs: `promtool check metrics`, else Python's prometheus_client parser).
+# Makes sure the Prometheus text parser of quota-server's /metrics test is available
+# (tests/cli.rs: Python's prometheus_client parser reads every family; `promtool check
+# metrics` lints as well when scripts/ops-check.sh installed promtool).
 #   bash scripts/server-env.sh
-# Installs Debian's python3-prometheus-client (small) when neither is found.
+# Installs Debian's python3-prometheus-client (small) when no python3 has it.
 set -euo pipefail
 has_parser() {
-  command -v promtool >/dev/null 2>&1 && return 0
   for py in python3 /usr/bin/python3; do
     "$py" -c 'import prometheus_client.parser' >/dev/null 2>&1 && return 0
   done
