@@ -219,12 +219,11 @@ pub fn project(input: &ProjectionInput<'_>) -> Projection {
             period_days: period.length_days(),
             elapsed,
             used,
-            reset: input.reset.and_then(|r| {
-                let at = period.elapsed_days(r.at);
-                (r.at >= period.start && at <= elapsed).then_some(Reset {
-                    at,
-                    level: f(r.level),
-                })
+            // A reset before the period is not this period's; the forecaster checks the rest
+            // (a time within the elapsed part, finite values).
+            reset: input.reset.filter(|r| r.at >= period.start).map(|r| Reset {
+                at: period.elapsed_days(r.at),
+                level: f(r.level),
             }),
         },
         &TUNING,
